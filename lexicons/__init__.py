@@ -1,0 +1,1 @@
+"""The official Lexicon set, shipped as package data. See README.md here."""

@@ -1,0 +1,5 @@
+"""``python -m lexforge.runtime.cli``: the same as the ``lexforge`` command."""
+
+from lexforge.runtime.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""The compiler's jinja2 templates, shipped as package data."""

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import click
+from click.testing import CliRunner
+
+from lexforge.runtime import __version__
+from lexforge.runtime.cli import COMMANDS, main
+
+
+def test_version() -> None:
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"lexforge, version {__version__}"
+    assert __version__ != "0.0.0"
+
+
+def test_help_lists_every_registered_command() -> None:
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    for name in COMMANDS:
+        assert name in result.output
+
+
+def test_every_registered_command_loads() -> None:
+    ctx = click.Context(main)
+    for name in COMMANDS:
+        assert main.get_command(ctx, name) is not None, name
+
+
+def test_console_script_runs() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "lexforge.runtime.cli", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert __version__ in proc.stdout
