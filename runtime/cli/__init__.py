@@ -16,7 +16,9 @@ from lexforge.runtime import __version__
 __all__ = ["COMMANDS", "main"]
 
 #: command name -> "module:attribute" of a click command or group.
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, str] = {
+    "key": "lexforge.runtime.crypto.cli:key",
+}
 
 
 class _LazyGroup(click.Group):
