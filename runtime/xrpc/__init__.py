@@ -1,0 +1,62 @@
+"""XRPC: Lexicon RPC over HTTP and WebSocket event streams, client and server side.
+
+Generated clients and server bindings (``lexforge.generated``) are thin; this package
+does the work: query-parameter encoding, content types, body limits, error mapping,
+auth hooks and subscription frames. It never imports ``lexforge.generated``.
+"""
+
+from lexforge.runtime.xrpc.errors import (
+    InvalidFrameError,
+    InvalidResponseError,
+    MethodNotImplemented,
+    ResponseTooLargeError,
+    XrpcBadRequest,
+    XrpcDeclaredError,
+    XrpcError,
+    XrpcException,
+    XrpcForbidden,
+    XrpcInternalServerError,
+    XrpcNotAcceptable,
+    XrpcNotEnoughResources,
+    XrpcNotFound,
+    XrpcNotImplemented,
+    XrpcPayloadTooLarge,
+    XrpcProtocolError,
+    XrpcRateLimited,
+    XrpcStreamError,
+    XrpcTimeoutError,
+    XrpcTransportError,
+    XrpcUnauthorized,
+    XrpcUnsupportedMediaType,
+    XrpcUpgradeRequired,
+    XrpcUpstreamFailure,
+    XrpcUpstreamTimeout,
+)
+
+__all__ = [
+    "InvalidFrameError",
+    "InvalidResponseError",
+    "MethodNotImplemented",
+    "ResponseTooLargeError",
+    "XrpcBadRequest",
+    "XrpcDeclaredError",
+    "XrpcError",
+    "XrpcException",
+    "XrpcForbidden",
+    "XrpcInternalServerError",
+    "XrpcNotAcceptable",
+    "XrpcNotEnoughResources",
+    "XrpcNotFound",
+    "XrpcNotImplemented",
+    "XrpcPayloadTooLarge",
+    "XrpcProtocolError",
+    "XrpcRateLimited",
+    "XrpcStreamError",
+    "XrpcTimeoutError",
+    "XrpcTransportError",
+    "XrpcUnauthorized",
+    "XrpcUnsupportedMediaType",
+    "XrpcUpgradeRequired",
+    "XrpcUpstreamFailure",
+    "XrpcUpstreamTimeout",
+]
