@@ -18,6 +18,7 @@ shell history or process listings.
 from __future__ import annotations
 
 import json
+import sys
 
 import click
 
@@ -92,7 +93,8 @@ def public(curve: str, as_json: bool) -> None:
 
     Prints curve, jwt_alg, did_key and multikey.
     """
-    text = click.get_text_stream("stdin").read(1024).strip()
+    # Read a bounded amount: a key is 64 characters, stdin could be anything.
+    text = sys.stdin.read(1024).strip()
     keypair_class: type[Keypair] = K256Keypair if Curve(curve) is Curve.K256 else P256Keypair
     try:
         keypair = keypair_class.from_private_hex(text)
