@@ -70,6 +70,8 @@ def public_key_from_secret(secret: bytes) -> ParsedPublicKey:
 
 def sign_digest(secret: bytes, digest: bytes) -> bytes:
     """ECDSA-sign a 32-byte digest with RFC 6979 nonces; returns compact low-S ``r || s``."""
+    if type(digest) is not bytes:
+        digest = bytes(digest)
     signature = _ffi.new("secp256k1_ecdsa_signature *")
     if not _lib.secp256k1_ecdsa_sign(_CTX, signature, digest, secret, _ffi.NULL, _ffi.NULL):
         raise ValueError("secp256k1_ecdsa_sign failed")  # pragma: no cover
@@ -81,6 +83,11 @@ def sign_digest(secret: bytes, digest: bytes) -> bytes:
 def verify_digest(key: ParsedPublicKey, digest: bytes, compact: bytes) -> bool:
     """Verify a 64-byte compact signature over a 32-byte digest. False for overflowing
     ``r``/``s`` (parse failure), zero ``r``/``s``, high-S or a wrong signature."""
+    # cffi takes only ``bytes`` for ``unsigned char *``: copy bytearray/memoryview input.
+    if type(compact) is not bytes:
+        compact = bytes(compact)
+    if type(digest) is not bytes:
+        digest = bytes(digest)
     signature = _ffi.new("secp256k1_ecdsa_signature *")
     if not _lib.secp256k1_ecdsa_signature_parse_compact(_CTX, signature, compact):
         return False

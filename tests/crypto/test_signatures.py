@@ -227,3 +227,35 @@ def test_verify_never_raises_on_garbage(curve: Curve, signature: bytes) -> None:
     keypair = keypair_from_private_bytes(curve, PRIVATE[curve])
     assert keypair.public_key.verify(MESSAGE, signature) is False
     assert keypair.public_key.verify_lenient(MESSAGE, signature) is False
+
+
+def test_bytes_like_inputs(keypair: Keypair) -> None:
+    """Signatures and digests often arrive as memoryview/bytearray slices of a frame."""
+    signature = keypair.sign(MESSAGE)
+    digest = hashlib.sha256(MESSAGE).digest()
+    for convert in (bytearray, memoryview):
+        assert keypair.public_key.verify(MESSAGE, convert(signature))  # type: ignore[arg-type]
+        assert keypair.public_key.verify(convert(MESSAGE), signature)  # type: ignore[arg-type]
+        assert keypair.public_key.verify_digest(convert(digest), convert(signature))  # type: ignore[arg-type]
+        assert keypair.sign_digest(convert(digest)) == signature  # type: ignore[arg-type]
+        assert not keypair.public_key.verify(MESSAGE, convert(signature[:63]))  # type: ignore[arg-type]
+
+
+def test_openssl_alone_would_emit_high_s() -> None:
+    """Why P-256 signing normalises: raw OpenSSL signatures are high-S about half the
+    time. Over 64 messages ours are all low-S while OpenSSL's include high-S ones (the
+    chance that none is high-S is 2^-64)."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+    ours = keypair_from_private_bytes(Curve.P256, PRIVATE[Curve.P256])
+    raw = ec.derive_private_key(int.from_bytes(PRIVATE[Curve.P256], "big"), ec.SECP256R1())
+    half = Curve.P256.half_order
+    raw_high = 0
+    for index in range(64):
+        message = index.to_bytes(2, "big")
+        assert _split(ours.sign(message))[1] <= half
+        _, s = decode_dss_signature(raw.sign(message, ec.ECDSA(hashes.SHA256())))
+        raw_high += s > half
+    assert raw_high > 0
