@@ -1,0 +1,314 @@
+"""Import statements for handler modules: rendering, ordering, and adding to a module.
+
+The scaffolded stub and every import the merge adds must leave a handler module clean
+under ruff's isort rules (``I001``) with the default settings, so ordering follows them:
+sections (``__future__``, standard library, third party, first party), ``import x``
+before ``from x import y`` inside a section, modules case-insensitively, and imported
+names constants first, then classes, then the rest. ruff cannot know which packages
+are first party in a user's project; we guess that ``lexforge`` is third party and
+the package of the generated models (when it is not ``lexforge``) first party, which
+is what a project that generates its own models looks like.
+
+Only this module builds import statements; the merge asks it to add the imports a new
+signature needs and it extends an existing ``from M import ...`` when it can.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TypeAlias
+
+import libcst as cst
+
+#: A statement at module level, as libcst types ``Module.body``.
+Statement: TypeAlias = cst.SimpleStatementLine | cst.BaseCompoundStatement
+
+__all__ = [
+    "LINE_LENGTH",
+    "ImportName",
+    "Statement",
+    "add_imports",
+    "import_section",
+    "member_sort_key",
+    "render_imports",
+]
+
+#: The line length generated handler code is laid out for (the project's ruff setting).
+LINE_LENGTH = 100
+
+_STDLIB: frozenset[str] = frozenset(sys.stdlib_module_names)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class ImportName:
+    """``from module import name as alias``, or ``import module as alias`` (name None).
+
+    ``bound`` is the name the statement binds in the importing module.
+    """
+
+    module: str
+    name: str | None = None
+    alias: str | None = None
+
+    @property
+    def bound(self) -> str:
+        if self.alias is not None:
+            return self.alias
+        if self.name is not None:
+            return self.name
+        return self.module.partition(".")[0]
+
+    def _as(self, name: str) -> str:
+        return name if self.alias is None or self.alias == name else f"{name} as {self.alias}"
+
+
+def import_section(module: str, *, first_party: str | None = None) -> int:
+    """isort section rank of a module: future, stdlib, third party, first party, local."""
+    if module.startswith("."):
+        return 4
+    top = module.partition(".")[0]
+    if top == "__future__":
+        return 0
+    if top in _STDLIB:
+        return 1
+    if first_party is not None and top == first_party.partition(".")[0] and top != "lexforge":
+        return 3
+    return 2
+
+
+def member_sort_key(name: str) -> tuple[int, str, str]:
+    """ruff's ``order-by-type`` key: CONSTANTS, then Classes, then everything else."""
+    if name.isupper() and len(name) > 1:
+        kind = 0
+    elif name[:1].isupper():
+        kind = 1
+    else:
+        kind = 2
+    return (kind, name.lower(), name)
+
+
+def _module_key(module: str) -> tuple[str, str]:
+    return (module.lower(), module)
+
+
+def _render_from(module: str, names: Sequence[str], line_length: int) -> str:
+    one_line = f"from {module} import {', '.join(names)}"
+    if len(one_line) <= line_length:
+        return one_line
+    inner = "".join(f"    {n},\n" for n in names)
+    return f"from {module} import (\n{inner})"
+
+
+def render_imports(
+    imports: Iterable[ImportName], *, first_party: str | None, line_length: int = LINE_LENGTH
+) -> str:
+    """The import block for ``imports``: sorted, grouped into sections, no trailing newline."""
+    plain: dict[int, set[str]] = {}
+    froms: dict[int, dict[str, set[str]]] = {}
+    for imp in imports:
+        section = import_section(imp.module, first_party=first_party)
+        if imp.name is None:
+            plain.setdefault(section, set()).add(f"import {imp._as(imp.module)}")
+        else:
+            froms.setdefault(section, {}).setdefault(imp.module, set()).add(imp._as(imp.name))
+    blocks: list[str] = []
+    for section in sorted({*plain, *froms}):
+        lines = sorted(plain.get(section, ()), key=lambda s: _module_key(s.split()[1]))
+        for module in sorted(froms.get(section, {}), key=_module_key):
+            names = sorted(froms[section][module], key=member_sort_key)
+            lines.append(_render_from(module, names, line_length))
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+# --- adding imports to an existing module ---------------------------------------------
+
+
+def _dotted(node: cst.BaseExpression) -> str:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return f"{_dotted(node.value)}.{node.attr.value}"
+    raise TypeError(f"not a dotted name: {type(node).__name__}")  # pragma: no cover
+
+
+def _import_of(stmt: Statement) -> cst.Import | cst.ImportFrom | None:
+    """The import in a statement line holding exactly one import, else None."""
+    if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
+        small = stmt.body[0]
+        if isinstance(small, cst.Import | cst.ImportFrom):
+            return small
+    return None
+
+
+def _from_module(node: cst.ImportFrom) -> str | None:
+    """The absolute module of ``from M import ...``; None for relative imports."""
+    if node.relative or node.module is None:
+        return None
+    return _dotted(node.module)
+
+
+def _statement_module(node: cst.Import | cst.ImportFrom) -> str:
+    if isinstance(node, cst.ImportFrom):
+        return _from_module(node) or "." * len(node.relative)
+    return _dotted(node.names[0].name)
+
+
+def _has_comment(node: cst.CSTNode) -> bool:
+    found = False
+
+    class _Finder(cst.CSTVisitor):
+        def visit_Comment(self, node: cst.Comment) -> None:
+            nonlocal found
+            found = True
+
+    node.visit(_Finder())
+    return found
+
+
+def _alias_text(alias: cst.ImportAlias) -> str:
+    name = _dotted(alias.name)
+    if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+        return f"{name} as {alias.asname.name.value}"
+    return name
+
+
+def _extend_from(
+    line: cst.SimpleStatementLine,
+    node: cst.ImportFrom,
+    module: str,
+    new: Sequence[ImportName],
+    line_length: int,
+) -> cst.SimpleStatementLine | None:
+    """``line`` rebuilt with ``new`` names added, or None if it cannot be done safely.
+
+    Statements with comments inside, or a star import, are left alone (the caller adds
+    a separate statement instead): rebuilding them would drop the comments.
+    """
+    if isinstance(node.names, cst.ImportStar) or _has_comment(node):
+        return None
+    names = [_alias_text(a) for a in node.names]
+    names += [imp._as(imp.name) for imp in new if imp.name is not None]
+    names = sorted(set(names), key=lambda n: member_sort_key(n.split(" as ")[0]))
+    rebuilt = cst.parse_statement(_render_from(module, names, line_length) + "\n")
+    assert isinstance(rebuilt, cst.SimpleStatementLine)
+    return rebuilt.with_changes(
+        leading_lines=line.leading_lines, trailing_whitespace=line.trailing_whitespace
+    )
+
+
+def _import_block_end(body: Sequence[Statement], start: int) -> int:
+    end = start
+    while end < len(body) and _import_of(body[end]) is not None:
+        end += 1
+    return end
+
+
+def add_imports(
+    body: Sequence[Statement],
+    block_start: int,
+    new: Sequence[ImportName],
+    *,
+    first_party: str | None,
+    line_length: int = LINE_LENGTH,
+) -> list[Statement]:
+    """``body`` (a module's statements) with ``new`` imports added.
+
+    ``block_start`` is the index of the first statement after the module docstring.
+    A name imported ``from`` a module that the top import block already imports from is
+    added to that statement; anything else becomes a new statement, placed where isort
+    would put it within the top import block (or starting one).
+    """
+    out = list(body)
+    pending: dict[str, list[ImportName]] = {}
+    for imp in sorted(set(new), key=lambda i: (i.module, i.name or "", i.alias or "")):
+        pending.setdefault(imp.module if imp.name is not None else "", []).append(imp)
+    plain = pending.pop("", [])
+    end = _import_block_end(out, block_start)
+    for module, names in sorted(pending.items()):
+        for i in range(block_start, end):
+            node = _import_of(out[i])
+            if isinstance(node, cst.ImportFrom) and _from_module(node) == module:
+                line = out[i]
+                assert isinstance(line, cst.SimpleStatementLine)
+                rebuilt = _extend_from(line, node, module, names, line_length)
+                if rebuilt is not None:
+                    out[i] = rebuilt
+                    break
+        else:
+            text = _render_from(module, [n._as(n.name or "") for n in names], line_length)
+            end = _insert_statement(
+                out, block_start, end, text, module=module, is_from=True, first_party=first_party
+            )
+    for imp in plain:
+        text = f"import {imp._as(imp.module)}"
+        end = _insert_statement(
+            out, block_start, end, text, module=imp.module, is_from=False, first_party=first_party
+        )
+    return out
+
+
+def _insert_statement(
+    body: list[Statement],
+    block_start: int,
+    block_end: int,
+    text: str,
+    *,
+    module: str,
+    is_from: bool,
+    first_party: str | None,
+) -> int:
+    """Insert one rendered import into the top import block; returns the new block end."""
+    section = import_section(module, first_party=first_party)
+    key = (section, is_from, _module_key(module))
+    index = block_end
+    for i in range(block_start, block_end):
+        node = _import_of(body[i])
+        assert node is not None
+        other = _statement_module(node)
+        other_key = (
+            import_section(other, first_party=first_party),
+            isinstance(node, cst.ImportFrom),
+            _module_key(other),
+        )
+        if other_key > key:
+            index = i
+            break
+    stmt = cst.parse_statement(text + "\n")
+    prev_section = _section_at(body, index - 1, block_start, first_party)
+    next_section = _section_at(body, index, block_start, first_party)
+    if index < block_end and next_section == section:
+        # Take over the blank line (or comments) that opened this section.
+        stmt = stmt.with_changes(leading_lines=body[index].leading_lines)
+        body[index] = body[index].with_changes(leading_lines=())
+    elif prev_section is not None and prev_section != section:
+        stmt = stmt.with_changes(leading_lines=(cst.EmptyLine(),))
+    elif index == block_start and index < len(body):
+        stmt = stmt.with_changes(leading_lines=body[index].leading_lines)
+        body[index] = body[index].with_changes(leading_lines=())
+    if index == block_start and block_start > 0 and not stmt.leading_lines:
+        stmt = stmt.with_changes(leading_lines=(cst.EmptyLine(),))
+    if index < block_end and next_section != section and not body[index].leading_lines:
+        body[index] = body[index].with_changes(leading_lines=(cst.EmptyLine(),))
+    if index == block_end and index < len(body):
+        nxt = body[index]
+        if not any(line.comment is None for line in nxt.leading_lines):
+            blank = 2 if isinstance(nxt, cst.FunctionDef | cst.ClassDef) else 1
+            body[index] = nxt.with_changes(
+                leading_lines=(*[cst.EmptyLine()] * blank, *nxt.leading_lines)
+            )
+    body.insert(index, stmt)
+    return block_end + 1
+
+
+def _section_at(
+    body: Sequence[Statement], index: int, block_start: int, first_party: str | None
+) -> int | None:
+    if index < block_start or index >= len(body):
+        return None
+    node = _import_of(body[index])
+    if node is None:
+        return None
+    return import_section(_statement_module(node), first_party=first_party)
