@@ -5,7 +5,7 @@ Each top-level folder installs as a subpackage of the ``lexforge`` namespace
 below this folder, with a prefix", so it is computed here.
 """
 
-from setuptools import find_namespace_packages, setup
+from setuptools import Extension, find_namespace_packages, setup
 
 FOLDERS = ("codegen", "runtime", "generated", "templates", "lexicons")
 
@@ -14,7 +14,21 @@ for folder in FOLDERS:
     packages.append(f"lexforge.{folder}")
     packages += [f"lexforge.{folder}.{sub}" for sub in find_namespace_packages(folder)]
 
+# The strict DAG-CBOR codec's C accelerator. Optional: without a compiler the package
+# still installs and lexforge.runtime.data.cbor falls back to pure Python (its BACKEND
+# says which one is active; tests/data/test_cbor_backend.py fails on a silent fallback
+# where a compiler exists).
+ext_modules = [
+    Extension(
+        "lexforge.runtime.data._cbor",
+        ["runtime/data/_cbor.c"],
+        optional=True,
+        extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+    )
+]
+
 setup(
     packages=sorted(p for p in packages if "__pycache__" not in p),
     package_dir={f"lexforge.{folder}": folder for folder in FOLDERS},
+    ext_modules=ext_modules,
 )

@@ -352,19 +352,21 @@ def encode(
             out.extend(_head(2, len(v)))  # type: ignore[arg-type]
             out.extend(v)  # type: ignore[arg-type]
         # subclasses (e.g. syntax types, which are str subclasses), checked after the
-        # exact types so the common cases stay fast; bool before int, always.
-        elif isinstance(v, bool):
-            out.append(0xF5 if v else 0xF4)
+        # exact types so the common cases stay fast. Their contents are read through
+        # the base type (str.encode, int.__int__, dict.items, ...), never through
+        # methods a subclass could override, exactly like the C accelerator.
         elif isinstance(v, str):
-            enc(str(v), depth)
-        elif isinstance(v, int):
-            enc_int(int(v))
+            enc(str.__str__(v), depth)
+        elif isinstance(v, int):  # bool is final, so v is never a bool here
+            enc_int(int.__int__(v))
         elif isinstance(v, bytes):
-            enc(bytes(v), depth)
+            enc(bytes(memoryview(v)), depth)
         elif isinstance(v, dict):
             enc_map(v, depth)
-        elif isinstance(v, list | tuple):
-            enc_array(v, depth)
+        elif isinstance(v, list):
+            enc_array(list(list.__iter__(v)), depth)
+        elif isinstance(v, tuple):
+            enc_array(list(tuple.__iter__(v)), depth)
         elif isinstance(v, float):
             raise EncodeError(
                 f"float {v!r} is not allowed in the data model (use int for integral values)"
@@ -397,10 +399,11 @@ def encode(
     def enc_map(v: dict[Any, object], depth: int) -> None:
         if depth >= max_depth:
             raise EncodeError(f"nesting deeper than {max_depth} levels (or a cycle)")
-        if len(v) > max_container_len:
-            raise EncodeError(f"map of {len(v)} entries exceeds the {max_container_len} limit")
+        size = dict.__len__(v)
+        if size > max_container_len:
+            raise EncodeError(f"map of {size} entries exceeds the {max_container_len} limit")
         entries = []
-        for k, x in v.items():
+        for k, x in dict.items(v):
             if not isinstance(k, str):
                 raise EncodeError(f"map key {k!r} is a {type(k).__qualname__}, not a str")
             try:
