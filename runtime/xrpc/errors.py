@@ -30,8 +30,9 @@ Hierarchy::
     │   ├── InvalidResponseError       2xx body of the wrong type or shape
     │   ├── ResponseTooLargeError      response body over the client's cap
     │   └── InvalidFrameError          malformed event-stream frame
-    └── XrpcTransportError             connection, TLS or timeout failure
-        └── XrpcTimeoutError
+    ├── XrpcTransportError             connection, TLS or timeout failure
+    │   └── XrpcTimeoutError
+    └── XrpcSetupError                 a server app could not be assembled
 
 ``error`` and ``status`` are class attributes that an instance may override
 (``XrpcBadRequest("token expired", error="ExpiredToken")``). For error frames on a
@@ -62,6 +63,7 @@ __all__ = [
     "XrpcPayloadTooLarge",
     "XrpcProtocolError",
     "XrpcRateLimited",
+    "XrpcSetupError",
     "XrpcStreamError",
     "XrpcTimeoutError",
     "XrpcTransportError",
@@ -286,6 +288,11 @@ class XrpcTransportError(XrpcException):
 
 class XrpcTimeoutError(XrpcTransportError):
     """A connect, read, write or pool timeout expired."""
+
+
+class XrpcSetupError(XrpcException, ValueError):
+    """Server assembly failed: a handler for an unknown method, a duplicate handler, a
+    handler module without ``handle``. Raised at startup, never per request."""
 
 
 _BY_STATUS: Final[dict[int, type[XrpcError]]] = {
