@@ -19,7 +19,12 @@ from lexforge.codegen.merge.spec import (
     TypeRef,
     handler_spec_from_endpoint,
 )
-from lexforge.codegen.merge.update import HandlerReport, report_lines, update_handlers
+from lexforge.codegen.merge.update import (
+    HandlerReport,
+    report_lines,
+    update_handler_sources,
+    update_handlers,
+)
 
 __all__ = [
     "HandlerKind",
@@ -35,5 +40,6 @@ __all__ = [
     "merge_handler",
     "render_handler",
     "report_lines",
+    "update_handler_sources",
     "update_handlers",
 ]

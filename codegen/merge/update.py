@@ -12,13 +12,13 @@ from __future__ import annotations
 import ast
 import os
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from lexforge.codegen.merge.engine import MergeWarning, merge_handler
-from lexforge.codegen.merge.errors import HandlerSourceError
+from lexforge.codegen.merge.errors import HandlerSourceError, StubError
 from lexforge.codegen.merge.imports import LINE_LENGTH
 from lexforge.codegen.merge.render import render_handler
 from lexforge.codegen.merge.spec import HandlerSpec, handler_spec_from_endpoint
@@ -30,6 +30,7 @@ __all__ = [
     "HandlerReport",
     "find_handler_modules",
     "report_lines",
+    "update_handler_sources",
     "update_handlers",
     "write_atomic",
 ]
@@ -154,8 +155,25 @@ def update_handlers(
     ``check=True`` nothing is written. With ``report_orphans=False`` (scaffolding a
     subset of methods) modules of other methods are not reported as orphans.
     """
+    stubs = {
+        spec.relative_path: render_handler(spec, line_length=line_length)
+        for spec in _specs(endpoints)
+    }
+    return update_handler_sources(handlers_dir, stubs, check=check, report_orphans=report_orphans)
+
+
+def update_handler_sources(
+    handlers_dir: Path | str,
+    stubs: Mapping[PurePosixPath, str],
+    *,
+    check: bool = False,
+    report_orphans: bool = True,
+) -> HandlerReport:
+    """``update_handlers`` for stubs already rendered: relative module path -> stub text.
+
+    Every stub must declare its ``NSID``; that is the NSID warnings name.
+    """
     root = Path(handlers_dir)
-    specs = _specs(endpoints)
     added: list[Path] = []
     packages: list[Path] = []
     updated: list[Path] = []
@@ -164,13 +182,15 @@ def update_handlers(
     warnings: list[MergeWarning] = []
     expected: set[Path] = set()
 
-    for spec in specs:
-        path = root.joinpath(*spec.relative_path.parts)
+    for relative, stub in sorted(stubs.items()):
+        nsid = _module_nsid(stub)
+        if nsid is None:
+            raise StubError(f"{relative}: the stub declares no NSID")
+        path = root.joinpath(*relative.parts)
         expected.add(path)
-        rel = spec.relative_path.as_posix()
-        stub = render_handler(spec, line_length=line_length)
+        rel = relative.as_posix()
         if not path.exists():
-            for pkg_dir in (root, *_package_dirs(root, spec.relative_path)):
+            for pkg_dir in (root, *_package_dirs(root, relative)):
                 init = pkg_dir / "__init__.py"
                 if not init.exists() and init not in packages:
                     packages.append(init)
@@ -185,18 +205,16 @@ def update_handlers(
         try:
             existing = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            warnings.append(MergeWarning("unreadable-handler", str(exc), spec.nsid, rel))
+            warnings.append(MergeWarning("unreadable-handler", str(exc), nsid, rel))
             skipped.append(path)
             continue
         try:
             result = merge_handler(existing, stub)
         except HandlerSourceError as exc:
-            warnings.append(MergeWarning("unparsable-handler", str(exc), spec.nsid, rel))
+            warnings.append(MergeWarning("unparsable-handler", str(exc), nsid, rel))
             skipped.append(path)
             continue
-        warnings += [
-            MergeWarning(w.code, w.message, w.nsid or spec.nsid, rel) for w in result.warnings
-        ]
+        warnings += [MergeWarning(w.code, w.message, w.nsid or nsid, rel) for w in result.warnings]
         if result.skipped:
             skipped.append(path)
         elif result.source == existing:

@@ -1,0 +1,13 @@
+"""Handler for the XRPC query ``com.atproto.repo.listMissingBlobs``."""
+
+import logging
+
+from lexforge.runtime.xrpc import XrpcContext
+
+NSID = "com.atproto.repo.listMissingBlobs"
+log = logging.getLogger(__name__)
+
+
+async def handle(ctx: XrpcContext) -> None:
+    """Returns a list of missing blobs for the requesting account."""
+    log.info("nothing is missing yet")

@@ -1,0 +1,19 @@
+# Scaffolded by lexforge. `lexforge gen --handlers <this folder>` keeps the signature and
+# docstrings of `handle` in step with the lexicon; the body and everything else are yours.
+"""Handler for the XRPC procedure ``com.atproto.repo.deleteRecord``."""
+
+from lexforge.generated.models.com.atproto.repo import delete_record
+from lexforge.runtime.xrpc import XrpcContext
+
+__all__ = ["NSID", "handle"]
+
+NSID = "com.atproto.repo.deleteRecord"
+
+
+async def handle(ctx: XrpcContext, input: delete_record.Input) -> None:
+    """Delete a repository record, or ensure it doesn't exist. Requires auth, implemented by PDS.
+
+    Declared errors: ``delete_record.InvalidSwapError``.
+    """
+    commit = await ctx.state.repo.delete(ctx.auth, input.collection, input.rkey)
+    return delete_record.Output(commit=commit)  # the body already returns the new output

@@ -1,0 +1,18 @@
+# Scaffolded by lexforge. `lexforge gen --handlers <this folder>` keeps the signature and
+# docstrings of `handle` in step with the lexicon; the body and everything else are yours.
+"""Handler for the XRPC subscription ``com.atproto.sync.subscribeRepos``."""
+
+from collections.abc import AsyncIterator
+
+from lexforge.generated.models.com.atproto.sync import subscribe_repos
+from lexforge.runtime.xrpc import XrpcContext
+
+__all__ = ["NSID", "handle"]
+
+NSID = "com.atproto.sync.subscribeRepos"
+
+
+async def handle(ctx: XrpcContext) -> AsyncIterator[subscribe_repos.Message]:
+    """Repository event stream."""
+    async for event in ctx.state.sequencer.events(cursor=None):
+        yield event
