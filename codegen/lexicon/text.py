@@ -1,0 +1,16 @@
+"""Text checks the Lexicon language needs, shared with the runtime so the rules agree."""
+
+from __future__ import annotations
+
+from lexforge.runtime.lex.mime import is_valid_mime_pattern
+from lexforge.runtime.lex.text import count_graphemes, utf8_len
+from lexforge.runtime.syntax.nsid import is_valid_nsid
+from lexforge.runtime.syntax.recordkey import is_valid_record_key
+
+__all__ = [
+    "count_graphemes",
+    "is_valid_mime_pattern",
+    "is_valid_nsid",
+    "is_valid_record_key",
+    "utf8_len",
+]
