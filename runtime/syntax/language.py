@@ -77,9 +77,13 @@ def _parse(text: str, strict: bool) -> LanguageParts:
     try:
         return _parse_langtag(text, subtags, strict)
     except InvalidLanguageError:
-        if text.lower() in _GRANDFATHERED and not (strict and not first.islower()):
-            return LanguageParts(text, (), None, None, (), (), ())
-        raise
+        if text.lower() not in _GRANDFATHERED:
+            raise
+        if strict and not first.islower():
+            raise InvalidLanguageError(
+                text, f"primary language subtag {first!r} must be lowercase"
+            ) from None
+        return LanguageParts(text, (), None, None, (), (), ())
 
 
 def _parse_langtag(text: str, subtags: list[str], strict: bool) -> LanguageParts:

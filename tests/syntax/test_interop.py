@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from _pytest.mark import ParameterSet
 
 from lexforge.runtime.syntax import (
     AtIdentifier,
@@ -67,7 +68,7 @@ def _lines(filename: str) -> list[tuple[str, int, str]]:
     return out
 
 
-def _params(suffix: str) -> list[object]:
+def _params(suffix: str) -> list[ParameterSet]:
     params = []
     for path in sorted(VECTORS.glob(f"*_{suffix}.txt")):
         for stem, number, value in _lines(path.name):
