@@ -23,7 +23,7 @@ import os
 from abc import ABC, abstractmethod
 from typing import ClassVar, Self
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import (
@@ -70,7 +70,7 @@ _PREHASHED_SHA256 = ec.ECDSA(Prehashed(hashes.SHA256()))
 # commit CIDs reproducible in tests. Fall back to random nonces on an OpenSSL without it.
 try:
     _P256_SIGN_ALG = ec.ECDSA(Prehashed(hashes.SHA256()), deterministic_signing=True)
-except Exception:  # pragma: no cover - depends on the OpenSSL build
+except (TypeError, UnsupportedAlgorithm):  # pragma: no cover - cryptography < 44 / old OpenSSL
     _P256_SIGN_ALG = _PREHASHED_SHA256
 
 
