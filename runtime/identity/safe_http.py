@@ -305,7 +305,8 @@ class SafeTransport(httpx.AsyncBaseTransport):
     """An httpx transport whose every connection goes through :class:`SafeNetworkBackend`.
 
     HTTP/1.1 only, no proxies, no retries. Use it for any request to a host that came
-    from untrusted data.
+    from untrusted data. ``inner_backend`` is the backend that opens sockets to checked
+    addresses (default anyio); tests use it to forward ports.
     """
 
     def __init__(
@@ -315,6 +316,7 @@ class SafeTransport(httpx.AsyncBaseTransport):
         resolver: HostResolver | None = None,
         ssl_context: ssl.SSLContext | None = None,
         max_connections: int = 50,
+        inner_backend: httpcore.AsyncNetworkBackend | None = None,
     ) -> None:
         self.policy = policy or FetchPolicy()
         self._pool = httpcore.AsyncConnectionPool(
@@ -325,7 +327,7 @@ class SafeTransport(httpx.AsyncBaseTransport):
             http1=True,
             http2=False,
             retries=0,
-            network_backend=SafeNetworkBackend(self.policy, resolver=resolver),
+            network_backend=SafeNetworkBackend(self.policy, resolver=resolver, inner=inner_backend),
         )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
