@@ -18,6 +18,9 @@ Default caps: the header may be at most 64 KiB (go-car allows 32 MiB, a generic 
 bound; an atproto header holds 0 or 1 root and is about 60 bytes, and 64 KiB still fits
 over 1,500 roots), a section at most 8 MiB (go-car's value; atproto blocks are at most
 about 1 MB) and 2,000,000 blocks. Firehose consumers should pass ``max_blocks=10_000``.
+
+The reader has no clock: a stream that stalls blocks it. Network callers put their own
+deadline around the read (or read the body under a timeout first).
 """
 
 from __future__ import annotations
@@ -130,6 +133,8 @@ class CarReader:
         chunk = self._stream.read(size)
         if chunk is None:
             raise CarError("stream returned None (non-blocking streams are not supported)")
+        if len(chunk) > size:
+            raise CarError(f"stream returned {len(chunk)} bytes when asked for at most {size}")
         return bytes(chunk) if not isinstance(chunk, bytes) else chunk
 
     def _refill(self) -> bool:

@@ -331,3 +331,16 @@ def test_mutated_cars_fail_typed_or_verify(data: st.DataObject) -> None:
     for cid, payload in blocks.items():
         assert cid.digest == sha256(payload)
     assert all(isinstance(r, CID) for r in roots)
+
+
+class _OverlongStream:
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def read(self, size: int = -1, /) -> bytes:
+        return self._data  # ignores size: a broken file-like object
+
+
+def test_stream_returning_more_than_asked_is_refused() -> None:
+    with pytest.raises(CarError, match="when asked for at most"):
+        CarReader(_OverlongStream(b"\x05" + b"\x00" * 100_000))
