@@ -149,8 +149,8 @@ def test_dns_without_single_valid_answer_falls_back_to_https(
 ) -> None:
     web.atproto_did[HANDLE] = well_known(DID_B)
     assert resolve(web, {f"_atproto.{HANDLE}": records}) == DID_B
+    web.atproto_did.clear()
     with pytest.raises(HandleNotFoundError):
-        web.atproto_did.clear()
         resolve(web, {f"_atproto.{HANDLE}": records})
 
 
