@@ -849,7 +849,8 @@ class AsyncXrpcClient(_ClientBase):
             timeout=timeout,
         )
         for attempt in (0, 1):
-            async with await self._open(prepared) as response:
+            response = await self._open(prepared)
+            try:
                 if not 200 <= response.status_code < 300:
                     reply = await self._read(response, nsid, _MAX_ERROR_BODY)
                     if attempt == 0 and self._should_refresh(reply, prepared):
@@ -862,6 +863,8 @@ class AsyncXrpcClient(_ClientBase):
                     chunks=self._iter_chunks(response, nsid, chunk_size),
                 )
                 return
+            finally:
+                await response.aclose()
 
     async def subscribe(
         self,
