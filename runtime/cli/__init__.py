@@ -18,6 +18,7 @@ __all__ = ["COMMANDS", "main"]
 #: command name -> "module:attribute" of a click command or group.
 COMMANDS: dict[str, str] = {
     "key": "lexforge.runtime.crypto.cli:key",
+    "scaffold": "lexforge.codegen.scaffold:scaffold_command",
 }
 
 
