@@ -70,30 +70,29 @@ class TidClock:
 
     def next(self) -> Tid:
         """A TID greater than every TID this clock has returned."""
-        return self._emit(-1)
+        return self._emit(0)
 
     def next_after(self, last_rev: str) -> Tid:
         """A TID greater than ``last_rev`` and than every TID this clock has returned.
 
-        ``last_rev`` must be a valid TID (:class:`~lexforge.runtime.syntax.errors.InvalidTidError`
-        otherwise). Raises
-        :class:`TidExhaustedError` if no such TID exists (``last_rev`` at the very top of
-        the 53-bit timestamp range).
+        Raises :class:`~lexforge.runtime.syntax.errors.InvalidTidError` if ``last_rev`` is
+        not a valid TID, and :class:`TidExhaustedError` if no greater TID exists
+        (``last_rev`` at the very top of the 53-bit timestamp range).
         """
         floor = Tid.parse(last_rev)
-        # Any timestamp above the floor's timestamp beats it whatever the clock ids are;
-        # an equal timestamp does too if our clock id is higher.
-        floor_ts = floor.timestamp_us
-        minimum = floor_ts if self._clock_id > floor.clock_id else floor_ts + 1
-        return self._emit(minimum - 1)
+        # A later timestamp beats the floor whatever the clock ids are; the same
+        # timestamp does too if our clock id is higher.
+        later = 0 if self._clock_id > floor.clock_id else 1
+        return self._emit(floor.timestamp_us + later)
 
-    def _emit(self, at_least_above: int) -> Tid:
-        """Emit a TID whose timestamp exceeds ``at_least_above`` and the last one."""
+    def _emit(self, min_timestamp: int) -> Tid:
+        """Emit a TID whose timestamp is at least ``min_timestamp``, above the last one
+        emitted, and otherwise the current time."""
         now = self._time_us()
         if isinstance(now, bool) or not isinstance(now, int):
             raise TypeError("time source must return an int (microseconds)")
         with self._lock:
-            timestamp = max(now, self._last_ts + 1, at_least_above + 1, 0)
+            timestamp = max(now, self._last_ts + 1, min_timestamp)
             if timestamp > MAX_TIMESTAMP_US:
                 raise TidExhaustedError(
                     f"timestamp_us={timestamp}",
