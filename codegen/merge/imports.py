@@ -10,7 +10,10 @@ the package of the generated models (when it is not ``lexforge``) first party, w
 is what a project that generates its own models looks like.
 
 Only this module builds import statements; the merge asks it to add the imports a new
-signature needs and it extends an existing ``from M import ...`` when it can.
+signature needs and it extends an existing ``from M import ...`` when it can. It cannot
+when that statement has comments inside its parentheses (rebuilding it would drop them)
+or an ``as`` alias; the name then gets a statement of its own, which is correct Python
+but one that ``ruff check --fix`` would join with the other.
 """
 
 from __future__ import annotations
@@ -184,10 +187,14 @@ def _extend_from(
 ) -> cst.SimpleStatementLine | None:
     """``line`` rebuilt with ``new`` names added, or None if it cannot be done safely.
 
-    Statements with comments inside, or a star import, are left alone (the caller adds
-    a separate statement instead): rebuilding them would drop the comments.
+    Statements with comments inside, a star import or an ``as`` alias are left alone
+    (the caller adds a separate statement instead): rebuilding them would drop the
+    comments, and ruff keeps aliased imports apart.
     """
     if isinstance(node.names, cst.ImportStar) or _has_comment(node):
+        return None
+    # ruff keeps `from m import a as b` in a statement of its own (combine-as-imports).
+    if any(a.asname is not None for a in node.names) or any(n.alias for n in new):
         return None
     names = [_alias_text(a) for a in node.names]
     names += [imp._as(imp.name) for imp in new if imp.name is not None]
@@ -240,12 +247,12 @@ def add_imports(
         else:
             text = _render_from(module, [n._as(n.name or "") for n in names], line_length)
             end = _insert_statement(
-                out, block_start, end, text, module=module, is_from=True, first_party=first_party
+                out, block_start, end, text, module=module, first_party=first_party
             )
     for imp in plain:
         text = f"import {imp._as(imp.module)}"
         end = _insert_statement(
-            out, block_start, end, text, module=imp.module, is_from=False, first_party=first_party
+            out, block_start, end, text, module=imp.module, first_party=first_party
         )
     return out
 
@@ -257,26 +264,17 @@ def _insert_statement(
     text: str,
     *,
     module: str,
-    is_from: bool,
     first_party: str | None,
 ) -> int:
     """Insert one rendered import into the top import block; returns the new block end."""
     section = import_section(module, first_party=first_party)
-    key = (section, is_from, _module_key(module))
+    stmt = cst.parse_statement(text + "\n")
+    key = _statement_key(stmt, first_party)
     index = block_end
     for i in range(block_start, block_end):
-        node = _import_of(body[i])
-        assert node is not None
-        other = _statement_module(node)
-        other_key = (
-            import_section(other, first_party=first_party),
-            isinstance(node, cst.ImportFrom),
-            _module_key(other),
-        )
-        if other_key > key:
+        if _statement_key(body[i], first_party) > key:
             index = i
             break
-    stmt = cst.parse_statement(text + "\n")
     prev_section = _section_at(body, index - 1, block_start, first_party)
     next_section = _section_at(body, index, block_start, first_party)
     if index < block_end and next_section == section:
@@ -301,6 +299,25 @@ def _insert_statement(
             )
     body.insert(index, stmt)
     return block_end + 1
+
+
+def _statement_key(
+    stmt: Statement, first_party: str | None
+) -> tuple[int, bool, tuple[str, str], tuple[int, str, str]]:
+    """isort order of an import statement: section, ``from`` after ``import``, module,
+    then (for several ``from`` imports of one module) the first imported name."""
+    node = _import_of(stmt)
+    assert node is not None
+    module = _statement_module(node)
+    first = ""
+    if isinstance(node, cst.ImportFrom) and not isinstance(node.names, cst.ImportStar):
+        first = _dotted(node.names[0].name)
+    return (
+        import_section(module, first_party=first_party),
+        isinstance(node, cst.ImportFrom),
+        _module_key(module),
+        member_sort_key(first) if first else (-1, "", ""),
+    )
 
 
 def _section_at(
