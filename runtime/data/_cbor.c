@@ -484,16 +484,83 @@ truncated:
     return -1;
 }
 
+/* Cache of short ASCII strings (map keys and short values repeat across records:
+ * "$type", "createdAt", "app.bsky.richtext.facet", ...). A hit saves the allocation,
+ * the copy and, for keys, the hash computation on dict insertion (str caches its hash).
+ * Direct-mapped; strings are immutable so sharing them is safe; the GIL serialises
+ * access. Entries hold strong references for the life of the process. */
+#define STR_CACHE_SIZE 512
+#define STR_CACHE_MAX_LEN 32
+typedef struct {
+    uint64_t head; /* first 8 bytes (zero-padded) */
+    uint64_t tail; /* last 8 bytes (0 when len < 8) */
+    Py_ssize_t len;
+    PyObject *str; /* strong reference, or NULL */
+} StrCacheEntry;
+static StrCacheEntry g_str_cache[STR_CACHE_SIZE];
+
+static PyObject *
+cached_ascii(const unsigned char *p, Py_ssize_t len)
+{
+    /* key: the length and the first and last (up to) 8 bytes, which for len <= 16 is
+     * the whole string; longer strings also compare their middle */
+    uint64_t a = 0, b = 0;
+    if (len >= 8) {
+        memcpy(&a, p, 8);
+        memcpy(&b, p + len - 8, 8);
+    } else {
+        for (Py_ssize_t i = 0; i < len; i++) {
+            a |= (uint64_t)p[i] << (8 * i);
+        }
+    }
+    uint64_t h = (a * 0x9E3779B97F4A7C15ULL) ^ (b * 0xC2B2AE3D27D4EB4FULL) ^ (uint64_t)len;
+    h ^= h >> 29;
+    h *= 0xBF58476D1CE4E5B9ULL;
+    h ^= h >> 32;
+    StrCacheEntry *e = &g_str_cache[h & (STR_CACHE_SIZE - 1)];
+    if (e->str != NULL && e->len == len && e->head == a && e->tail == b &&
+        (len <= 16 || memcmp(PyUnicode_1BYTE_DATA(e->str) + 8, p + 8, (size_t)(len - 16)) == 0)) {
+        Py_INCREF(e->str);
+        return e->str;
+    }
+    PyObject *s = PyUnicode_New(len, 127);
+    if (s == NULL) {
+        return NULL;
+    }
+    memcpy(PyUnicode_1BYTE_DATA(s), p, (size_t)len);
+    if (PyObject_Hash(s) == -1) { /* cannot fail for str; keep the check anyway */
+        Py_DECREF(s);
+        return NULL;
+    }
+    Py_INCREF(s);
+    Py_XSETREF(e->str, s);
+    e->head = a;
+    e->tail = b;
+    e->len = len;
+    return s;
+}
+
 /* Decode UTF-8 strictly; on failure raise DecodeError(what, base + error start). */
 static PyObject *
 decode_text(const unsigned char *p, Py_ssize_t len, Py_ssize_t base, const char *what)
 {
-    /* ASCII fast path: most keys and many values */
+    /* ASCII fast path: most keys and many values (checked 8 bytes at a time) */
     Py_ssize_t i = 0;
+    while (len - i >= 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        if (w & 0x8080808080808080ULL) {
+            break;
+        }
+        i += 8;
+    }
     while (i < len && p[i] < 0x80) {
         i++;
     }
     if (i == len) {
+        if (len <= STR_CACHE_MAX_LEN) {
+            return cached_ascii(p, len);
+        }
         PyObject *s = PyUnicode_New(len, 127);
         if (s == NULL) {
             return NULL;
@@ -608,7 +675,12 @@ dec_map(const Dec *d, Py_ssize_t pos, uint64_t count, Py_ssize_t p, int depth, P
         return dec_err(pos, "map of %llu entries runs past the end of input",
                        (unsigned long long)count);
     }
+#if PY_VERSION_HEX < 0x030D0000
+    /* presized: no resize while filling (count is already bounded by the input size) */
+    PyObject *dict = _PyDict_NewPresized((Py_ssize_t)count);
+#else
     PyObject *dict = PyDict_New();
+#endif
     if (dict == NULL) {
         return NULL;
     }

@@ -21,6 +21,7 @@ import base64
 import binascii
 import builtins
 import hashlib
+import re
 from collections.abc import Callable
 from typing import Any, Final, final
 
@@ -57,6 +58,7 @@ _PARTS_V0: Final[_Parts] = (0, CODEC_DAG_PB, HASH_SHA2_256, 0, 2)
 
 _B32_ALPHABET: Final = "abcdefghijklmnopqrstuvwxyz234567"
 _B32_VALUE: Final = {c: i for i, c in enumerate(_B32_ALPHABET)}
+_B32_TEXT: Final = re.compile("[a-z2-7]*").fullmatch
 _B32_PAD: Final = ("", "", "======", "", "====", "===", "", "=")  # by len % 8; "" = bad
 
 _new = object.__new__
@@ -80,10 +82,12 @@ def _b32_decode_py(text: str) -> builtins.bytes:
         raise InvalidCidError(f"invalid base32 length {n}")
     if not text.isascii() or text != text.lower():
         raise InvalidCidError("base32 CID text must be lower case a-z, 2-7")
+    if not _B32_TEXT(text):  # before b32decode, which would take "=" as padding
+        raise InvalidCidError("invalid base32 character in CID text")
     try:
         raw = base64.b32decode(text.upper() + pad)
-    except binascii.Error:
-        raise InvalidCidError("invalid base32 character in CID text") from None
+    except binascii.Error:  # pragma: no cover - excluded by the checks above
+        raise InvalidCidError("invalid base32 text in CID") from None
     spare = (5 * n) % 8
     if spare and _B32_VALUE[text[-1]] & ((1 << spare) - 1):
         raise InvalidCidError("non-canonical base32 (non-zero trailing bits) in CID text")

@@ -145,6 +145,8 @@ def test_from_bytes_rejects(binary: bytes, why: str) -> None:
         "x" + "a" * 40,  # unknown multibase
         "b" + "a" * 2000,  # too long
         "z" + "1" * 10,
+        "b22==",  # "=" must not pass as padding
+        "baa=a",
     ],
 )
 def test_parse_rejects(text: str) -> None:
