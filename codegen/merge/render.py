@@ -81,6 +81,7 @@ def docstring_literal(text: str, *, indent: int, line_length: int = LINE_LENGTH)
     paragraphs and the original line breaks are kept, long lines are wrapped at spaces
     (a single word longer than a line is left whole), and the closing quotes get their
     own line. Continuation lines carry the indentation; the first line does not.
+    Control characters, line separators and lone surrogates become escapes.
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n").expandtabs(4)
     raw_lines = [line.rstrip() for line in _escape(text.strip()).split("\n")]
@@ -89,15 +90,18 @@ def docstring_literal(text: str, *, indent: int, line_length: int = LINE_LENGTH)
         if not line and lines and not lines[-1]:
             continue  # one blank line between paragraphs is enough
         lines.append(line)
+    width = line_length - indent
     if len(lines) == 1:
         only = lines[0][:-1] + '\\"' if lines[0].endswith('"') else lines[0]
-        single = f'"""{only}"""'
-        if indent + len(single) <= line_length:
-            return single
-    width = line_length - indent
-    wrapped: list[str] = []
-    for i, line in enumerate(lines):
-        wrapped += _wrap(line, width, 3 if i == 0 else 0) if line else [""]
+        # ruff keeps one line of text on one line with both quotes, however long; so a
+        # text that does not fit with both quotes must wrap into at least two lines.
+        if indent + len(only) + 6 <= line_length or len(_wrap(only, width, 6)) == 1:
+            return f'"""{only}"""'
+        wrapped = _wrap(lines[0], width, 6)
+    else:
+        wrapped = []
+        for i, line in enumerate(lines):
+            wrapped += _wrap(line, width, 3 if i == 0 else 0) if line else [""]
     pad = " " * indent
     body = "\n".join(pad + line if line and i else line for i, line in enumerate(wrapped))
     return f'"""{body}\n{pad}"""'

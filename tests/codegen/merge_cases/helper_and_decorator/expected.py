@@ -28,8 +28,8 @@ def traced(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
 
 @traced
 async def handle(ctx: XrpcContext, params: describe_repo.Params) -> describe_repo.Output:
-    """Get information about an account and repository, including the list of collections. Does not
-    require auth.
+    """Get information about an account and repository, including the list of collections. Does
+    not require auth.
     """
     collections = await _collections(ctx, params.repo)
     return describe_repo.Output(collections=collections, handle_is_correct=True)

@@ -11,7 +11,7 @@ NSID = "com.atproto.repo.describeRepo"
 
 
 async def handle(ctx: XrpcContext, params: describe_repo.Params) -> describe_repo.Output:
-    """Get information about an account and repository, including the list of collections. Does not
-    require auth.
+    """Get information about an account and repository, including the list of collections. Does
+    not require auth.
     """
     raise MethodNotImplemented()
