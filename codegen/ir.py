@@ -163,13 +163,18 @@ class ClassRef:
 class ModuleImportIR:
     """``import <module> as <alias>``: one cross-module dependency of a module.
 
-    Generated modules import other modules (never names from them) so that the import
-    cycles of the official set resolve; annotations are postponed and qualified with
-    the alias (``app_bsky_actor_defs.ProfileViewBasic``).
+    Generated modules refer to other modules (never to names imported from them);
+    annotations are postponed and qualified with the alias
+    (``app_bsky_actor_defs.ProfileViewBasic``). By default the module is *lazy*: imported
+    for type checkers only, and bound at run time to a proxy that imports it when a model
+    is first built, so importing one module imports nothing else and the import cycles
+    of the official set never bite. ``eager`` imports are real imports, for module-level
+    values that need the other module's class at import time (``Output = other.Class``).
     """
 
     module: str
     alias: str
+    eager: bool = False
 
 
 # --- TypeIR ---------------------------------------------------------------------------

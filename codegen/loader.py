@@ -27,9 +27,9 @@ __all__ = ["LoadResult", "SourceDoc", "find_lexicon_files", "load_lexicons", "lo
 class SourceDoc:
     """One valid Lexicon document and where it came from.
 
-    ``source`` is the file path relative to its lexicon root, ``/``-separated
-    (``app/bsky/feed/post.json``): stable across machines, so it can appear in generated
-    headers. ``path`` is the path as found (for diagnostics).
+    ``source`` is the file path relative to the parent of its lexicon root,
+    ``/``-separated (``lexicons/app/bsky/feed/post.json``): stable across machines, so
+    it can appear in generated headers. ``path`` is the path as found (diagnostics).
     """
 
     doc: LexiconDoc
@@ -115,8 +115,14 @@ def _with_line(d: Diagnostic, text: str) -> Diagnostic:
     )
 
 
-def load_text(text: str, source: str, path: str, result: LoadResult) -> SourceDoc | None:
-    """Parse and check one document's text, recording diagnostics in ``result``."""
+def load_text(
+    text: str, source: str, path: str, result: LoadResult, *, check_path: bool = True
+) -> SourceDoc | None:
+    """Parse and check one document's text, recording diagnostics in ``result``.
+
+    ``source`` is the stable name of the file (see ``SourceDoc``); when its path below
+    the root does not match the document id, a ``file-name-mismatch`` warning is added.
+    """
     try:
         raw = json.loads(
             text,
@@ -140,7 +146,8 @@ def load_text(text: str, source: str, path: str, result: LoadResult) -> SourceDo
             result.failed.add(raw["id"])
         return None
     expected = PurePosixPath(*doc.id.split(".")).with_suffix(".json").as_posix()
-    if source != expected and source.lower() != expected.lower():
+    relative = source.split("/", 1)[-1]
+    if check_path and relative.lower() != expected.lower():
         result.diagnostics.append(
             Diagnostic(
                 code="file-name-mismatch",
@@ -174,8 +181,9 @@ def load_lexicons(roots: Sequence[Path]) -> LoadResult:
             )
             continue
         base = root.parent if root.is_file() else root
+        label = base.resolve().name or "lexicons"
         for file in find_lexicon_files(root):
-            source = file.relative_to(base).as_posix()
+            source = f"{label}/{file.relative_to(base).as_posix()}"
             shown = str(file)
             try:
                 text = file.read_text(encoding="utf-8")
@@ -184,7 +192,7 @@ def load_lexicons(roots: Sequence[Path]) -> LoadResult:
                     Diagnostic(code="read-error", message=str(exc), path=shown)
                 )
                 continue
-            loaded = load_text(text, source, shown, result)
+            loaded = load_text(text, source, shown, result, check_path=not root.is_file())
             if loaded is None:
                 continue
             previous = seen.get(loaded.nsid)

@@ -110,6 +110,7 @@ class _ModuleState:
     aliases: list[AliasIR] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     def_name: str | None = None
+    eager: set[str] = field(default_factory=set)
 
     def inline_ref(self, where: tuple[str, ...]) -> str:
         """Lexicon-style path of an inline unit: ``nsid#def/record/properties/embed``."""
@@ -335,12 +336,9 @@ class _Lowerer:
         if has_type:
             scope.claim("py_type", "$type")
         out: list[FieldIR] = []
-        aliases = set(state.imports.values())
         for wire, schema in properties.items():
             at = (*where, "properties", wire)
             name = field_name(wire)
-            if name in aliases:
-                name += "_"
             previous = scope.claim(name, wire)
             if previous is not None:
                 state.diagnostics.append(
@@ -449,6 +447,7 @@ class _Lowerer:
         if isinstance(schema, LexRef):
             target = self.ref_type(state, schema.ref)
             assert isinstance(target, ModelRefType)
+            state.eager.add(target.target.module)
             state.aliases.append(
                 AliasIR(
                     ClassRef(state.module, name, f"{state.nsid}#main/{where[0]}"),
@@ -492,6 +491,7 @@ class _Lowerer:
             message = self.union(
                 state, definition.message.schema, "Message", ("message", "schema"), frames=True
             )
+            state.eager.update(m.target.module for m in message.members)
             if definition.message.description and not message.description:
                 message = UnionIR(
                     message.ref, message.members, message.closed, definition.message.description
@@ -613,7 +613,15 @@ class _Lowerer:
         names |= {u.name for u in state.unions} | {a.name for a in state.aliases}
         if endpoint is not None:
             names |= {e.class_name for e in endpoint.errors}
-        imports = tuple(ModuleImportIR(mod, alias) for mod, alias in sorted(state.imports.items()))
+        # A field named like an import alias would shadow the module in its class body
+        # (pydantic evaluates annotations there): rename the alias, which is private.
+        field_names = {f.name for m in state.models for f in m.fields}
+        imports = tuple(
+            ModuleImportIR(
+                mod, alias + "_mod" if alias in field_names else alias, mod in state.eager
+            )
+            for mod, alias in sorted(state.imports.items())
+        )
         return (
             ModuleIR(
                 nsid=nsid,

@@ -97,12 +97,15 @@ def compile_lexicons(
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
     official: LoadResult | None = None,
+    prefer_local: bool = False,
 ) -> CompileResult:
     """Load, check, resolve, name and lower the lexicons under ``lexicon_dirs``.
 
     ``package`` is the output package (``models`` live in ``<package>.models``).
     ``include``/``exclude`` select documents by NSID glob (dependencies are pulled in).
-    ``official`` lets a caller pass an already loaded official set.
+    ``official`` lets a caller pass an already loaded official set. With
+    ``prefer_local`` a local document shadows the official one of the same NSID (used to
+    check documents, where the local copy is the one under test).
     """
     loaded = load_lexicons(lexicon_dirs)
     diagnostics = list(loaded.diagnostics)
@@ -112,6 +115,9 @@ def compile_lexicons(
         if official is None:
             official = load_lexicons([official_lexicons_dir()])
         external = official.docs
+        if prefer_local:
+            mine = {d.nsid for d in local}
+            external = [d for d in external if d.nsid not in mine]
     catalog, catalog_diags = build_catalog(local, external, frozenset(loaded.failed))
     diagnostics += catalog_diags
     resolution = resolve(catalog)

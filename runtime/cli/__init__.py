@@ -17,6 +17,10 @@ __all__ = ["COMMANDS", "main"]
 
 #: command name -> "module:attribute" of a click command or group.
 COMMANDS: dict[str, str] = {
+    "check": "lexforge.codegen.cli:check",
+    "gen": "lexforge.codegen.cli:gen",
+    "lexicons": "lexforge.codegen.cli:lexicons",
+    "record": "lexforge.codegen.cli:record",
     "key": "lexforge.runtime.crypto.cli:key",
     "scaffold": "lexforge.codegen.scaffold:scaffold_command",
 }

@@ -1,7 +1,46 @@
 """What generated Lexicon models import: the model base, Lexicon value types and checks.
 
-This package is the runtime half of the compiler's output. It never imports
-``lexforge.generated``.
+This package is the runtime half of the compiler's output (it never imports
+``lexforge.generated``):
+
+* ``LexModel`` / ``LexRecord``: base classes with the shared configuration (strict,
+  unknown fields kept, lossless serialisation, lazy validator build);
+* ``union(...)``, ``UNKNOWN_TAG``: ``$type``-discriminated unions, open or closed;
+* ``CidLink``, ``Bytes``, ``BlobRef``, ``UnknownObject``, ``DataValue``: Lexicon value
+  types that read both the JSON and the DAG-CBOR form;
+* ``lazy_module``: how generated modules refer to each other without importing;
+* ``StringLimits``, ``BytesLength``, ``BlobConstraints``, ``Omittable``: constraints
+  pydantic has no native form for (UTF-8 bytes, graphemes, MIME patterns, not-null).
 """
 
-__all__: list[str] = []
+from lexforge.runtime.lex.constraints import BlobConstraints, BytesLength, Omittable, StringLimits
+from lexforge.runtime.lex.lazy import LazyModule, lazy_module
+from lexforge.runtime.lex.model import UNKNOWN_TAG, LexModel, LexRecord, TypedUnion, union
+from lexforge.runtime.lex.values import (
+    BlobRef,
+    Bytes,
+    CidLink,
+    DataValue,
+    UnknownObject,
+    as_data,
+)
+
+__all__ = [
+    "UNKNOWN_TAG",
+    "BlobConstraints",
+    "BlobRef",
+    "Bytes",
+    "BytesLength",
+    "CidLink",
+    "DataValue",
+    "LazyModule",
+    "LexModel",
+    "LexRecord",
+    "Omittable",
+    "StringLimits",
+    "TypedUnion",
+    "UnknownObject",
+    "as_data",
+    "lazy_module",
+    "union",
+]
