@@ -53,6 +53,7 @@ __all__ = ["emit", "emit_clients"]
 
 _XRPC = "lexforge.runtime.xrpc"
 _CLIENT_MODULE = "lexforge.runtime.xrpc.client"
+_PARAMS_MODULE = "lexforge.runtime.xrpc.params"
 
 #: Keyword arguments every generated method has besides the Lexicon parameters.
 _RESERVED_ARGS = frozenset({"self", "input", "headers", "timeout", "content_type"})
@@ -75,6 +76,7 @@ _RESERVED_MODULE_NAMES = frozenset(
         "annotations",
         "cached_property",
         "cast",
+        "validate_params",
     }
 )
 #: Attributes of the runtime clients that a top-level namespace would shadow.
@@ -217,15 +219,16 @@ def _explode(prefix: str, annotation: str, suffix: str) -> str:
     return f"{prefix}{head}[{body}\n]{tail}{suffix}"
 
 
-def _params_call(endpoint: EndpointIR, module: str) -> list[str]:
+def _params_call(endpoint: EndpointIR, module: str, imports: ImportSet) -> list[str]:
     assert endpoint.params is not None
     if not endpoint.params.fields:
         return [f"    {module}.Params(),"]
-    lines = [f"    {module}.Params.model_validate(", "        {"]
+    imports.add(_PARAMS_MODULE, "validate_params")
+    lines = ["    validate_params(", f"        {module}.Params,", "        {"]
     lines += [
         f"            {json.dumps(f.wire_name)}: {_arg_name(f)}," for f in endpoint.params.fields
     ]
-    lines += ["        }", "    ),"]
+    lines += ["        },", "    ),"]
     return lines
 
 
@@ -256,7 +259,7 @@ def _method(endpoint: EndpointIR, *, asynchronous: bool, imports: ImportSet) -> 
     args: list[str] = []
     call: list[str] = [f"    {module}.NSID,"]
     if endpoint.params is not None:
-        call += _params_call(endpoint, module)
+        call += _params_call(endpoint, module, imports)
     returns = "None"
     kind = endpoint.kind
     if kind == "subscription":

@@ -43,9 +43,13 @@ def validate(schema: Any, value: Any) -> Any:
 
 
 def to_data(value: Any) -> Any:
-    """A model (or mapping of models) as data-model values, wire names, unset left out."""
+    """A model (or mapping of models) as data-model values: wire names, unset fields left
+    out (generated models define ``to_data()``, which does exactly that)."""
     if isinstance(value, BaseModel):
-        return value.model_dump(mode="python", by_alias=True, exclude_none=True)
+        dump = getattr(value, "to_data", None)
+        if callable(dump):
+            return dump()
+        return value.model_dump(mode="python", by_alias=True, exclude_unset=True)
     if isinstance(value, Mapping):
         return {key: to_data(item) for key, item in value.items()}
     if isinstance(value, list | tuple):

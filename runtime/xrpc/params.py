@@ -28,6 +28,7 @@ __all__ = [
     "describe_validation_error",
     "encode_params",
     "param_specs",
+    "validate_params",
 ]
 
 ParamKind = Literal["string", "integer", "boolean"]
@@ -56,7 +57,10 @@ def encode_params(params: BaseModel | Mapping[str, Any] | None) -> list[tuple[st
     if params is None:
         return []
     if isinstance(params, BaseModel):
-        values = params.model_dump(mode="json", by_alias=True, exclude_none=True)
+        # Defaults too (exclude_unset=False): clients SHOULD send them explicitly.
+        values = params.model_dump(
+            mode="json", by_alias=True, exclude_none=True, exclude_unset=False
+        )
     else:
         values = dict(params)
     items: list[tuple[str, str]] = []
@@ -76,6 +80,16 @@ def _encode_scalar(key: str, value: object) -> str:
     if isinstance(value, int | str):
         return str(value)
     raise TypeError(f"query parameter {key!r} cannot carry a {type(value).__name__}")
+
+
+def validate_params(model: type[M], values: Mapping[str, object]) -> M:
+    """Build ``Params`` on the client from keyword arguments; ``None`` means "not given".
+
+    Generated client methods call this: optional Lexicon parameters default to ``None``
+    in their signatures, but a model field may refuse an explicit ``null``, so absent
+    values are left out rather than passed. Raises :class:`pydantic.ValidationError`.
+    """
+    return model.model_validate({k: v for k, v in values.items() if v is not None})
 
 
 def decode_params(model: type[M], items: Iterable[tuple[str, str]]) -> M:
