@@ -63,13 +63,16 @@ fetch_attr(PyObject *mod, const char *name, PyObject **slot)
 static int
 fetch_descr(PyObject *type, const char *name, PyObject **slot)
 {
-    PyObject *dict = ((PyTypeObject *)type)->tp_dict;
-    PyObject *d = dict ? PyDict_GetItemString(dict, name) : NULL; /* borrowed */
-    if (d == NULL || Py_TYPE(d)->tp_descr_set == NULL || Py_TYPE(d)->tp_descr_get == NULL) {
-        PyErr_Format(PyExc_RuntimeError, "CID class has no slot %s", name);
+    /* getattr on the class returns a __slots__ member descriptor itself */
+    PyObject *d = PyObject_GetAttrString(type, name);
+    if (d == NULL) {
         return -1;
     }
-    Py_INCREF(d);
+    if (Py_TYPE(d)->tp_descr_set == NULL || Py_TYPE(d)->tp_descr_get == NULL) {
+        Py_DECREF(d);
+        PyErr_Format(PyExc_RuntimeError, "CID.%s is not a slot", name);
+        return -1;
+    }
     *slot = d;
     return 0;
 }
@@ -1281,6 +1284,10 @@ enc_cid(Enc *e, PyObject *v)
     }
     Py_ssize_t n = PyBytes_GET_SIZE(b);
     int rc = -1;
+    if (n == 0 || PyBytes_AS_STRING(b)[0] != 1) { /* the decoder refuses CIDv0 links */
+        enc_err("CIDv0 links cannot be written (atproto uses CIDv1)");
+        goto done;
+    }
     if (enc_raw(e, "\xd8\x2a", 2) < 0 || enc_head(e, 2, (uint64_t)n + 1) < 0 ||
         enc_raw(e, "\x00", 1) < 0 || enc_raw(e, PyBytes_AS_STRING(b), n) < 0) {
         goto done;

@@ -344,6 +344,8 @@ def encode(
             out.append(0xF4)
         elif t is CID:
             b = v._bytes  # type: ignore[attr-defined]
+            if b[0] != 1:  # the decoder refuses CIDv0 links, so never write one
+                raise EncodeError("CIDv0 links cannot be written (atproto uses CIDv1)")
             out.extend(b"\xd8\x2a")
             out.extend(_head(2, len(b) + 1))
             out.append(0)

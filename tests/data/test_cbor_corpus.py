@@ -465,6 +465,10 @@ def test_require_blessed_cids(backend: ModuleType) -> None:
         (complex(1, 2), "builtins.complex"),
         (range(3), "builtins.range"),
         (iter([]), "builtins.list_iterator"),
+        (
+            CID.parse("QmNLei78zWmzUdbeRB3CiUfAizWUrbeeZh5K1rhAQKCh51", allow_v0=True),
+            "CIDv0 links cannot be written",
+        ),
     ],
 )
 def test_encode_rejects(backend: ModuleType, value: object, why: str) -> None:
