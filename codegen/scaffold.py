@@ -23,10 +23,9 @@ from pathlib import Path
 import click
 
 from lexforge.codegen.diagnostics import CodegenError
-from lexforge.codegen.ir import EndpointIR
 from lexforge.codegen.lower import OFFICIAL_PACKAGE
 from lexforge.codegen.merge.render import render_handler
-from lexforge.codegen.merge.spec import HandlerSpec, handler_spec_from_endpoint
+from lexforge.codegen.merge.spec import HandlerSpec, handler_specs_from_program
 from lexforge.codegen.merge.update import HandlerReport, update_handler_sources
 from lexforge.codegen.pipeline import compile_lexicons, official_lexicons_dir
 
@@ -85,18 +84,14 @@ def handler_specs(
     dirs = list(lexicon_dirs) if lexicon_dirs else [official_lexicons_dir()]
     result = compile_lexicons(dirs, package=package, include=list(nsid_patterns))
     result.raise_for_errors()
-    descriptions = {m.nsid: m.description for m in result.program.modules}
-    endpoints: list[EndpointIR] = []
+    specs = handler_specs_from_program(result.program)
+    chosen: dict[str, HandlerSpec] = {}
     for pattern in nsid_patterns:
-        matched = [e for e in result.program.endpoints if fnmatch.fnmatchcase(e.nsid, pattern)]
+        matched = [s for s in specs if fnmatch.fnmatchcase(s.nsid, pattern)]
         if not matched:
             raise ScaffoldError(f"no query, procedure or subscription matches {pattern!r}")
-        endpoints += matched
-    unique = {e.nsid: e for e in endpoints}
-    return [
-        handler_spec_from_endpoint(e, document_description=descriptions.get(e.nsid))
-        for _, e in sorted(unique.items())
-    ]
+        chosen.update((s.nsid, s) for s in matched)
+    return [chosen[nsid] for nsid in sorted(chosen)]
 
 
 def scaffold_handlers(

@@ -13,7 +13,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
 if TYPE_CHECKING:
-    from lexforge.codegen.ir import BodyIR, EndpointIR
+    from lexforge.codegen.ir import BodyIR, EndpointIR, ProgramIR
 
 __all__ = [
     "RESERVED_NAMES",
@@ -21,6 +21,7 @@ __all__ = [
     "HandlerSpec",
     "TypeRef",
     "handler_spec_from_endpoint",
+    "handler_specs_from_program",
 ]
 
 HandlerKind: TypeAlias = Literal["query", "procedure", "subscription"]
@@ -153,3 +154,16 @@ def handler_spec_from_endpoint(
         document_description=document_description,
         errors=tuple(e.class_name for e in endpoint.errors),
     )
+
+
+def handler_specs_from_program(program: ProgramIR) -> list[HandlerSpec]:
+    """The handler view of every method of a compilation, sorted by NSID.
+
+    Unlike ``EndpointIR`` alone, the program also knows each document's own description
+    (the module docstring of its handler).
+    """
+    descriptions = {m.nsid: m.description for m in program.modules}
+    return [
+        handler_spec_from_endpoint(e, document_description=descriptions.get(e.nsid))
+        for e in sorted(program.endpoints, key=lambda e: e.nsid)
+    ]

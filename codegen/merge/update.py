@@ -17,11 +17,16 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
+from lexforge.codegen.ir import ProgramIR
 from lexforge.codegen.merge.engine import MergeWarning, merge_handler
 from lexforge.codegen.merge.errors import HandlerSourceError, StubError
 from lexforge.codegen.merge.imports import LINE_LENGTH
 from lexforge.codegen.merge.render import render_handler
-from lexforge.codegen.merge.spec import HandlerSpec, handler_spec_from_endpoint
+from lexforge.codegen.merge.spec import (
+    HandlerSpec,
+    handler_spec_from_endpoint,
+    handler_specs_from_program,
+)
 
 if TYPE_CHECKING:
     from lexforge.codegen.ir import EndpointIR
@@ -131,8 +136,13 @@ def find_handler_modules(handlers_dir: Path) -> dict[Path, str]:
     return found
 
 
-def _specs(endpoints: Iterable[HandlerSpec | EndpointIR]) -> list[HandlerSpec]:
-    specs = [e if isinstance(e, HandlerSpec) else handler_spec_from_endpoint(e) for e in endpoints]
+def _specs(endpoints: ProgramIR | Iterable[HandlerSpec | EndpointIR]) -> list[HandlerSpec]:
+    if isinstance(endpoints, ProgramIR):
+        specs = handler_specs_from_program(endpoints)
+    else:
+        specs = [
+            e if isinstance(e, HandlerSpec) else handler_spec_from_endpoint(e) for e in endpoints
+        ]
     by_path: dict[PurePosixPath, str] = {}
     for spec in specs:
         other = by_path.setdefault(spec.relative_path, spec.nsid)
@@ -143,7 +153,7 @@ def _specs(endpoints: Iterable[HandlerSpec | EndpointIR]) -> list[HandlerSpec]:
 
 def update_handlers(
     handlers_dir: Path | str,
-    endpoints: Iterable[HandlerSpec | EndpointIR],
+    endpoints: ProgramIR | Iterable[HandlerSpec | EndpointIR],
     *,
     check: bool = False,
     report_orphans: bool = True,
@@ -151,7 +161,9 @@ def update_handlers(
 ) -> HandlerReport:
     """Scaffold missing handler modules and merge the stub into existing ones.
 
-    ``endpoints`` are ``HandlerSpec`` or compiled ``EndpointIR`` values. With
+    ``endpoints`` is a compiled ``ProgramIR`` (preferred: it also carries each
+    document's description, the module docstring) or ``HandlerSpec`` / ``EndpointIR``
+    values. With
     ``check=True`` nothing is written. With ``report_orphans=False`` (scaffolding a
     subset of methods) modules of other methods are not reported as orphans.
     """
