@@ -1,0 +1,109 @@
+"""Signed repository commits (format version 3).
+
+The signature covers SHA-256 of the canonical encoding of the commit *without* ``sig``
+(``prev`` present even when null: omitting it changes the signed bytes). The commit's
+CID is that of the *signed* encoding. Verification re-encodes the unsigned map, so any
+field an attacker adds or changes breaks the signature.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from lexforge.runtime.crypto import Keypair, PublicKey, parse_did_key
+from lexforge.runtime.crypto.errors import CryptoError
+from lexforge.runtime.data import CID, DataModelError, decode, encode
+from lexforge.runtime.repo.errors import CommitError, InvalidSignatureError
+from lexforge.runtime.repo.mst import is_node_cid
+from lexforge.runtime.syntax import is_valid_did, is_valid_tid
+
+__all__ = ["COMMIT_VERSION", "Commit", "sign_commit"]
+
+COMMIT_VERSION = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    """A decoded commit: ``did``, ``rev`` (TID), ``data`` (MST root), ``prev``, ``sig``."""
+
+    did: str
+    rev: str
+    data: CID
+    sig: bytes
+    prev: CID | None = None
+    version: int = COMMIT_VERSION
+
+    def unsigned(self) -> dict[str, Any]:
+        return {
+            "did": self.did,
+            "rev": self.rev,
+            "data": self.data,
+            "prev": self.prev,
+            "version": self.version,
+        }
+
+    def unsigned_bytes(self) -> bytes:
+        """The bytes the signature covers."""
+        return encode(self.unsigned())
+
+    def to_block(self) -> bytes:
+        return encode({**self.unsigned(), "sig": self.sig})
+
+    @property
+    def cid(self) -> CID:
+        return CID.for_cbor(self.to_block())
+
+    def verify(self, key: PublicKey | str) -> bool:
+        """Whether ``sig`` is a valid low-S signature by ``key`` (a PublicKey or did:key)."""
+        try:
+            public = parse_did_key(key) if isinstance(key, str) else key
+            return public.verify(self.unsigned_bytes(), self.sig)
+        except CryptoError:
+            return False
+
+    def check_signature(self, key: PublicKey | str) -> None:
+        """Raise :class:`InvalidSignatureError` unless :meth:`verify` holds."""
+        if not self.verify(key):
+            raise InvalidSignatureError(f"commit {self.rev} of {self.did}: bad signature")
+
+    @classmethod
+    def from_block(cls, block: bytes) -> Commit:
+        """Decode and shape-check an untrusted commit block (v3; v2 read leniently)."""
+        try:
+            obj = decode(block)
+        except DataModelError as exc:
+            raise CommitError(f"commit is not canonical DAG-CBOR: {exc}") from None
+        if not isinstance(obj, dict):
+            raise CommitError("commit is not a map")
+        version = obj.get("version")
+        if version not in (2, 3) or isinstance(version, bool):
+            raise CommitError(f"unsupported commit version {version!r}")
+        allowed = {"did", "rev", "data", "prev", "version", "sig"}
+        if not obj.keys() <= allowed:
+            raise CommitError(f"unexpected commit fields {sorted(obj.keys() - allowed)}")
+        did, rev, data, sig = obj.get("did"), obj.get("rev"), obj.get("data"), obj.get("sig")
+        if version == 3 and "prev" not in obj:
+            raise CommitError("v3 commit lacks 'prev' (must be present, possibly null)")
+        prev = obj.get("prev")
+        if not isinstance(did, str) or not is_valid_did(did):
+            raise CommitError("commit 'did' is not a valid DID")
+        if not isinstance(rev, str) or not is_valid_tid(rev):
+            raise CommitError("commit 'rev' is not a TID")
+        if not is_node_cid(data):
+            raise CommitError("commit 'data' is not a dag-cbor sha-256 CID")
+        if prev is not None and not isinstance(prev, CID):
+            raise CommitError("commit 'prev' is not null or a CID")
+        if not isinstance(sig, bytes) or not sig:
+            raise CommitError("commit 'sig' missing or not bytes")
+        assert isinstance(data, CID)
+        commit = cls(did=did, rev=rev, data=data, sig=sig, prev=prev, version=version)
+        if commit.to_block() != block:
+            raise CommitError("commit does not re-encode to its block")
+        return commit
+
+
+def sign_commit(did: str, rev: str, data: CID, key: Keypair, prev: CID | None = None) -> Commit:
+    """A new v3 commit signed with ``key``."""
+    unsigned = Commit(did=did, rev=rev, data=data, sig=b"", prev=prev)
+    return Commit(did=did, rev=rev, data=data, sig=key.sign(unsigned.unsigned_bytes()), prev=prev)
