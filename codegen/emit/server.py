@@ -125,7 +125,7 @@ def _binding_path(endpoint: EndpointIR) -> PurePosixPath:
 def _server_init(program: ProgramIR) -> str:
     entries: list[str] = []
     for endpoint in sorted(program.endpoints, key=lambda e: e.nsid):
-        module = ".".join((program.package, "server", *endpoint.module_parts))
+        module = "." + ".".join(endpoint.module_parts)
         entries += dict_entry(4, json.dumps(endpoint.nsid), json.dumps(module))
     return render_template(
         "server/init.py.j2",

@@ -86,11 +86,12 @@ def load_handlers(source: HandlerSource) -> dict[str, Handler]:
     return found
 
 
-def load_binding(target: str | Binding) -> Binding:
-    """The binding object (importing ``<module>.BINDING`` for a dotted name)."""
+def load_binding(target: str | Binding, *, anchor: str | None = None) -> Binding:
+    """The binding object (importing ``<module>.BINDING`` for a dotted name; a name
+    starting with ``.`` is relative to the package ``anchor``)."""
     if not isinstance(target, str):
         return target
-    binding = getattr(importlib.import_module(target), "BINDING", None)
+    binding = getattr(importlib.import_module(target, package=anchor), "BINDING", None)
     if not isinstance(binding, Query | Procedure | Subscription):
         raise XrpcSetupError(f"{target} has no BINDING")
     return binding
@@ -104,17 +105,19 @@ def xrpc_routes(
     limits: Limits | None = None,
     validate_output: bool = True,
     catch_all: bool = True,
+    anchor: str | None = None,
 ) -> list[BaseRoute]:
     """Routes for every handled method, plus (``catch_all``) the 501/400 fallbacks.
 
-    Mount them into an existing Starlette app, keeping the catch-alls last.
+    Mount them into an existing Starlette app, keeping the catch-alls last. Relative
+    binding module names (``.com.example.get_thing``) resolve against ``anchor``.
     """
     limits = limits or Limits()
     routes: list[BaseRoute] = []
     for nsid, handler in sorted(load_handlers(handlers).items()):
         if nsid not in bindings:
             raise XrpcSetupError(f"handler for unknown method {nsid}")
-        binding = load_binding(bindings[nsid])
+        binding = load_binding(bindings[nsid], anchor=anchor)
         if binding.nsid != nsid:
             raise XrpcSetupError(f"binding for {nsid} is for {binding.nsid}")
         path = f"/xrpc/{nsid}"
@@ -142,9 +145,15 @@ def create_xrpc_app(
     routes: Sequence[BaseRoute] = (),
     middleware: Sequence[Middleware] | None = None,
     lifespan: Lifespan[Starlette] | None = None,
+    anchor: str | None = None,
 ) -> Starlette:
     """A Starlette app serving the XRPC methods; ``routes`` are added before them."""
     xrpc = xrpc_routes(
-        bindings, handlers, auth=auth, limits=limits, validate_output=validate_output
+        bindings,
+        handlers,
+        auth=auth,
+        limits=limits,
+        validate_output=validate_output,
+        anchor=anchor,
     )
     return Starlette(routes=[*routes, *xrpc], middleware=middleware, lifespan=lifespan)

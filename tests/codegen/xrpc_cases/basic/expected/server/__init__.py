@@ -25,15 +25,16 @@ from lexforge.runtime.xrpc.app import HandlerSource, create_xrpc_app, xrpc_route
 
 __all__ = ["BINDINGS", "build_routes", "create_app"]
 
-#: NSID -> the module holding its ``BINDING``; imported only for handled methods.
+#: NSID -> the module (below this package) holding its ``BINDING``; imported only for
+#: methods that have a handler.
 BINDINGS: Final[Mapping[str, str]] = {
-    "com.example.admin.resetThings": "xrpc_basic_gen.server.com.example.admin.reset_things",
-    "com.example.createThing": "xrpc_basic_gen.server.com.example.create_thing",
-    "com.example.exportThings": "xrpc_basic_gen.server.com.example.export_things",
-    "com.example.getThing": "xrpc_basic_gen.server.com.example.get_thing",
-    "com.example.ping": "xrpc_basic_gen.server.com.example.ping",
-    "com.example.subscribeThings": "xrpc_basic_gen.server.com.example.subscribe_things",
-    "com.example.uploadThing": "xrpc_basic_gen.server.com.example.upload_thing",
+    "com.example.admin.resetThings": ".com.example.admin.reset_things",
+    "com.example.createThing": ".com.example.create_thing",
+    "com.example.exportThings": ".com.example.export_things",
+    "com.example.getThing": ".com.example.get_thing",
+    "com.example.ping": ".com.example.ping",
+    "com.example.subscribeThings": ".com.example.subscribe_things",
+    "com.example.uploadThing": ".com.example.upload_thing",
 }
 
 
@@ -57,6 +58,7 @@ def create_app(
         routes=routes,
         middleware=middleware,
         lifespan=lifespan,
+        anchor=__name__,
     )
 
 
@@ -76,4 +78,5 @@ def build_routes(
         limits=limits,
         validate_output=validate_output,
         catch_all=catch_all,
+        anchor=__name__,
     )
