@@ -126,7 +126,7 @@ def test_unknown_prev_and_timestamps() -> None:
     did, op = genesis()
     log = Log(did)
     log.submit(op, T0)
-    other_did, other = genesis()
+    _other_did, other = genesis()
     dangling = build_update(other, signer=ROTATION)
     dangling_for_did = PlcOperation(
         rotation_keys=dangling.rotation_keys,

@@ -231,7 +231,7 @@ def test_unknown_dids(plc: Directory) -> None:
 
 
 def _bad_submissions() -> list[tuple[str, Any, str]]:
-    did, op = genesis()
+    _did, op = genesis()
     good = op.to_json()
     return [
         ("not json", b"{", "InvalidRequest"),
