@@ -1,0 +1,138 @@
+"""``lexforge did`` and ``lexforge handle``: resolve identities from the command line.
+
+- ``lexforge did resolve DID`` prints the validated DID document as JSON.
+- ``lexforge handle resolve HANDLE`` prints the DID the handle resolves to, after
+  checking that the DID document claims the handle back (``--no-verify`` skips that);
+  ``--json`` prints ``{"handle", "did", "verified", "pds", "signing_key"}`` instead.
+
+Both fetch through the SSRF-safe client. ``--allow-loopback`` is the local-development
+switch (needed for a PLC directory or did:web on localhost); ``--plc-url`` selects the
+PLC directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import click
+
+from lexforge.runtime.identity.did_resolver import DEFAULT_PLC_URL
+from lexforge.runtime.identity.directory import BaseDirectory
+from lexforge.runtime.identity.errors import IdentityError
+from lexforge.runtime.identity.safe_http import FetchPolicy
+
+__all__ = ["did", "handle"]
+
+_PLC_URL = click.option(
+    "--plc-url",
+    default=DEFAULT_PLC_URL,
+    show_default=True,
+    envvar="LEXFORGE_PLC_URL",
+    help="PLC directory used for did:plc (env LEXFORGE_PLC_URL).",
+)
+_ALLOW_LOOPBACK = click.option(
+    "--allow-loopback",
+    is_flag=True,
+    help="Local development: allow fetches to 127.0.0.1 / ::1 (and did:web:localhost).",
+)
+_TIMEOUT = click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1, max=60),
+    default=3.0,
+    show_default=True,
+    help="Per-request timeout in seconds.",
+)
+
+
+def _directory(plc_url: str, allow_loopback: bool, timeout: float, **kwargs: Any) -> BaseDirectory:
+    policy = FetchPolicy(allow_loopback=allow_loopback, timeout=timeout, deadline=timeout * 2)
+    return BaseDirectory.create(plc_url=plc_url, policy=policy, **kwargs)
+
+
+@click.group()
+def did() -> None:
+    """Resolve DIDs (did:plc, did:web, did:key)."""
+
+
+@did.command("resolve")
+@click.argument("did_text", metavar="DID")
+@_PLC_URL
+@_ALLOW_LOOPBACK
+@_TIMEOUT
+def resolve_did(*, did_text: str, plc_url: str, allow_loopback: bool, timeout: float) -> None:
+    """Print the validated DID document of DID as JSON."""
+
+    async def go() -> dict[str, Any]:
+        async with _directory(plc_url, allow_loopback, timeout) as directory:
+            doc = await directory.did_resolver.resolve(did_text)
+            return doc.to_json()
+
+    try:
+        document = asyncio.run(go())
+    except IdentityError as exc:
+        raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
+    click.echo(json.dumps(document, indent=2, sort_keys=True))
+
+
+@click.group()
+def handle() -> None:
+    """Resolve handles (DNS TXT _atproto and HTTPS well-known)."""
+
+
+@handle.command("resolve")
+@click.argument("handle_text", metavar="HANDLE")
+@_PLC_URL
+@_ALLOW_LOOPBACK
+@_TIMEOUT
+@click.option(
+    "--nameserver",
+    "nameservers",
+    multiple=True,
+    help="DNS server IP for the TXT lookup (repeatable; default: system resolvers).",
+)
+@click.option("--dns-port", type=click.IntRange(1, 65535), default=53, show_default=True)
+@click.option("--no-verify", is_flag=True, help="Only resolve handle -> DID; skip the DID doc.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object with details.")
+def resolve_handle(
+    *,
+    handle_text: str,
+    plc_url: str,
+    allow_loopback: bool,
+    timeout: float,
+    nameservers: tuple[str, ...],
+    dns_port: int,
+    no_verify: bool,
+    as_json: bool,
+) -> None:
+    """Print the DID that HANDLE resolves to (verified in both directions)."""
+
+    async def go() -> dict[str, Any]:
+        async with _directory(
+            plc_url,
+            allow_loopback,
+            timeout,
+            nameservers=list(nameservers) or None,
+            dns_port=dns_port,
+        ) as directory:
+            if no_verify:
+                resolved = await directory.handle_resolver.resolve(handle_text)
+                return {"handle": handle_text.lower(), "did": resolved, "verified": False}
+            ident = await directory.lookup_handle(handle_text)
+            return {
+                "handle": ident.handle,
+                "did": ident.did,
+                "verified": True,
+                "pds": ident.pds_endpoint,
+                "signing_key": ident.signing_key.did_key() if ident.signing_key else None,
+            }
+
+    try:
+        result = asyncio.run(go())
+    except IdentityError as exc:
+        raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
+    if as_json:
+        click.echo(json.dumps(result, sort_keys=True))
+    else:
+        click.echo(result["did"])
