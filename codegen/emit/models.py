@@ -63,7 +63,7 @@ _FORMAT_TYPES = {
 }
 
 _LEX = "lexforge.runtime.lex"
-_SYNTAX = "lexforge.runtime.syntax"
+_SYNTAX = "lexforge.runtime.lex.formats"
 _XRPC_ERRORS = "lexforge.runtime.xrpc.errors"
 
 # isort sections: stdlib, third party, first party (ruff's default order).

@@ -89,9 +89,22 @@ class StringLimits:
             )
         return value
 
+    def check_str(self, value: object) -> str:
+        """``check`` for a plain ``str`` field, including the (strict) type check."""
+        if type(value) is not str:
+            if not isinstance(value, str):
+                raise PydanticCustomError("string_type", "Input should be a valid string")
+            value = str(value)
+        return self.check(value)
+
     def __get_pydantic_core_schema__(
         self, source: Any, handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
+        if source is str:
+            # One plain validator instead of str + after-validator: cheaper per call.
+            return core_schema.no_info_plain_validator_function(
+                self.check_str, serialization=core_schema.to_string_ser_schema()
+            )
         return _after(self.check, handler, source)
 
 
