@@ -11,7 +11,7 @@ from typing import Annotated, Final, Literal, TypeAlias
 from pydantic import Field
 
 from lexforge.runtime.lex import Bytes, LexModel, LexRecord, Omittable, StringLimits
-from lexforge.runtime.syntax import Uri
+from lexforge.runtime.lex.formats import Uri
 
 __all__ = [
     "NSID",

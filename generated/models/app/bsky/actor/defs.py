@@ -20,7 +20,7 @@ from lexforge.runtime.lex import (
     lazy_module,
     union,
 )
-from lexforge.runtime.syntax import AtUri, CidString, Datetime, Did, Handle, Uri
+from lexforge.runtime.lex.formats import AtUri, CidString, Datetime, Did, Handle, Uri
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.embed.external as app_bsky_embed_external

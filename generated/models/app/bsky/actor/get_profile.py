@@ -12,7 +12,7 @@ from typing import Final, TypeAlias
 
 import lexforge.generated.models.app.bsky.actor.defs as app_bsky_actor_defs
 from lexforge.runtime.lex import LexModel
-from lexforge.runtime.syntax import AtIdentifier
+from lexforge.runtime.lex.formats import AtIdentifier
 
 __all__ = [
     "NSID",

@@ -22,7 +22,7 @@ from lexforge.runtime.lex import (
     lazy_module,
     union,
 )
-from lexforge.runtime.syntax import Datetime, Uri
+from lexforge.runtime.lex.formats import Datetime, Uri
 
 if TYPE_CHECKING:
     import lexforge.generated.models.com.atproto.label.defs as com_atproto_label_defs

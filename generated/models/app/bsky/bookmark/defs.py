@@ -12,7 +12,7 @@ from pydantic import Field, Tag
 from typing_extensions import TypeAliasType
 
 from lexforge.runtime.lex import UNKNOWN_TAG, LexModel, Omittable, UnknownObject, lazy_module, union
-from lexforge.runtime.syntax import Datetime
+from lexforge.runtime.lex.formats import Datetime
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.feed.defs as app_bsky_feed_defs

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from lexforge.runtime.lex import LexModel, lazy_module
-from lexforge.runtime.syntax import Tid
+from lexforge.runtime.lex.formats import Tid
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
 
 if TYPE_CHECKING:

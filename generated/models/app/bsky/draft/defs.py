@@ -20,7 +20,7 @@ from lexforge.runtime.lex import (
     lazy_module,
     union,
 )
-from lexforge.runtime.syntax import Datetime, Language, Tid, Uri
+from lexforge.runtime.lex.formats import Datetime, Language, Tid, Uri
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.feed.postgate as app_bsky_feed_postgate

@@ -20,7 +20,7 @@ from lexforge.runtime.lex import (
     lazy_module,
     union,
 )
-from lexforge.runtime.syntax import Uri
+from lexforge.runtime.lex.formats import Uri
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.embed.defs as app_bsky_embed_defs

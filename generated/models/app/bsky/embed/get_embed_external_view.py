@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Final
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, UnknownObject, lazy_module
-from lexforge.runtime.syntax import AtUri, Uri
+from lexforge.runtime.lex.formats import AtUri, Uri
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.embed.external as app_bsky_embed_external

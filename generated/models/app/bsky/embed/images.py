@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Final, Literal
 from pydantic import Field
 
 from lexforge.runtime.lex import BlobConstraints, BlobRef, LexModel, Omittable, lazy_module
-from lexforge.runtime.syntax import Uri
+from lexforge.runtime.lex.formats import Uri
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.embed.defs as app_bsky_embed_defs

@@ -15,7 +15,7 @@ from pydantic import Field, Tag
 from typing_extensions import TypeAliasType
 
 from lexforge.runtime.lex import UNKNOWN_TAG, LexModel, Omittable, UnknownObject, lazy_module, union
-from lexforge.runtime.syntax import AtUri, CidString, Datetime
+from lexforge.runtime.lex.formats import AtUri, CidString, Datetime
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.actor.defs as app_bsky_actor_defs

@@ -21,7 +21,7 @@ from lexforge.runtime.lex import (
     lazy_module,
     union,
 )
-from lexforge.runtime.syntax import AtUri, CidString, Datetime, Did, Uri
+from lexforge.runtime.lex.formats import AtUri, CidString, Datetime, Did, Uri
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.actor.defs as app_bsky_actor_defs

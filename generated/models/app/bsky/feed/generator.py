@@ -24,7 +24,7 @@ from lexforge.runtime.lex import (
     lazy_module,
     union,
 )
-from lexforge.runtime.syntax import Datetime, Did
+from lexforge.runtime.lex.formats import Datetime, Did
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.richtext.facet as app_bsky_richtext_facet

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Final
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, StringLimits, lazy_module
-from lexforge.runtime.syntax import AtUri
+from lexforge.runtime.lex.formats import AtUri
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
 
 if TYPE_CHECKING:

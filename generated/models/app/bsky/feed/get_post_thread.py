@@ -14,7 +14,7 @@ from pydantic import Field, Tag
 from typing_extensions import TypeAliasType
 
 from lexforge.runtime.lex import UNKNOWN_TAG, LexModel, Omittable, UnknownObject, lazy_module, union
-from lexforge.runtime.syntax import AtUri
+from lexforge.runtime.lex.formats import AtUri
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Final
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, lazy_module
-from lexforge.runtime.syntax import AtUri
+from lexforge.runtime.lex.formats import AtUri
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.feed.defs as app_bsky_feed_defs

@@ -22,7 +22,7 @@ from lexforge.runtime.lex import (
     lazy_module,
     union,
 )
-from lexforge.runtime.syntax import Datetime, Language
+from lexforge.runtime.lex.formats import Datetime, Language
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.embed.external as app_bsky_embed_external

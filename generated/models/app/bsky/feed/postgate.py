@@ -14,7 +14,7 @@ from pydantic import Field, Tag
 from typing_extensions import TypeAliasType
 
 from lexforge.runtime.lex import UNKNOWN_TAG, LexModel, LexRecord, Omittable, UnknownObject, union
-from lexforge.runtime.syntax import AtUri, Datetime
+from lexforge.runtime.lex.formats import AtUri, Datetime
 
 __all__ = [
     "NSID",

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Final, Literal
 from pydantic import Field
 
 from lexforge.runtime.lex import LexRecord, Omittable, lazy_module
-from lexforge.runtime.syntax import Datetime
+from lexforge.runtime.lex.formats import Datetime
 
 if TYPE_CHECKING:
     import lexforge.generated.models.com.atproto.repo.strong_ref as com_atproto_repo_strong_ref

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from lexforge.runtime.lex import LexModel, Omittable, lazy_module
-from lexforge.runtime.syntax import AtUri
+from lexforge.runtime.lex.formats import AtUri
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.feed.defs as app_bsky_feed_defs

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Final, Literal, TypeAlias
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, StringLimits, UnknownObject, lazy_module
-from lexforge.runtime.syntax import AtIdentifier, AtUri, CidString, Datetime, Did, Uri
+from lexforge.runtime.lex.formats import AtIdentifier, AtUri, CidString, Datetime, Did, Uri
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.actor.defs as app_bsky_actor_defs

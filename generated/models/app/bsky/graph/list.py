@@ -24,7 +24,7 @@ from lexforge.runtime.lex import (
     lazy_module,
     union,
 )
-from lexforge.runtime.syntax import Datetime
+from lexforge.runtime.lex.formats import Datetime
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.graph.defs as app_bsky_graph_defs

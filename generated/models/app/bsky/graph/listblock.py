@@ -12,7 +12,7 @@ from typing import Final, Literal
 from pydantic import Field
 
 from lexforge.runtime.lex import LexRecord
-from lexforge.runtime.syntax import AtUri, Datetime
+from lexforge.runtime.lex.formats import AtUri, Datetime
 
 __all__ = [
     "NSID",

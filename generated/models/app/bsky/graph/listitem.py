@@ -13,7 +13,7 @@ from typing import Final, Literal
 from pydantic import Field
 
 from lexforge.runtime.lex import LexRecord
-from lexforge.runtime.syntax import AtUri, Datetime, Did
+from lexforge.runtime.lex.formats import AtUri, Datetime, Did
 
 __all__ = [
     "NSID",

@@ -14,7 +14,7 @@ from typing import Final
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable
-from lexforge.runtime.syntax import AtIdentifier
+from lexforge.runtime.lex.formats import AtIdentifier
 
 __all__ = [
     "NSID",

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Final, Literal
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, LexRecord, Omittable, StringLimits, lazy_module
-from lexforge.runtime.syntax import AtUri, Datetime
+from lexforge.runtime.lex.formats import AtUri, Datetime
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.richtext.facet as app_bsky_richtext_facet

@@ -11,7 +11,7 @@ from typing import Final
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel
-from lexforge.runtime.syntax import AtUri
+from lexforge.runtime.lex.formats import AtUri
 
 __all__ = [
     "NSID",

@@ -12,7 +12,7 @@ from pydantic import Tag
 from typing_extensions import TypeAliasType
 
 from lexforge.runtime.lex import UNKNOWN_TAG, LexModel, UnknownObject, lazy_module, union
-from lexforge.runtime.syntax import Did
+from lexforge.runtime.lex.formats import Did
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.labeler.defs as app_bsky_labeler_defs

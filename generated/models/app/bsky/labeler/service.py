@@ -19,7 +19,7 @@ from lexforge.runtime.lex import (
     lazy_module,
     union,
 )
-from lexforge.runtime.syntax import Datetime, Nsid
+from lexforge.runtime.lex.formats import Datetime, Nsid
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.labeler.defs as app_bsky_labeler_defs

@@ -13,7 +13,7 @@ from pydantic import Tag as _Tag
 from typing_extensions import TypeAliasType
 
 from lexforge.runtime.lex import UNKNOWN_TAG, LexModel, StringLimits, UnknownObject, union
-from lexforge.runtime.syntax import Did, Uri
+from lexforge.runtime.lex.formats import Did, Uri
 
 __all__ = [
     "NSID",

@@ -12,7 +12,7 @@ from typing import Final, Literal, TypeAlias
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel
-from lexforge.runtime.syntax import Uri
+from lexforge.runtime.lex.formats import Uri
 
 __all__ = [
     "NSID",

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Final, Literal, TypeAlias
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, StringLimits, lazy_module
-from lexforge.runtime.syntax import AtIdentifier, Did, Language, Uri
+from lexforge.runtime.lex.formats import AtIdentifier, Did, Language, Uri
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from typing import Annotated, Final
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, StringLimits
-from lexforge.runtime.syntax import Datetime
+from lexforge.runtime.lex.formats import Datetime
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
 
 __all__ = [

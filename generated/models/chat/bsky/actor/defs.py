@@ -20,7 +20,7 @@ from lexforge.runtime.lex import (
     lazy_module,
     union,
 )
-from lexforge.runtime.syntax import Datetime, Did, Handle, Uri
+from lexforge.runtime.lex.formats import Datetime, Did, Handle, Uri
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.actor.defs as app_bsky_actor_defs

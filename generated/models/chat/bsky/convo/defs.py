@@ -21,7 +21,7 @@ from lexforge.runtime.lex import (
     lazy_module,
     union,
 )
-from lexforge.runtime.syntax import Datetime, Did
+from lexforge.runtime.lex.formats import Datetime, Did
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.embed.record as app_bsky_embed_record

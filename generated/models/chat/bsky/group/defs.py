@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, lazy_module
-from lexforge.runtime.syntax import Datetime
+from lexforge.runtime.lex.formats import Datetime
 
 if TYPE_CHECKING:
     import lexforge.generated.models.chat.bsky.actor.defs as chat_bsky_actor_defs

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Final
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, lazy_module
-from lexforge.runtime.syntax import Did
+from lexforge.runtime.lex.formats import Did
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
 
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ from lexforge.runtime.lex import (
     lazy_module,
     union,
 )
-from lexforge.runtime.syntax import Datetime
+from lexforge.runtime.lex.formats import Datetime
 
 if TYPE_CHECKING:
     import lexforge.generated.models.chat.bsky.convo.defs as chat_bsky_convo_defs

@@ -12,7 +12,7 @@ from typing import Final, Literal, TypeAlias
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable
-from lexforge.runtime.syntax import Datetime, Did
+from lexforge.runtime.lex.formats import Datetime, Did
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
 
 __all__ = [

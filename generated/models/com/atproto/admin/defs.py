@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Final, Literal
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, UnknownObject, lazy_module
-from lexforge.runtime.syntax import AtUri, CidString, Datetime, Did, Handle
+from lexforge.runtime.lex.formats import AtUri, CidString, Datetime, Did, Handle
 
 if TYPE_CHECKING:
     import lexforge.generated.models.com.atproto.server.defs as com_atproto_server_defs

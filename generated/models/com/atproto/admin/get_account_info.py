@@ -10,7 +10,7 @@ from typing import Final, TypeAlias
 
 import lexforge.generated.models.com.atproto.admin.defs as com_atproto_admin_defs
 from lexforge.runtime.lex import LexModel
-from lexforge.runtime.syntax import Did
+from lexforge.runtime.lex.formats import Did
 
 __all__ = [
     "NSID",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from lexforge.runtime.lex import LexModel, lazy_module
-from lexforge.runtime.syntax import Did
+from lexforge.runtime.lex.formats import Did
 
 if TYPE_CHECKING:
     import lexforge.generated.models.com.atproto.admin.defs as com_atproto_admin_defs

@@ -12,7 +12,7 @@ from pydantic import Tag
 from typing_extensions import TypeAliasType
 
 from lexforge.runtime.lex import UNKNOWN_TAG, LexModel, Omittable, UnknownObject, lazy_module, union
-from lexforge.runtime.syntax import AtUri, CidString, Did
+from lexforge.runtime.lex.formats import AtUri, CidString, Did
 
 if TYPE_CHECKING:
     import lexforge.generated.models.com.atproto.admin.defs as com_atproto_admin_defs

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Final
 
 from lexforge.runtime.lex import LexModel
-from lexforge.runtime.syntax import Did
+from lexforge.runtime.lex.formats import Did
 
 __all__ = [
     "NSID",

@@ -12,7 +12,7 @@ from typing import Final
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel
-from lexforge.runtime.syntax import Did
+from lexforge.runtime.lex.formats import Did
 
 __all__ = [
     "NSID",

@@ -11,7 +11,7 @@ from typing import Final, Literal
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, UnknownObject
-from lexforge.runtime.syntax import Did, Handle
+from lexforge.runtime.lex.formats import Did, Handle
 
 __all__ = [
     "NSID",

@@ -11,7 +11,7 @@ from typing import Final
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, UnknownObject
-from lexforge.runtime.syntax import Did
+from lexforge.runtime.lex.formats import Did
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
 
 __all__ = [

@@ -10,7 +10,7 @@ from typing import Final, TypeAlias
 
 import lexforge.generated.models.com.atproto.identity.defs as com_atproto_identity_defs
 from lexforge.runtime.lex import LexModel
-from lexforge.runtime.syntax import AtIdentifier
+from lexforge.runtime.lex.formats import AtIdentifier
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
 
 __all__ = [

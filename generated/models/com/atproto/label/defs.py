@@ -11,7 +11,7 @@ from typing import Annotated, Final, Literal, TypeAlias
 from pydantic import Field
 
 from lexforge.runtime.lex import Bytes, LexModel, Omittable, StringLimits
-from lexforge.runtime.syntax import CidString, Datetime, Did, Language, Uri
+from lexforge.runtime.lex.formats import CidString, Datetime, Did, Language, Uri
 
 __all__ = [
     "NSID",

@@ -22,7 +22,7 @@ from lexforge.runtime.lex import (
     lazy_module,
     union,
 )
-from lexforge.runtime.syntax import Datetime, Did
+from lexforge.runtime.lex.formats import Datetime, Did
 
 if TYPE_CHECKING:
     import lexforge.generated.models.com.atproto.admin.defs as com_atproto_admin_defs

@@ -21,7 +21,7 @@ from lexforge.runtime.lex import (
     lazy_module,
     union,
 )
-from lexforge.runtime.syntax import AtIdentifier, AtUri, CidString, Nsid, RecordKey
+from lexforge.runtime.lex.formats import AtIdentifier, AtUri, CidString, Nsid, RecordKey
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
 
 if TYPE_CHECKING:

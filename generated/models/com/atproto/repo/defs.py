@@ -11,7 +11,7 @@ from typing import Final, Literal
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel
-from lexforge.runtime.syntax import CidString, Tid
+from lexforge.runtime.lex.formats import CidString, Tid
 
 __all__ = [
     "NSID",

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Final
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, lazy_module
-from lexforge.runtime.syntax import AtIdentifier, CidString, Nsid, RecordKey
+from lexforge.runtime.lex.formats import AtIdentifier, CidString, Nsid, RecordKey
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from typing import Final
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, UnknownObject
-from lexforge.runtime.syntax import AtIdentifier, Did, Handle, Nsid
+from lexforge.runtime.lex.formats import AtIdentifier, Did, Handle, Nsid
 
 __all__ = [
     "NSID",

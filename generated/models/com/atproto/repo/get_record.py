@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Final
 
 from lexforge.runtime.lex import LexModel, Omittable, UnknownObject
-from lexforge.runtime.syntax import AtIdentifier, AtUri, CidString, Nsid, RecordKey
+from lexforge.runtime.lex.formats import AtIdentifier, AtUri, CidString, Nsid, RecordKey
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
 
 __all__ = [

@@ -13,7 +13,7 @@ from typing import Final, Literal
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable
-from lexforge.runtime.syntax import AtUri, CidString
+from lexforge.runtime.lex.formats import AtUri, CidString
 
 __all__ = [
     "NSID",

@@ -12,7 +12,7 @@ from typing import Final, Literal
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, UnknownObject
-from lexforge.runtime.syntax import AtIdentifier, AtUri, CidString, Nsid
+from lexforge.runtime.lex.formats import AtIdentifier, AtUri, CidString, Nsid
 
 __all__ = [
     "NSID",

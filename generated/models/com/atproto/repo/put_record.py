@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Final, Literal, TypeAlias
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, StringLimits, UnknownObject, lazy_module
-from lexforge.runtime.syntax import AtIdentifier, AtUri, CidString, Nsid, RecordKey
+from lexforge.runtime.lex.formats import AtIdentifier, AtUri, CidString, Nsid, RecordKey
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ from typing import Final
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel
-from lexforge.runtime.syntax import CidString
+from lexforge.runtime.lex.formats import CidString
 
 __all__ = [
     "NSID",

@@ -11,7 +11,7 @@ from typing import Final
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable
-from lexforge.runtime.syntax import Did
+from lexforge.runtime.lex.formats import Did
 
 __all__ = [
     "NSID",

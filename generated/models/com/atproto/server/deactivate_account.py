@@ -14,7 +14,7 @@ from typing import Final
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable
-from lexforge.runtime.syntax import Datetime
+from lexforge.runtime.lex.formats import Datetime
 
 __all__ = [
     "NSID",

@@ -11,7 +11,7 @@ from typing import Final, Literal
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable
-from lexforge.runtime.syntax import Did, Uri
+from lexforge.runtime.lex.formats import Did, Uri
 
 __all__ = [
     "NSID",

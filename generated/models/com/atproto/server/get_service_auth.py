@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Final
 
 from lexforge.runtime.lex import LexModel, Omittable, StringLimits
-from lexforge.runtime.syntax import Nsid
+from lexforge.runtime.lex.formats import Nsid
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
 
 __all__ = [

@@ -11,7 +11,7 @@ from typing import Final, Literal, TypeAlias
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, UnknownObject
-from lexforge.runtime.syntax import Did, Handle
+from lexforge.runtime.lex.formats import Did, Handle
 
 __all__ = [
     "NSID",

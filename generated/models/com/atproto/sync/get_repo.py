@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Final
 
 from lexforge.runtime.lex import LexModel, Omittable
-from lexforge.runtime.syntax import Did, Tid
+from lexforge.runtime.lex.formats import Did, Tid
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
 
 __all__ = [

@@ -13,7 +13,7 @@ from typing import Final
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable
-from lexforge.runtime.syntax import CidString, Did, Tid
+from lexforge.runtime.lex.formats import CidString, Did, Tid
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
 
 __all__ = [

@@ -11,7 +11,7 @@ from typing import Final, Literal
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable
-from lexforge.runtime.syntax import Did, Nsid
+from lexforge.runtime.lex.formats import Did, Nsid
 
 __all__ = [
     "NSID",

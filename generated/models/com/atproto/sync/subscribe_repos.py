@@ -15,7 +15,7 @@ from typing import Annotated, Final, Literal, TypeAlias
 from pydantic import Field
 
 from lexforge.runtime.lex import Bytes, BytesLength, CidLink, LexModel, Omittable
-from lexforge.runtime.syntax import Datetime, Did, Handle, Tid
+from lexforge.runtime.lex.formats import Datetime, Did, Handle, Tid
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
 
 __all__ = [

@@ -15,7 +15,7 @@ from pydantic import Field, Tag
 from typing_extensions import TypeAliasType
 
 from lexforge.runtime.lex import UNKNOWN_TAG, LexModel, Omittable, UnknownObject, union
-from lexforge.runtime.syntax import Datetime, Handle
+from lexforge.runtime.lex.formats import Datetime, Handle
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
 
 __all__ = [

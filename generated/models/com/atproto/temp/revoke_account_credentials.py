@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Final
 
 from lexforge.runtime.lex import LexModel
-from lexforge.runtime.syntax import AtIdentifier
+from lexforge.runtime.lex.formats import AtIdentifier
 
 __all__ = [
     "NSID",

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Final
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, lazy_module
-from lexforge.runtime.syntax import Did
+from lexforge.runtime.lex.formats import Did
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.actor.defs as app_bsky_actor_defs

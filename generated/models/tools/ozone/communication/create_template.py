@@ -13,7 +13,7 @@ from pydantic import Field
 
 import lexforge.generated.models.tools.ozone.communication.defs as tools_ozone_communication_defs
 from lexforge.runtime.lex import LexModel, Omittable
-from lexforge.runtime.syntax import Did, Language
+from lexforge.runtime.lex.formats import Did, Language
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
 
 __all__ = [

@@ -11,7 +11,7 @@ from typing import Final, Literal
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable
-from lexforge.runtime.syntax import Datetime, Did, Language
+from lexforge.runtime.lex.formats import Datetime, Did, Language
 
 __all__ = [
     "NSID",

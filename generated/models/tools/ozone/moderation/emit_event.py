@@ -13,7 +13,7 @@ from typing_extensions import TypeAliasType
 
 import lexforge.generated.models.tools.ozone.moderation.defs as tools_ozone_moderation_defs
 from lexforge.runtime.lex import UNKNOWN_TAG, LexModel, Omittable, UnknownObject, lazy_module, union
-from lexforge.runtime.syntax import CidString, Did
+from lexforge.runtime.lex.formats import CidString, Did
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ from typing import Final, Literal, TypeAlias
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel
-from lexforge.runtime.syntax import Did
+from lexforge.runtime.lex.formats import Did
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
 
 __all__ = [

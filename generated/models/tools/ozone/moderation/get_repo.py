@@ -10,7 +10,7 @@ from typing import Final, TypeAlias
 
 import lexforge.generated.models.tools.ozone.moderation.defs as tools_ozone_moderation_defs
 from lexforge.runtime.lex import LexModel
-from lexforge.runtime.syntax import Did
+from lexforge.runtime.lex.formats import Did
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
 
 __all__ = [

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Final
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, lazy_module
-from lexforge.runtime.syntax import Did
+from lexforge.runtime.lex.formats import Did
 
 if TYPE_CHECKING:
     import lexforge.generated.models.tools.ozone.moderation.defs as tools_ozone_moderation_defs

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, lazy_module
-from lexforge.runtime.syntax import Datetime, Did, Nsid
+from lexforge.runtime.lex.formats import Datetime, Did, Nsid
 
 if TYPE_CHECKING:
     import lexforge.generated.models.tools.ozone.team.defs as tools_ozone_team_defs

@@ -14,7 +14,7 @@ from typing import Final
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable
-from lexforge.runtime.syntax import Uri
+from lexforge.runtime.lex.formats import Uri
 
 __all__ = [
     "NSID",

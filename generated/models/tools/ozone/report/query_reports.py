@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, lazy_module
-from lexforge.runtime.syntax import Datetime, Did, Nsid, Uri
+from lexforge.runtime.lex.formats import Datetime, Did, Nsid, Uri
 
 if TYPE_CHECKING:
     import lexforge.generated.models.tools.ozone.report.defs as tools_ozone_report_defs

@@ -11,7 +11,7 @@ from typing import Final, Literal, TypeAlias
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable
-from lexforge.runtime.syntax import Datetime, Did
+from lexforge.runtime.lex.formats import Datetime, Did
 
 __all__ = [
     "NSID",

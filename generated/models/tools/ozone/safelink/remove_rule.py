@@ -12,7 +12,7 @@ from pydantic import Field
 
 import lexforge.generated.models.tools.ozone.safelink.defs as tools_ozone_safelink_defs
 from lexforge.runtime.lex import LexModel, Omittable
-from lexforge.runtime.syntax import Did
+from lexforge.runtime.lex.formats import Did
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
 
 __all__ = [

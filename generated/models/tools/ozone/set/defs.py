@@ -11,7 +11,7 @@ from typing import Annotated, Final, Literal
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, StringLimits
-from lexforge.runtime.syntax import Datetime
+from lexforge.runtime.lex.formats import Datetime
 
 __all__ = [
     "NSID",

@@ -11,7 +11,7 @@ from typing import Annotated, Final, Literal, TypeAlias
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, StringLimits, UnknownObject
-from lexforge.runtime.syntax import Datetime, Did, Nsid
+from lexforge.runtime.lex.formats import Datetime, Did, Nsid
 
 __all__ = [
     "NSID",

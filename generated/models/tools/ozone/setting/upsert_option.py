@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Final, Literal, TypeAlias
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, StringLimits, UnknownObject, lazy_module
-from lexforge.runtime.syntax import Nsid
+from lexforge.runtime.lex.formats import Nsid
 
 if TYPE_CHECKING:
     import lexforge.generated.models.tools.ozone.setting.defs as tools_ozone_setting_defs

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Final, Literal
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, lazy_module
-from lexforge.runtime.syntax import Did
+from lexforge.runtime.lex.formats import Did
 
 if TYPE_CHECKING:
     import lexforge.generated.models.com.atproto.admin.defs as com_atproto_admin_defs

@@ -10,7 +10,7 @@ from typing import Final, Literal, TypeAlias
 
 import lexforge.generated.models.tools.ozone.team.defs as tools_ozone_team_defs
 from lexforge.runtime.lex import LexModel
-from lexforge.runtime.syntax import Did
+from lexforge.runtime.lex.formats import Did
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
 
 __all__ = [

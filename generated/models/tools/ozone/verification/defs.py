@@ -12,7 +12,7 @@ from pydantic import Field, Tag
 from typing_extensions import TypeAliasType
 
 from lexforge.runtime.lex import UNKNOWN_TAG, LexModel, Omittable, UnknownObject, lazy_module, union
-from lexforge.runtime.syntax import AtUri, Datetime, Did, Handle
+from lexforge.runtime.lex.formats import AtUri, Datetime, Did, Handle
 
 if TYPE_CHECKING:
     import lexforge.generated.models.tools.ozone.moderation.defs as tools_ozone_moderation_defs

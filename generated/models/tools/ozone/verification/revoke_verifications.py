@@ -12,7 +12,7 @@ from typing import Annotated, Final, Literal
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, StringLimits
-from lexforge.runtime.syntax import AtUri
+from lexforge.runtime.lex.formats import AtUri
 
 __all__ = [
     "NSID",
