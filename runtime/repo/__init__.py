@@ -23,6 +23,12 @@ from lexforge.runtime.repo.errors import (
     SwapError,
     WriteError,
 )
+from lexforge.runtime.repo.export import (
+    export_car,
+    iter_car_chunks,
+    iter_repo_blocks,
+    write_repo_car,
+)
 from lexforge.runtime.repo.keys import (
     MAX_KEY_BYTES,
     check_key,
@@ -41,6 +47,13 @@ from lexforge.runtime.repo.ops import (
     invert_ops,
 )
 from lexforge.runtime.repo.repo import MAX_RECORD_BYTES, CommitDiff, Repo, encode_record
+from lexforge.runtime.repo.verify import (
+    VerifiedRepo,
+    import_repo,
+    record_proof,
+    verify_record_proof,
+    verify_repo_car,
+)
 
 __all__ = [
     "COMMIT_VERSION",
@@ -72,14 +85,23 @@ __all__ = [
     "SwapError",
     "Tree",
     "Update",
+    "VerifiedRepo",
     "Write",
     "WriteError",
     "check_key",
     "common_prefix_length",
     "decode_node",
     "encode_record",
+    "export_car",
+    "import_repo",
     "invert_ops",
     "is_valid_key",
+    "iter_car_chunks",
+    "iter_repo_blocks",
     "key_layer",
+    "record_proof",
     "sign_commit",
+    "verify_record_proof",
+    "verify_repo_car",
+    "write_repo_car",
 ]
