@@ -597,5 +597,7 @@ def merge_handler(existing_source: str, desired_stub_source: str) -> MergeResult
         body = _strip_imports(body, unused)
     if wanted_imports:
         body = add_imports(body, block_start, wanted_imports, first_party=stub.first_party)
-    merged = module.with_changes(body=body)
+    # An empty file has no trailing newline to keep; give the new content one.
+    newline = module.has_trailing_newline or not existing_source.strip()
+    merged = module.with_changes(body=body, has_trailing_newline=newline)
     return MergeResult(merged.code, tuple(warnings))

@@ -96,6 +96,24 @@ def test_missing_handle_and_nsid_are_added() -> None:
     _assert_ruff_clean(source)
 
 
+@pytest.mark.parametrize(
+    "existing",
+    [
+        "",
+        "# just a comment\n",
+        '"""Doc only."""\n',
+        "from __future__ import annotations\n",
+        "import os\n\nx = os.sep\n",
+    ],
+)
+def test_nearly_empty_modules_get_a_complete_handler(existing: str) -> None:
+    merged = merge_handler(existing, STUB).source
+    assert 'NSID = "com.example.thing.getThing"' in merged
+    assert "    raise MethodNotImplemented()\n" in merged
+    assert merge_handler(merged, STUB).source == merged
+    _assert_ruff_clean(merged)
+
+
 def test_sync_handler_becomes_async() -> None:
     existing = STUB.replace("async def handle", "def handle")
     assert merge_handler(existing, STUB).source == STUB
