@@ -13,6 +13,7 @@ PLC directory.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 from typing import Any
 
@@ -21,7 +22,7 @@ import click
 from lexforge.runtime.identity.did_resolver import DEFAULT_PLC_URL
 from lexforge.runtime.identity.directory import BaseDirectory
 from lexforge.runtime.identity.errors import IdentityError
-from lexforge.runtime.identity.safe_http import FetchPolicy
+from lexforge.runtime.identity.safe_http import FetchPolicy, StaticHostResolver, system_resolver
 
 __all__ = ["did", "handle"]
 
@@ -37,6 +38,13 @@ _ALLOW_LOOPBACK = click.option(
     is_flag=True,
     help="Local development: allow fetches to 127.0.0.1 / ::1 (and did:web:localhost).",
 )
+_RESOLVE = click.option(
+    "--resolve",
+    "pins",
+    multiple=True,
+    metavar="HOST=IP",
+    help="Pin HOST to IP for HTTP fetches, like curl --resolve (repeatable; still SSRF-checked).",
+)
 _TIMEOUT = click.option(
     "--timeout",
     type=click.FloatRange(min=0.1, max=60),
@@ -46,9 +54,31 @@ _TIMEOUT = click.option(
 )
 
 
-def _directory(plc_url: str, allow_loopback: bool, timeout: float, **kwargs: Any) -> BaseDirectory:
+def _pinned(pins: tuple[str, ...]) -> StaticHostResolver | None:
+    if not pins:
+        return None
+    table: dict[str, list[str]] = {}
+    for pin in pins:
+        host, sep, ip = pin.partition("=")
+        try:
+            ipaddress.ip_address(ip)
+        except ValueError:
+            raise click.BadParameter(
+                f"expected HOST=IP, got {pin!r}", param_hint="--resolve"
+            ) from None
+        if not sep or not host:
+            raise click.BadParameter(f"expected HOST=IP, got {pin!r}", param_hint="--resolve")
+        table.setdefault(host.lower(), []).append(ip)
+    return StaticHostResolver(table, fallback=system_resolver)
+
+
+def _directory(
+    plc_url: str, allow_loopback: bool, timeout: float, pins: tuple[str, ...], **kwargs: Any
+) -> BaseDirectory:
     policy = FetchPolicy(allow_loopback=allow_loopback, timeout=timeout, deadline=timeout * 2)
-    return BaseDirectory.create(plc_url=plc_url, policy=policy, **kwargs)
+    return BaseDirectory.create(
+        plc_url=plc_url, policy=policy, host_resolver=_pinned(pins), **kwargs
+    )
 
 
 @click.group()
@@ -60,12 +90,15 @@ def did() -> None:
 @click.argument("did_text", metavar="DID")
 @_PLC_URL
 @_ALLOW_LOOPBACK
+@_RESOLVE
 @_TIMEOUT
-def resolve_did(*, did_text: str, plc_url: str, allow_loopback: bool, timeout: float) -> None:
+def resolve_did(
+    *, did_text: str, plc_url: str, allow_loopback: bool, pins: tuple[str, ...], timeout: float
+) -> None:
     """Print the validated DID document of DID as JSON."""
 
     async def go() -> dict[str, Any]:
-        async with _directory(plc_url, allow_loopback, timeout) as directory:
+        async with _directory(plc_url, allow_loopback, timeout, pins) as directory:
             doc = await directory.did_resolver.resolve(did_text)
             return doc.to_json()
 
@@ -85,6 +118,7 @@ def handle() -> None:
 @click.argument("handle_text", metavar="HANDLE")
 @_PLC_URL
 @_ALLOW_LOOPBACK
+@_RESOLVE
 @_TIMEOUT
 @click.option(
     "--nameserver",
@@ -100,6 +134,7 @@ def resolve_handle(
     handle_text: str,
     plc_url: str,
     allow_loopback: bool,
+    pins: tuple[str, ...],
     timeout: float,
     nameservers: tuple[str, ...],
     dns_port: int,
@@ -113,6 +148,7 @@ def resolve_handle(
             plc_url,
             allow_loopback,
             timeout,
+            pins,
             nameservers=list(nameservers) or None,
             dns_port=dns_port,
         ) as directory:

@@ -101,14 +101,18 @@ async def system_resolver(host: str, port: int) -> list[IPAddress]:
 class StaticHostResolver:
     """A fixed name -> addresses table, for tests and local development.
 
-    Names not in the table fail to resolve (they never fall back to real DNS), so a test
-    cannot accidentally reach the network.
+    Names not in the table go to ``fallback`` if one is given (curl ``--resolve``
+    semantics), else fail to resolve, so a test cannot accidentally reach the network.
+    Pinned addresses are still checked by the SSRF guard like any other.
     """
 
-    def __init__(self, table: Mapping[str, Iterable[str]]) -> None:
+    def __init__(
+        self, table: Mapping[str, Iterable[str]], *, fallback: HostResolver | None = None
+    ) -> None:
         self._table = {
             name.lower(): [ipaddress.ip_address(a) for a in addrs] for name, addrs in table.items()
         }
+        self._fallback = fallback
 
     def set(self, name: str, addresses: Iterable[str]) -> None:
         """Point ``name`` at ``addresses`` (replacing any previous entry)."""
@@ -120,6 +124,8 @@ class StaticHostResolver:
         except ValueError:
             pass
         addrs = self._table.get(host.lower().rstrip("."))
+        if not addrs and self._fallback is not None:
+            return await self._fallback(host, port)
         if not addrs:
             raise FetchConnectError(f"cannot resolve host {host!r}: not in the static table")
         return list(addrs)

@@ -7,6 +7,7 @@ parsing, multi-string TXT records, NXDOMAIN, SERVFAIL, timeouts) is what gets te
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,7 +18,7 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 
-__all__ = ["NXDOMAIN", "SERVFAIL", "TIMEOUT", "Records", "dns_stub"]
+__all__ = ["NXDOMAIN", "SERVFAIL", "TIMEOUT", "DnsStubThread", "Records", "dns_stub"]
 
 NXDOMAIN = "NXDOMAIN"
 SERVFAIL = "SERVFAIL"
@@ -83,3 +84,38 @@ async def dns_stub(records: Records) -> AsyncIterator[tuple[int, _Protocol]]:
         yield port, protocol
     finally:
         transport.close()
+
+
+class DnsStubThread:
+    """The same stub served from a background thread (for code that runs its own loop,
+    such as a CLI command)."""
+
+    def __init__(self, records: Records) -> None:
+        self.records = records
+        self.port = 0
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        async def serve() -> None:
+            self._stop = asyncio.Event()
+            async with dns_stub(self.records) as (port, _):
+                self.port = port
+                self._ready.set()
+                await self._stop.wait()
+
+        self._loop.run_until_complete(serve())
+        self._loop.close()
+
+    def __enter__(self) -> DnsStubThread:
+        self._thread.start()
+        if not self._ready.wait(5):
+            raise RuntimeError("DNS stub did not start")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._stop is not None
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(5)

@@ -95,14 +95,16 @@ class WebHosts:
 
 
 class PortForward(httpcore.AsyncNetworkBackend):
-    """Connect to ``port`` whatever port was asked for (a NAT in front of the test)."""
+    """Send connections for port 443 to ``port`` (a NAT in front of the test); other
+    ports pass through unchanged."""
 
     def __init__(self, port: int) -> None:
         self.port = port
         self.inner = httpcore.AnyIOBackend()
 
     async def connect_tcp(self, host: str, port: int, *args: Any, **kwargs: Any) -> Any:
-        return await self.inner.connect_tcp(host, self.port, *args, **kwargs)
+        target = self.port if port == 443 else port
+        return await self.inner.connect_tcp(host, target, *args, **kwargs)
 
     async def sleep(self, seconds: float) -> None:
         await self.inner.sleep(seconds)
