@@ -4,8 +4,9 @@
 
 from collections.abc import AsyncIterator
 
-from lexforge.generated.models.com.atproto.label import subscribe_labels
-from lexforge.runtime.xrpc import MethodNotImplemented, XrpcContext
+from lexforge.generated.models.com.atproto.label import defs, subscribe_labels
+from lexforge.runtime.xrpc import XrpcContext
+from tests.codegen.e2e_handlers.store import MemoryStore
 
 __all__ = ["NSID", "handle"]
 
@@ -21,6 +22,12 @@ async def handle(
 
     Declared errors: ``subscribe_labels.FutureCursorError``.
     """
-    raise MethodNotImplemented()
-    # The unreachable yield makes `handle` an async generator, as the router expects.
-    yield  # type: ignore[unreachable]
+    store: MemoryStore = ctx.state.store
+    cursor = params.cursor
+    if cursor is not None and cursor > len(store.labels):
+        raise subscribe_labels.FutureCursorError("Cursor in the future.")
+    if cursor is None:
+        return  # live tail only, and nothing is live in this store
+    for seq, label in enumerate(store.labels, start=1):
+        if seq > cursor:
+            yield subscribe_labels.Labels(seq=seq, labels=[defs.Label.model_validate(label)])

@@ -3,7 +3,9 @@
 """Handler for the XRPC procedure ``com.atproto.repo.createRecord``."""
 
 from lexforge.generated.models.com.atproto.repo import create_record
-from lexforge.runtime.xrpc import MethodNotImplemented, XrpcContext
+from lexforge.runtime.syntax import AtUri, CidString
+from lexforge.runtime.xrpc import XrpcContext, XrpcForbidden
+from tests.codegen.e2e_handlers.store import MemoryStore
 
 __all__ = ["NSID", "handle"]
 
@@ -15,4 +17,10 @@ async def handle(ctx: XrpcContext, input: create_record.Input) -> create_record.
 
     Declared errors: ``create_record.InvalidSwapError``.
     """
-    raise MethodNotImplemented()
+    if ctx.auth != input.repo:
+        raise XrpcForbidden("Can only write to your own repo")
+    if input.swap_commit is not None:
+        raise create_record.InvalidSwapError("Commit was at a different CID")
+    store: MemoryStore = ctx.state.store
+    record = store.put(input.repo, input.collection, input.rkey, dict(input.record))
+    return create_record.Output(uri=AtUri(record.uri), cid=CidString(record.cid))

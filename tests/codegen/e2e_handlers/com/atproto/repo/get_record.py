@@ -3,7 +3,10 @@
 """Handler for the XRPC query ``com.atproto.repo.getRecord``."""
 
 from lexforge.generated.models.com.atproto.repo import get_record
-from lexforge.runtime.xrpc import MethodNotImplemented, XrpcContext
+from lexforge.runtime.lex import UnknownObject
+from lexforge.runtime.syntax import AtUri, CidString
+from lexforge.runtime.xrpc import XrpcContext
+from tests.codegen.e2e_handlers.store import MemoryStore
 
 __all__ = ["NSID", "handle"]
 
@@ -15,4 +18,10 @@ async def handle(ctx: XrpcContext, params: get_record.Params) -> get_record.Outp
 
     Declared errors: ``get_record.RecordNotFoundError``.
     """
-    raise MethodNotImplemented()
+    store: MemoryStore = ctx.state.store
+    record = store.get(params.repo, params.collection, params.rkey)
+    if record is None or (params.cid is not None and params.cid != record.cid):
+        raise get_record.RecordNotFoundError(f"Could not locate record: {params.repo}")
+    return get_record.Output(
+        uri=AtUri(record.uri), cid=CidString(record.cid), value=UnknownObject(record.value)
+    )
