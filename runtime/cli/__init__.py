@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "lexicons": "lexforge.codegen.cli:lexicons",
     "record": "lexforge.codegen.cli:record",
     "key": "lexforge.runtime.crypto.cli:key",
+    "repo": "lexforge.runtime.repo.cli:repo",
     "did": "lexforge.runtime.identity.cli:did",
     "handle": "lexforge.runtime.identity.cli:handle",
     "plc": "lexforge.runtime.plc.cli:plc",
