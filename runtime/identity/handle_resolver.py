@@ -75,8 +75,15 @@ class DnsTxtResolver:
         port: int = 53,
         lifetime: float = 3.0,
     ) -> None:
+        self._config_error: str | None = None
         if nameservers is None:
-            self._resolver = dns.asyncresolver.Resolver()
+            try:
+                self._resolver = dns.asyncresolver.Resolver()
+            except dns.exception.DNSException as exc:
+                # No usable system configuration: fail each lookup (transiently) instead
+                # of failing to build the resolver, so HTTPS well-known still works.
+                self._resolver = dns.asyncresolver.Resolver(configure=False)
+                self._config_error = f"no DNS resolver configuration: {exc}"
         else:
             self._resolver = dns.asyncresolver.Resolver(configure=False)
             self._resolver.nameservers = list(nameservers)
@@ -84,6 +91,8 @@ class DnsTxtResolver:
         self._lifetime = lifetime
 
     async def txt(self, name: str) -> list[str]:
+        if self._config_error is not None:
+            raise HandleResolutionError(self._config_error)
         try:
             answer = await self._resolver.resolve(
                 name, dns.rdatatype.TXT, lifetime=self._lifetime, search=False
