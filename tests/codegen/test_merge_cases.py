@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path, PurePosixPath
 
 import pytest
 
-from lexforge.codegen.merge import MergeWarning, merge_handler, update_handler_sources
+from lexforge.codegen.merge import (
+    HandlerSpec,
+    MergeWarning,
+    TypeRef,
+    merge_handler,
+    render_handler,
+    update_handler_sources,
+)
 
 CASES = Path(__file__).resolve().parent / "merge_cases"
 CASE_NAMES = sorted(p.name for p in CASES.iterdir() if p.is_dir())
@@ -104,3 +113,129 @@ def test_case_through_the_folder_update(case: str, tmp_path: Path) -> None:
     second = update_handler_sources(tmp_path, stubs)
     assert not second.changed
     assert target.read_text(encoding="utf-8") == _read(case, "expected.py")
+
+
+def test_expected_files_are_ruff_formatted() -> None:
+    """ "ruff format after a merge is a no-op": every merge result here is formatted."""
+    expected = [str(CASES / c / "expected.py") for c in CASE_NAMES]
+    root = CASES.parents[2]
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ruff",
+            "format",
+            "--check",
+            "--config",
+            str(root / "pyproject.toml"),
+            *expected,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def _spec(nsid: str, kind: str, **fields: object) -> HandlerSpec:
+    authority, _, _ = nsid.rpartition(".")
+    name = str(fields.pop("module"))
+    models = f"lexforge.generated.models.{authority}.{name}"
+
+    def ref(value: object) -> TypeRef | None:
+        if value is None:
+            return None
+        return TypeRef("bytes") if value == "bytes" else TypeRef(str(value), models)
+
+    return HandlerSpec(
+        nsid=nsid,
+        kind=kind,  # type: ignore[arg-type]
+        module_parts=(*authority.split("."), name),
+        models_module=models,
+        params=TypeRef("Params", models) if fields.pop("params", False) else None,
+        input=ref(fields.pop("input", None)),
+        output=ref(fields.pop("output", None)),
+        message=TypeRef("Message", models) if kind == "subscription" else None,
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+_GET_RECORD = "Get a single record from a repository. Does not require auth."
+#: The lexicon side of each case: ``stub.py`` is exactly what these render to.
+STUB_SPECS = {
+    "param_added": _spec(
+        "com.atproto.repo.getRecord", "query", module="get_record", params=True,
+        output="Output", description=_GET_RECORD, errors=("RecordNotFoundError",),
+    ),
+    "param_removed": _spec(
+        "com.atproto.repo.importRepo", "procedure", module="import_repo", input="bytes",
+        description="Import a repo in the form of a CAR file. Requires Content-Length HTTP "
+        "header to be set.",
+    ),
+    "output_changed": _spec(
+        "com.atproto.repo.deleteRecord", "procedure", module="delete_record", input="Input",
+        output="Output", errors=("InvalidSwapError",),
+        description="Delete a repository record, or ensure it doesn't exist. Requires auth, "
+        "implemented by PDS. The output now carries the commit metadata (`commit`).",
+    ),
+    "new_method": _spec(
+        "com.atproto.repo.listMissingBlobs", "query", module="list_missing_blobs", params=True,
+        output="Output",
+        description="Returns a list of missing blobs for the requesting account. Intended to be "
+        "used in the account migration flow.",
+    ),
+    "helper_and_decorator": _spec(
+        "com.atproto.repo.describeRepo", "query", module="describe_repo", params=True,
+        output="Output",
+        description="Get information about an account and repository, including the list of "
+        "collections. Does not require auth.",
+    ),
+    "comments_and_imports": _spec(
+        "com.atproto.repo.putRecord", "procedure", module="put_record", input="Input",
+        output="Output", errors=("InvalidSwapError",),
+        description="Write a repository record, creating or updating it as needed. Requires "
+        "auth, implemented by PDS.",
+    ),
+    "docstring_updated": _spec(
+        "com.atproto.repo.listRecords", "query", module="list_records", params=True,
+        output="Output", document_description="Listing records of one collection.",
+        description="List a range of records in a repository, matching a specific collection. "
+        "Does not require auth. Records come newest first unless `reverse` is set.",
+    ),
+    "subscription_body_kept": _spec(
+        "com.atproto.sync.subscribeRepos", "subscription", module="subscribe_repos",
+        params=True,
+        description="Repository event stream, aka Firehose endpoint. Outputs repo commits with "
+        "diff data, and identity update events, for all repositories on the current server.",
+    ),
+    "nsid_mismatch": _spec(
+        "com.atproto.repo.createRecord", "procedure", module="create_record", input="Input",
+        output="Output", description="Create a single new repository record.",
+    ),
+    "docstrings_missing": _spec(
+        "com.atproto.repo.applyWrites", "procedure", module="apply_writes", input="Input",
+        output="Output",
+        description="Apply a batch transaction of repository creates, updates, and deletes. "
+        "Requires auth, implemented by PDS.",
+    ),
+    "import_removed": _spec(
+        "com.atproto.repo.uploadBlob", "procedure", module="upload_blob", input="bytes",
+        description="Upload a new blob, to be referenced from a repository record.",
+    ),
+    "import_added": _spec(
+        "com.atproto.repo.listMissingBlobs", "query", module="list_missing_blobs", params=True,
+        output="Output", description="Returns a list of missing blobs for the requesting account.",
+    ),
+    "signature_reformatted": _spec(
+        "com.atproto.repo.createRecord", "procedure", module="create_record", input="Input",
+        output="Output", errors=("InvalidSwapError",),
+        description="Create a single new repository record. Requires auth, implemented by PDS.",
+    ),
+}  # fmt: skip
+
+
+def test_every_stub_is_renderer_output() -> None:
+    with_stub = {c for c in CASE_NAMES if (CASES / c / "stub.py").exists()}
+    assert set(STUB_SPECS) == with_stub
+    for case, spec in STUB_SPECS.items():
+        assert render_handler(spec) == _read(case, "stub.py"), case
