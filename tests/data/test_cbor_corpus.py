@@ -614,3 +614,16 @@ def test_decode_error_offsets(backend: ModuleType) -> None:
         with pytest.raises(DecodeError) as info:
             backend.decode(data)
         assert info.value.offset == offset, (data.hex(), str(info.value))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_short_string_cache_never_confuses_strings(backend: ModuleType) -> None:
+    """The C decoder caches short ASCII strings keyed by length, head and tail bytes:
+    strings that agree on all three but differ in the middle must still decode apart."""
+    middle = [f"{'h' * 8}{i:0{n - 16}d}{'t' * 8}" for n in (17, 24, 32) for i in range(50)]
+    short = [f"k{i}" for i in range(3000)] + ["", "a", "a" * 8, "a" * 16, "a" * 32, "a" * 33]
+    for strings in (middle, short, list(reversed(middle)), middle):
+        data = backend.encode(strings)
+        assert backend.decode(data) == strings
+        mapping = {s: i for i, s in enumerate(strings)}
+        assert backend.decode(backend.encode(mapping)) == mapping
