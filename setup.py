@@ -5,6 +5,8 @@ Each top-level folder installs as a subpackage of the ``lexforge`` namespace
 below this folder, with a prefix", so it is computed here.
 """
 
+import sys
+
 from setuptools import Extension, find_namespace_packages, setup
 
 FOLDERS = ("codegen", "runtime", "generated", "templates", "lexicons")
@@ -23,7 +25,9 @@ ext_modules = [
         "lexforge.runtime.data._cbor",
         ["runtime/data/_cbor.c"],
         optional=True,
-        extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+        extra_compile_args=(
+            [] if sys.platform == "win32" else ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]
+        ),
     )
 ]
 
