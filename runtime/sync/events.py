@@ -404,8 +404,8 @@ def event_from_body(t: str, body: dict[str, Any]) -> Event | None:
 
 def _op_body(op: RecordOp) -> dict[str, Any]:
     out: dict[str, Any] = {"action": op.action, "path": op.path, "cid": op.cid}
-    if op.action != "create":
-        out["prev"] = op.prev
+    if op.prev is not None or op.action != "create":
+        out["prev"] = op.prev  # a wrong shape is kept, so the check in encode sees it
     return out
 
 
