@@ -67,6 +67,7 @@ if TYPE_CHECKING:
     )
     from lexforge.runtime.xrpc.client import (
         AsyncXrpcClient,
+        RetryPolicy,
         XrpcClient,
     )
     from lexforge.runtime.xrpc.context import (
@@ -94,6 +95,7 @@ __all__ = [
     "Procedure",
     "Query",
     "ResponseTooLargeError",
+    "RetryPolicy",
     "Session",
     "SessionAuth",
     "Subscription",
@@ -138,6 +140,7 @@ _LAZY: dict[str, str] = {
     "Limits": "limits",
     "Procedure": "binding",
     "Query": "binding",
+    "RetryPolicy": "client",
     "Session": "auth",
     "SessionAuth": "auth",
     "Subscription": "binding",

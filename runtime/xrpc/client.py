@@ -19,7 +19,9 @@ method is a single call to :meth:`~XrpcClient.query`, :meth:`~XrpcClient.procedu
 
 from __future__ import annotations
 
+import random
 import re
+import time
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
@@ -32,6 +34,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, Self, TypeAlias, TypeVar, overload
 
+import anyio
 import httpx
 from pydantic import BaseModel, ValidationError
 
@@ -61,6 +64,7 @@ __all__ = [
     "AsyncXrpcClient",
     "BinaryInput",
     "ClientOptions",
+    "RetryPolicy",
     "StreamedResponse",
     "TimeoutLike",
     "XrpcClient",
@@ -108,6 +112,37 @@ def _timeout(value: TimeoutLike) -> httpx.Timeout:
 
 
 @dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Bounded retries with jittered exponential backoff (spec/xrpc.md §4).
+
+    Only queries are retried (HTTP GET has no side effects; a procedure is never sent
+    twice), on 429 and on 5xx except 501, and on connection failures and timeouts.
+    ``attempts`` is the number of retries after the first try. A numeric
+    ``Retry-After`` is honoured up to ``max_delay``.
+    """
+
+    attempts: int = 3
+    base_delay: float = 0.5
+    max_delay: float = 10.0
+
+    def __post_init__(self) -> None:
+        if self.attempts < 0 or self.base_delay < 0 or self.max_delay < 0:
+            raise ValueError("retry attempts and delays must be >= 0")
+
+    @staticmethod
+    def retries_status(status: int) -> bool:
+        """Whether a reply with ``status`` is worth retrying."""
+        return status == 429 or (500 <= status < 600 and status != 501)
+
+    def delay(self, attempt: int, retry_after: str | None = None) -> float:
+        """Seconds to wait before retry number ``attempt`` (0-based)."""
+        if retry_after is not None and retry_after.strip().isdigit():
+            return min(self.max_delay, float(retry_after.strip()))
+        ceiling = min(self.max_delay, self.base_delay * 2.0**attempt)
+        return ceiling * random.uniform(0.5, 1.0)
+
+
+@dataclass(frozen=True, slots=True)
 class ClientOptions:
     """Per-client settings shared by every request (copied by ``with_*`` methods)."""
 
@@ -117,6 +152,7 @@ class ClientOptions:
     proxy: str | None = None
     accept_labelers: str | None = None
     max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE
+    retry: RetryPolicy | None = None
 
     def url(self, nsid: str) -> str:
         return f"{self.base_url}/xrpc/{nsid}"
@@ -147,6 +183,7 @@ def _options(
     proxy: str | None,
     accept_labelers: str | Iterable[str] | None,
     max_response_size: int | None,
+    retry: RetryPolicy | None,
 ) -> ClientOptions:
     if not base_url.startswith(("http://", "https://")):
         raise ValueError(f"base_url must be an http(s) URL, got {base_url!r}")
@@ -157,6 +194,7 @@ def _options(
         proxy=None if proxy is None else check_proxy(proxy),
         accept_labelers=_labelers_header(accept_labelers),
         max_response_size=max_response_size,
+        retry=retry,
     )
 
 
@@ -348,7 +386,8 @@ class XrpcClient(_ClientBase):
 
     ``auth`` adds credentials and may refresh them (see :mod:`.auth`); ``timeout`` is
     the default for every request; ``proxy`` sets ``atproto-proxy``;
-    ``accept_labelers`` sets ``atproto-accept-labelers``. Pass ``transport`` (e.g.
+    ``accept_labelers`` sets ``atproto-accept-labelers``; ``retry`` enables retries of
+    queries (:class:`RetryPolicy`, off by default). Pass ``transport`` (e.g.
     ``httpx.MockTransport``) or a configured ``http_client`` for tests; redirects are
     not followed either way.
     """
@@ -363,6 +402,7 @@ class XrpcClient(_ClientBase):
         proxy: str | None = None,
         accept_labelers: str | Iterable[str] | None = None,
         max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE,
+        retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
         http_client: httpx.Client | None = None,
     ) -> None:
@@ -373,6 +413,7 @@ class XrpcClient(_ClientBase):
             proxy=proxy,
             accept_labelers=accept_labelers,
             max_response_size=max_response_size,
+            retry=retry,
         )
         self._auth = auth
         self._owns_http = http_client is None
@@ -632,11 +673,29 @@ class XrpcClient(_ClientBase):
             raise _transport_error(exc, nsid) from exc
 
     def _send(self, prepared: _Prepared) -> _Reply:
-        reply = self._send_once(prepared)
+        reply = self._send_retrying(prepared)
         if self._should_refresh(reply, prepared):
             self._refresh(reply, (), prepared)
-            reply = self._send_once(prepared)
+            reply = self._send_retrying(prepared)
         return reply
+
+    def _send_retrying(self, prepared: _Prepared) -> _Reply:
+        policy = self._options.retry if prepared.method == "GET" else None
+        attempt = 0
+        while True:
+            try:
+                reply = self._send_once(prepared)
+            except XrpcTransportError:
+                if policy is None or attempt >= policy.attempts:
+                    raise
+                time.sleep(policy.delay(attempt))
+            else:
+                if policy is None or attempt >= policy.attempts:
+                    return reply
+                if not policy.retries_status(reply.status):
+                    return reply
+                time.sleep(policy.delay(attempt, reply.headers.get("retry-after")))
+            attempt += 1
 
     def _send_once(self, prepared: _Prepared) -> _Reply:
         with self._open(prepared) as response:
@@ -679,6 +738,7 @@ class AsyncXrpcClient(_ClientBase):
         proxy: str | None = None,
         accept_labelers: str | Iterable[str] | None = None,
         max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE,
+        retry: RetryPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
@@ -689,6 +749,7 @@ class AsyncXrpcClient(_ClientBase):
             proxy=proxy,
             accept_labelers=accept_labelers,
             max_response_size=max_response_size,
+            retry=retry,
         )
         self._auth = auth
         self._owns_http = http_client is None
@@ -939,11 +1000,29 @@ class AsyncXrpcClient(_ClientBase):
             raise _transport_error(exc, nsid) from exc
 
     async def _send(self, prepared: _Prepared) -> _Reply:
-        reply = await self._send_once(prepared)
+        reply = await self._send_retrying(prepared)
         if self._should_refresh(reply, prepared):
             await self._refresh(reply, (), prepared)
-            reply = await self._send_once(prepared)
+            reply = await self._send_retrying(prepared)
         return reply
+
+    async def _send_retrying(self, prepared: _Prepared) -> _Reply:
+        policy = self._options.retry if prepared.method == "GET" else None
+        attempt = 0
+        while True:
+            try:
+                reply = await self._send_once(prepared)
+            except XrpcTransportError:
+                if policy is None or attempt >= policy.attempts:
+                    raise
+                await anyio.sleep(policy.delay(attempt))
+            else:
+                if policy is None or attempt >= policy.attempts:
+                    return reply
+                if not policy.retries_status(reply.status):
+                    return reply
+                await anyio.sleep(policy.delay(attempt, reply.headers.get("retry-after")))
+            attempt += 1
 
     async def _send_once(self, prepared: _Prepared) -> _Reply:
         response = await self._open(prepared)

@@ -505,3 +505,55 @@ class _AsyncBearer:
 
     async def refresh(self, client: AsyncXrpcClient, error: XrpcError) -> bool:
         return False
+
+
+def test_retries_queries_on_429_and_5xx_but_not_501_or_procedures() -> None:
+    from lexforge.runtime.xrpc import RetryPolicy
+
+    statuses: list[int] = []
+
+    def flaky(codes: list[int]) -> Handler:
+        def handler(request: httpx.Request) -> httpx.Response:
+            code = codes.pop(0) if codes else 200
+            statuses.append(code)
+            if code == 200:
+                return ok(ECHO_OUT)
+            return httpx.Response(code, json={"error": "X"}, headers={"retry-after": "0"})
+
+        return handler
+
+    policy = RetryPolicy(attempts=3, base_delay=0.001, max_delay=0.01)
+    client = client_for(flaky([429, 503, 500]), retry=policy)
+    assert client.query("com.example.echo", output=models.EchoOutput).name == "a"
+    assert statuses == [429, 503, 500, 200]
+
+    statuses.clear()
+    with pytest.raises(XrpcNotImplemented):
+        client_for(flaky([501]), retry=policy).query("com.example.echo", output=models.EchoOutput)
+    assert statuses == [501]
+
+    statuses.clear()
+    with pytest.raises(XrpcInternalServerError):
+        client_for(flaky([500] * 10), retry=policy).query("com.example.echo")
+    assert statuses == [500] * 4  # first try + 3 retries
+
+    statuses.clear()
+    with pytest.raises(XrpcInternalServerError):
+        client_for(flaky([500, 500]), retry=policy).procedure("com.example.ping")
+    assert statuses == [500]  # procedures are never repeated
+
+    calls = 0
+
+    def refuse_then_ok(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise httpx.ConnectError("refused", request=request)
+        return ok(ECHO_OUT)
+
+    client_for(refuse_then_ok, retry=policy).query("com.example.echo", output=models.EchoOutput)
+    assert calls == 2
+    assert 0.5 <= RetryPolicy(base_delay=1.0).delay(0) <= 1.0
+    assert RetryPolicy(max_delay=5.0).delay(0, "120") == 5.0
+    with pytest.raises(ValueError, match="retry"):
+        RetryPolicy(attempts=-1)
