@@ -105,15 +105,16 @@ def generate(config: GenConfig, *, check: bool = False) -> GenResult:
     """
     files, compiled = build(config)
     diff = diff_tree(config.out_dir, files)
+    if set(config.artifacts) != set(ARTIFACTS):
+        # A partial run only owns the folders of the artifacts it produced.
+        diff.removed = [p for p in diff.removed if p.parts[0] in config.artifacts]
     if not check:
         apply_diff(config.out_dir, diff)
     result = GenResult(files, compiled, diff, diagnostics=list(compiled.diagnostics))
     if config.handlers_dir is not None:
         from lexforge.codegen.merge import update_handlers  # noqa: PLC0415 - optional stage
 
-        result.handlers = update_handlers(
-            config.handlers_dir, compiled.program.endpoints, check=check
-        )
+        result.handlers = update_handlers(config.handlers_dir, compiled.program, check=check)
     return result
 
 

@@ -137,10 +137,14 @@ class _ModuleEmitter:
         return self.imports.use("pydantic", name)
 
     def ref(self, target: ClassRef, *, quoted: bool) -> str:
+        """The name of ``target`` here. ``quoted`` (module-level values) makes references to
+        other modules strings, resolved lazily in this module's namespace. Local names are
+        never strings: module-level values come after the classes (and aliases after what
+        they use), and a bare string such as ``"Node"`` could be resolved by pydantic in
+        the namespace of whichever model is being built."""
         if target.module == self.ir.module:
-            text = target.name
-        else:
-            text = f"{self.aliases[target.module]}.{target.name}"
+            return target.name
+        text = f"{self.aliases[target.module]}.{target.name}"
         return py_string(text) if quoted else text
 
     # --- types ---------------------------------------------------------------------------
@@ -367,7 +371,7 @@ class _ModuleEmitter:
                 continue
             assignments.append(self.union_view(union))
         late: list[dict[str, Any]] = []
-        for alias in ir.aliases:
+        for alias in _ordered_aliases(ir):
             # ``Output = other.Class`` needs the other module complete: after any
             # deferred import.
             eager_ref = isinstance(alias.type, ModelRefType)
@@ -402,6 +406,33 @@ class _ModuleEmitter:
             classes=classes,
             assignments=assignments,
         )
+
+
+def _local_refs(t: TypeIR, module: str) -> set[str]:
+    if isinstance(t, ArrayType):
+        return _local_refs(t.items, module)
+    if isinstance(t, ModelRefType | AliasRefType | UnionRefType) and t.target.module == module:
+        return {t.target.name}
+    return set()
+
+
+def _ordered_aliases(ir: ModuleIR) -> list[AliasIR]:
+    """Aliases so that each comes after the local aliases it uses (stable otherwise)."""
+    pending = list(ir.aliases)
+    names = {a.name for a in pending}
+    done: set[str] = set()
+    out: list[AliasIR] = []
+    while pending:
+        for alias in pending:
+            needs = (_local_refs(alias.type, ir.module) & names) - done - {alias.name}
+            if not needs:
+                break
+        else:  # a cycle among aliases: keep the given order
+            alias = pending[0]
+        pending.remove(alias)
+        done.add(alias.name)
+        out.append(alias)
+    return out
 
 
 def _kw(**values: int | None) -> str:

@@ -59,7 +59,14 @@ def _escape(text: str) -> str:
         ch if ch in "\n\t" or ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
         for ch in out
     )
-    return out.replace("\t", "    ")
+    out = out.replace("\t", "    ")
+    # A bare quote right before the closing quotes would end the string early. (It is
+    # already escaped when an odd number of backslashes precede it.)
+    if out.endswith('"'):
+        body = out[:-1]
+        if (len(body) - len(body.rstrip("\\"))) % 2 == 0:
+            out = body + '\\"'
+    return out
 
 
 def docstring(text: str | None, indent: int) -> list[str]:
@@ -76,7 +83,7 @@ def docstring(text: str | None, indent: int) -> list[str]:
     paragraphs = [" ".join(p.split()) for p in _escape(text.strip()).split("\n\n")]
     paragraphs = [p for p in paragraphs if p]
     one = paragraphs[0]
-    if len(paragraphs) == 1 and len(one) + 6 <= width and not one.endswith('"'):
+    if len(paragraphs) == 1 and len(one) + 6 <= width:
         return [f'{pad}"""{one}"""']
     body: list[str] = []
     for i, para in enumerate(paragraphs):

@@ -27,16 +27,18 @@ union member.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import types
+import typing
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Union
 
 from pydantic import (
     BaseModel,
     ConfigDict,
-    Discriminator,
     GetCoreSchemaHandler,
     SerializerFunctionWrapHandler,
+    Tag,
     model_serializer,
 )
 from pydantic_core import core_schema
@@ -135,20 +137,33 @@ class TypedUnion:
     def __get_pydantic_core_schema__(
         self, source: Any, handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
+        # Built here rather than with pydantic's Discriminator: that one needs at least
+        # two members, and a closed one-member union is a valid Lexicon union.
+        origin = typing.get_origin(source)
+        choices: dict[Hashable, core_schema.CoreSchema] = {}
+        if origin not in (Union, types.UnionType):
+            # One member: ``Annotated[Annotated[X, Tag(t)], union(t)]`` flattens to
+            # ``Annotated[X, Tag(t), union(t)]``, so ``source`` is ``X`` itself.
+            only = next(iter(self.tags)) if self.tags else UNKNOWN_TAG
+            choices[only] = handler(source)
+        for member in typing.get_args(source) if not choices else ():
+            tags = [m.tag for m in getattr(member, "__metadata__", ()) if isinstance(m, Tag)]
+            if len(tags) != 1:
+                raise TypeError(f"union member {member!r} needs exactly one Tag(...)")
+            choices[tags[0]] = handler.generate_schema(typing.get_args(member)[0])
         expected = ", ".join(sorted(self.tags)) or "any"
         message = (
             f"a union member needs a $type among: {expected}"
             if self.closed
             else "a union member needs a $type"
         )
-        discriminator = Discriminator(
+        return core_schema.tagged_union_schema(
+            choices,
             self.tag,
             custom_error_type="lex_union",
             custom_error_message=message,
+            serialization=core_schema.wrap_serializer_function_ser_schema(_serialize_member),
         )
-        schema = dict(discriminator.__get_pydantic_core_schema__(source, handler))
-        schema["serialization"] = core_schema.wrap_serializer_function_ser_schema(_serialize_member)
-        return schema
 
 
 def union(*tags: str, closed: bool = False) -> TypedUnion:
