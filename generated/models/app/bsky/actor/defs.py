@@ -589,24 +589,24 @@ PostInteractionSettingsPrefPostgateEmbeddingRulesItem = TypeAliasType(
 PreferencesItem = TypeAliasType(
     "PreferencesItem",
     Annotated[
-        Annotated["AdultContentPref", Tag("app.bsky.actor.defs#adultContentPref")]
-        | Annotated["ContentLabelPref", Tag("app.bsky.actor.defs#contentLabelPref")]
-        | Annotated["SavedFeedsPref", Tag("app.bsky.actor.defs#savedFeedsPref")]
-        | Annotated["SavedFeedsPrefV2", Tag("app.bsky.actor.defs#savedFeedsPrefV2")]
-        | Annotated["PersonalDetailsPref", Tag("app.bsky.actor.defs#personalDetailsPref")]
-        | Annotated["DeclaredAgePref", Tag("app.bsky.actor.defs#declaredAgePref")]
-        | Annotated["FeedViewPref", Tag("app.bsky.actor.defs#feedViewPref")]
-        | Annotated["ThreadViewPref", Tag("app.bsky.actor.defs#threadViewPref")]
-        | Annotated["InterestsPref", Tag("app.bsky.actor.defs#interestsPref")]
-        | Annotated["MutedWordsPref", Tag("app.bsky.actor.defs#mutedWordsPref")]
-        | Annotated["HiddenPostsPref", Tag("app.bsky.actor.defs#hiddenPostsPref")]
-        | Annotated["BskyAppStatePref", Tag("app.bsky.actor.defs#bskyAppStatePref")]
-        | Annotated["LabelersPref", Tag("app.bsky.actor.defs#labelersPref")]
+        Annotated[AdultContentPref, Tag("app.bsky.actor.defs#adultContentPref")]
+        | Annotated[ContentLabelPref, Tag("app.bsky.actor.defs#contentLabelPref")]
+        | Annotated[SavedFeedsPref, Tag("app.bsky.actor.defs#savedFeedsPref")]
+        | Annotated[SavedFeedsPrefV2, Tag("app.bsky.actor.defs#savedFeedsPrefV2")]
+        | Annotated[PersonalDetailsPref, Tag("app.bsky.actor.defs#personalDetailsPref")]
+        | Annotated[DeclaredAgePref, Tag("app.bsky.actor.defs#declaredAgePref")]
+        | Annotated[FeedViewPref, Tag("app.bsky.actor.defs#feedViewPref")]
+        | Annotated[ThreadViewPref, Tag("app.bsky.actor.defs#threadViewPref")]
+        | Annotated[InterestsPref, Tag("app.bsky.actor.defs#interestsPref")]
+        | Annotated[MutedWordsPref, Tag("app.bsky.actor.defs#mutedWordsPref")]
+        | Annotated[HiddenPostsPref, Tag("app.bsky.actor.defs#hiddenPostsPref")]
+        | Annotated[BskyAppStatePref, Tag("app.bsky.actor.defs#bskyAppStatePref")]
+        | Annotated[LabelersPref, Tag("app.bsky.actor.defs#labelersPref")]
         | Annotated[
-            "PostInteractionSettingsPref", Tag("app.bsky.actor.defs#postInteractionSettingsPref")
+            PostInteractionSettingsPref, Tag("app.bsky.actor.defs#postInteractionSettingsPref")
         ]
-        | Annotated["VerificationPrefs", Tag("app.bsky.actor.defs#verificationPrefs")]
-        | Annotated["LiveEventPreferences", Tag("app.bsky.actor.defs#liveEventPreferences")]
+        | Annotated[VerificationPrefs, Tag("app.bsky.actor.defs#verificationPrefs")]
+        | Annotated[LiveEventPreferences, Tag("app.bsky.actor.defs#liveEventPreferences")]
         | Annotated[UnknownObject, Tag(UNKNOWN_TAG)],
         union(
             "app.bsky.actor.defs#adultContentPref",
@@ -656,7 +656,7 @@ MutedWordTargetTKnownValues: TypeAlias = Literal["content", "tag"]
 MutedWordTarget: TypeAlias = Annotated[str, StringLimits(max_length=640, max_graphemes=64)]
 
 
-Preferences = TypeAliasType("Preferences", list["PreferencesItem"])
+Preferences = TypeAliasType("Preferences", list[PreferencesItem])
 
 
 ProfileAssociatedActivitySubscriptionAllowSubscriptionsKnownValues: TypeAlias = Literal[

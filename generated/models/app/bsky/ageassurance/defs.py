@@ -217,30 +217,30 @@ ConfigRegionRulesItem = TypeAliasType(
     "ConfigRegionRulesItem",
     Annotated[
         Annotated[
-            "ConfigRegionRuleDefault", Tag("app.bsky.ageassurance.defs#configRegionRuleDefault")
+            ConfigRegionRuleDefault, Tag("app.bsky.ageassurance.defs#configRegionRuleDefault")
         ]
         | Annotated[
-            "ConfigRegionRuleIfDeclaredOverAge",
+            ConfigRegionRuleIfDeclaredOverAge,
             Tag("app.bsky.ageassurance.defs#configRegionRuleIfDeclaredOverAge"),
         ]
         | Annotated[
-            "ConfigRegionRuleIfDeclaredUnderAge",
+            ConfigRegionRuleIfDeclaredUnderAge,
             Tag("app.bsky.ageassurance.defs#configRegionRuleIfDeclaredUnderAge"),
         ]
         | Annotated[
-            "ConfigRegionRuleIfAssuredOverAge",
+            ConfigRegionRuleIfAssuredOverAge,
             Tag("app.bsky.ageassurance.defs#configRegionRuleIfAssuredOverAge"),
         ]
         | Annotated[
-            "ConfigRegionRuleIfAssuredUnderAge",
+            ConfigRegionRuleIfAssuredUnderAge,
             Tag("app.bsky.ageassurance.defs#configRegionRuleIfAssuredUnderAge"),
         ]
         | Annotated[
-            "ConfigRegionRuleIfAccountNewerThan",
+            ConfigRegionRuleIfAccountNewerThan,
             Tag("app.bsky.ageassurance.defs#configRegionRuleIfAccountNewerThan"),
         ]
         | Annotated[
-            "ConfigRegionRuleIfAccountOlderThan",
+            ConfigRegionRuleIfAccountOlderThan,
             Tag("app.bsky.ageassurance.defs#configRegionRuleIfAccountOlderThan"),
         ]
         | Annotated[UnknownObject, Tag(UNKNOWN_TAG)],

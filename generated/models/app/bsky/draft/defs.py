@@ -219,7 +219,7 @@ DraftThreadgateAllowItem = TypeAliasType(
 DraftEmbedGalleryItemsItem = TypeAliasType(
     "DraftEmbedGalleryItemsItem",
     Annotated[
-        Annotated["DraftEmbedImage", Tag("app.bsky.draft.defs#draftEmbedImage")]
+        Annotated[DraftEmbedImage, Tag("app.bsky.draft.defs#draftEmbedImage")]
         | Annotated[UnknownObject, Tag(UNKNOWN_TAG)],
         union("app.bsky.draft.defs#draftEmbedImage"),
     ],
@@ -238,7 +238,7 @@ DraftPostLabels = TypeAliasType(
 
 
 DraftEmbedGalleryItems = TypeAliasType(
-    "DraftEmbedGalleryItems", Annotated[list["DraftEmbedGalleryItemsItem"], Field(max_length=20)]
+    "DraftEmbedGalleryItems", Annotated[list[DraftEmbedGalleryItemsItem], Field(max_length=20)]
 )
 """The schema-level maxLength of 20 is a future-proof ceiling. Clients should currently enforce a
 soft limit of 10 items in authoring UIs.

@@ -83,7 +83,7 @@ class ViewImage(LexModel):
 MainItemsItem = TypeAliasType(
     "MainItemsItem",
     Annotated[
-        Annotated["Image", Tag("app.bsky.embed.gallery#image")]
+        Annotated[Image, Tag("app.bsky.embed.gallery#image")]
         | Annotated[UnknownObject, Tag(UNKNOWN_TAG)],
         union("app.bsky.embed.gallery#image"),
     ],
@@ -96,7 +96,7 @@ supported by the client.
 ViewItemsItem = TypeAliasType(
     "ViewItemsItem",
     Annotated[
-        Annotated["ViewImage", Tag("app.bsky.embed.gallery#viewImage")]
+        Annotated[ViewImage, Tag("app.bsky.embed.gallery#viewImage")]
         | Annotated[UnknownObject, Tag(UNKNOWN_TAG)],
         union("app.bsky.embed.gallery#viewImage"),
     ],

@@ -103,10 +103,10 @@ class ViewRecord(LexModel):
 ViewRecordUnion = TypeAliasType(
     "ViewRecordUnion",
     Annotated[
-        Annotated["ViewRecord", Tag("app.bsky.embed.record#viewRecord")]
-        | Annotated["ViewNotFound", Tag("app.bsky.embed.record#viewNotFound")]
-        | Annotated["ViewBlocked", Tag("app.bsky.embed.record#viewBlocked")]
-        | Annotated["ViewDetached", Tag("app.bsky.embed.record#viewDetached")]
+        Annotated[ViewRecord, Tag("app.bsky.embed.record#viewRecord")]
+        | Annotated[ViewNotFound, Tag("app.bsky.embed.record#viewNotFound")]
+        | Annotated[ViewBlocked, Tag("app.bsky.embed.record#viewBlocked")]
+        | Annotated[ViewDetached, Tag("app.bsky.embed.record#viewDetached")]
         | Annotated["app_bsky_feed_defs.GeneratorView", Tag("app.bsky.feed.defs#generatorView")]
         | Annotated["app_bsky_graph_defs.ListView", Tag("app.bsky.graph.defs#listView")]
         | Annotated["app_bsky_labeler_defs.LabelerView", Tag("app.bsky.labeler.defs#labelerView")]
@@ -136,7 +136,7 @@ ViewRecordEmbedsItem = TypeAliasType(
         | Annotated["app_bsky_embed_video.View", Tag("app.bsky.embed.video#view")]
         | Annotated["app_bsky_embed_gallery.View", Tag("app.bsky.embed.gallery#view")]
         | Annotated["app_bsky_embed_external.View", Tag("app.bsky.embed.external#view")]
-        | Annotated["View", Tag("app.bsky.embed.record#view")]
+        | Annotated[View, Tag("app.bsky.embed.record#view")]
         | Annotated[
             "app_bsky_embed_record_with_media.View", Tag("app.bsky.embed.recordWithMedia#view")
         ]

@@ -348,8 +348,8 @@ class ViewerState(LexModel):
 FeedViewPostReason = TypeAliasType(
     "FeedViewPostReason",
     Annotated[
-        Annotated["ReasonRepost", Tag("app.bsky.feed.defs#reasonRepost")]
-        | Annotated["ReasonPin", Tag("app.bsky.feed.defs#reasonPin")]
+        Annotated[ReasonRepost, Tag("app.bsky.feed.defs#reasonRepost")]
+        | Annotated[ReasonPin, Tag("app.bsky.feed.defs#reasonPin")]
         | Annotated[UnknownObject, Tag(UNKNOWN_TAG)],
         union("app.bsky.feed.defs#reasonRepost", "app.bsky.feed.defs#reasonPin"),
     ],
@@ -383,9 +383,9 @@ PostViewEmbed = TypeAliasType(
 ReplyRefRoot = TypeAliasType(
     "ReplyRefRoot",
     Annotated[
-        Annotated["PostView", Tag("app.bsky.feed.defs#postView")]
-        | Annotated["NotFoundPost", Tag("app.bsky.feed.defs#notFoundPost")]
-        | Annotated["BlockedPost", Tag("app.bsky.feed.defs#blockedPost")]
+        Annotated[PostView, Tag("app.bsky.feed.defs#postView")]
+        | Annotated[NotFoundPost, Tag("app.bsky.feed.defs#notFoundPost")]
+        | Annotated[BlockedPost, Tag("app.bsky.feed.defs#blockedPost")]
         | Annotated[UnknownObject, Tag(UNKNOWN_TAG)],
         union(
             "app.bsky.feed.defs#postView",
@@ -399,9 +399,9 @@ ReplyRefRoot = TypeAliasType(
 ReplyRefParent = TypeAliasType(
     "ReplyRefParent",
     Annotated[
-        Annotated["PostView", Tag("app.bsky.feed.defs#postView")]
-        | Annotated["NotFoundPost", Tag("app.bsky.feed.defs#notFoundPost")]
-        | Annotated["BlockedPost", Tag("app.bsky.feed.defs#blockedPost")]
+        Annotated[PostView, Tag("app.bsky.feed.defs#postView")]
+        | Annotated[NotFoundPost, Tag("app.bsky.feed.defs#notFoundPost")]
+        | Annotated[BlockedPost, Tag("app.bsky.feed.defs#blockedPost")]
         | Annotated[UnknownObject, Tag(UNKNOWN_TAG)],
         union(
             "app.bsky.feed.defs#postView",
@@ -415,8 +415,8 @@ ReplyRefParent = TypeAliasType(
 SkeletonFeedPostReason = TypeAliasType(
     "SkeletonFeedPostReason",
     Annotated[
-        Annotated["SkeletonReasonRepost", Tag("app.bsky.feed.defs#skeletonReasonRepost")]
-        | Annotated["SkeletonReasonPin", Tag("app.bsky.feed.defs#skeletonReasonPin")]
+        Annotated[SkeletonReasonRepost, Tag("app.bsky.feed.defs#skeletonReasonRepost")]
+        | Annotated[SkeletonReasonPin, Tag("app.bsky.feed.defs#skeletonReasonPin")]
         | Annotated[UnknownObject, Tag(UNKNOWN_TAG)],
         union("app.bsky.feed.defs#skeletonReasonRepost", "app.bsky.feed.defs#skeletonReasonPin"),
     ],
@@ -426,9 +426,9 @@ SkeletonFeedPostReason = TypeAliasType(
 ThreadViewPostParent = TypeAliasType(
     "ThreadViewPostParent",
     Annotated[
-        Annotated["ThreadViewPost", Tag("app.bsky.feed.defs#threadViewPost")]
-        | Annotated["NotFoundPost", Tag("app.bsky.feed.defs#notFoundPost")]
-        | Annotated["BlockedPost", Tag("app.bsky.feed.defs#blockedPost")]
+        Annotated[ThreadViewPost, Tag("app.bsky.feed.defs#threadViewPost")]
+        | Annotated[NotFoundPost, Tag("app.bsky.feed.defs#notFoundPost")]
+        | Annotated[BlockedPost, Tag("app.bsky.feed.defs#blockedPost")]
         | Annotated[UnknownObject, Tag(UNKNOWN_TAG)],
         union(
             "app.bsky.feed.defs#threadViewPost",
@@ -442,9 +442,9 @@ ThreadViewPostParent = TypeAliasType(
 ThreadViewPostRepliesItem = TypeAliasType(
     "ThreadViewPostRepliesItem",
     Annotated[
-        Annotated["ThreadViewPost", Tag("app.bsky.feed.defs#threadViewPost")]
-        | Annotated["NotFoundPost", Tag("app.bsky.feed.defs#notFoundPost")]
-        | Annotated["BlockedPost", Tag("app.bsky.feed.defs#blockedPost")]
+        Annotated[ThreadViewPost, Tag("app.bsky.feed.defs#threadViewPost")]
+        | Annotated[NotFoundPost, Tag("app.bsky.feed.defs#notFoundPost")]
+        | Annotated[BlockedPost, Tag("app.bsky.feed.defs#blockedPost")]
         | Annotated[UnknownObject, Tag(UNKNOWN_TAG)],
         union(
             "app.bsky.feed.defs#threadViewPost",

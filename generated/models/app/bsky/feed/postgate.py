@@ -60,7 +60,7 @@ class DisableRule(LexModel):
 RecordEmbeddingRulesItem = TypeAliasType(
     "RecordEmbeddingRulesItem",
     Annotated[
-        Annotated["DisableRule", Tag("app.bsky.feed.postgate#disableRule")]
+        Annotated[DisableRule, Tag("app.bsky.feed.postgate#disableRule")]
         | Annotated[UnknownObject, Tag(UNKNOWN_TAG)],
         union("app.bsky.feed.postgate#disableRule"),
     ],

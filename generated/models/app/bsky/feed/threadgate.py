@@ -86,10 +86,10 @@ class MentionRule(LexModel):
 RecordAllowItem = TypeAliasType(
     "RecordAllowItem",
     Annotated[
-        Annotated["MentionRule", Tag("app.bsky.feed.threadgate#mentionRule")]
-        | Annotated["FollowerRule", Tag("app.bsky.feed.threadgate#followerRule")]
-        | Annotated["FollowingRule", Tag("app.bsky.feed.threadgate#followingRule")]
-        | Annotated["ListRule", Tag("app.bsky.feed.threadgate#listRule")]
+        Annotated[MentionRule, Tag("app.bsky.feed.threadgate#mentionRule")]
+        | Annotated[FollowerRule, Tag("app.bsky.feed.threadgate#followerRule")]
+        | Annotated[FollowingRule, Tag("app.bsky.feed.threadgate#followingRule")]
+        | Annotated[ListRule, Tag("app.bsky.feed.threadgate#listRule")]
         | Annotated[UnknownObject, Tag(UNKNOWN_TAG)],
         union(
             "app.bsky.feed.threadgate#mentionRule",

@@ -86,9 +86,9 @@ class Tag(LexModel):
 MainFeaturesItem = TypeAliasType(
     "MainFeaturesItem",
     Annotated[
-        Annotated["Mention", _Tag("app.bsky.richtext.facet#mention")]
-        | Annotated["Link", _Tag("app.bsky.richtext.facet#link")]
-        | Annotated["Tag", _Tag("app.bsky.richtext.facet#tag")]
+        Annotated[Mention, _Tag("app.bsky.richtext.facet#mention")]
+        | Annotated[Link, _Tag("app.bsky.richtext.facet#link")]
+        | Annotated[Tag, _Tag("app.bsky.richtext.facet#tag")]
         | Annotated[UnknownObject, _Tag(UNKNOWN_TAG)],
         union(
             "app.bsky.richtext.facet#mention",

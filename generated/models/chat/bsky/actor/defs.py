@@ -91,9 +91,9 @@ class ProfileViewBasic(LexModel):
 ProfileViewBasicKind = TypeAliasType(
     "ProfileViewBasicKind",
     Annotated[
-        Annotated["DirectConvoMember", Tag("chat.bsky.actor.defs#directConvoMember")]
-        | Annotated["GroupConvoMember", Tag("chat.bsky.actor.defs#groupConvoMember")]
-        | Annotated["PastGroupConvoMember", Tag("chat.bsky.actor.defs#pastGroupConvoMember")]
+        Annotated[DirectConvoMember, Tag("chat.bsky.actor.defs#directConvoMember")]
+        | Annotated[GroupConvoMember, Tag("chat.bsky.actor.defs#groupConvoMember")]
+        | Annotated[PastGroupConvoMember, Tag("chat.bsky.actor.defs#pastGroupConvoMember")]
         | Annotated[UnknownObject, Tag(UNKNOWN_TAG)],
         union(
             "chat.bsky.actor.defs#directConvoMember",

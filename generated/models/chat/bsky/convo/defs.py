@@ -826,9 +826,9 @@ class SystemMessageView(LexModel):
 ConvoViewLastMessage = TypeAliasType(
     "ConvoViewLastMessage",
     Annotated[
-        Annotated["MessageView", Tag("chat.bsky.convo.defs#messageView")]
-        | Annotated["DeletedMessageView", Tag("chat.bsky.convo.defs#deletedMessageView")]
-        | Annotated["SystemMessageView", Tag("chat.bsky.convo.defs#systemMessageView")]
+        Annotated[MessageView, Tag("chat.bsky.convo.defs#messageView")]
+        | Annotated[DeletedMessageView, Tag("chat.bsky.convo.defs#deletedMessageView")]
+        | Annotated[SystemMessageView, Tag("chat.bsky.convo.defs#systemMessageView")]
         | Annotated[UnknownObject, Tag(UNKNOWN_TAG)],
         union(
             "chat.bsky.convo.defs#messageView",
@@ -842,7 +842,7 @@ ConvoViewLastMessage = TypeAliasType(
 ConvoViewLastReaction = TypeAliasType(
     "ConvoViewLastReaction",
     Annotated[
-        Annotated["MessageAndReactionView", Tag("chat.bsky.convo.defs#messageAndReactionView")]
+        Annotated[MessageAndReactionView, Tag("chat.bsky.convo.defs#messageAndReactionView")]
         | Annotated[UnknownObject, Tag(UNKNOWN_TAG)],
         union("chat.bsky.convo.defs#messageAndReactionView"),
     ],
@@ -852,8 +852,8 @@ ConvoViewLastReaction = TypeAliasType(
 ConvoViewKind = TypeAliasType(
     "ConvoViewKind",
     Annotated[
-        Annotated["DirectConvo", Tag("chat.bsky.convo.defs#directConvo")]
-        | Annotated["GroupConvo", Tag("chat.bsky.convo.defs#groupConvo")]
+        Annotated[DirectConvo, Tag("chat.bsky.convo.defs#directConvo")]
+        | Annotated[GroupConvo, Tag("chat.bsky.convo.defs#groupConvo")]
         | Annotated[UnknownObject, Tag(UNKNOWN_TAG)],
         union("chat.bsky.convo.defs#directConvo", "chat.bsky.convo.defs#groupConvo"),
     ],
@@ -864,8 +864,8 @@ ConvoViewKind = TypeAliasType(
 LogAddReactionMessage = TypeAliasType(
     "LogAddReactionMessage",
     Annotated[
-        Annotated["MessageView", Tag("chat.bsky.convo.defs#messageView")]
-        | Annotated["DeletedMessageView", Tag("chat.bsky.convo.defs#deletedMessageView")]
+        Annotated[MessageView, Tag("chat.bsky.convo.defs#messageView")]
+        | Annotated[DeletedMessageView, Tag("chat.bsky.convo.defs#deletedMessageView")]
         | Annotated[UnknownObject, Tag(UNKNOWN_TAG)],
         union("chat.bsky.convo.defs#messageView", "chat.bsky.convo.defs#deletedMessageView"),
     ],
@@ -875,8 +875,8 @@ LogAddReactionMessage = TypeAliasType(
 LogCreateMessageMessage = TypeAliasType(
     "LogCreateMessageMessage",
     Annotated[
-        Annotated["MessageView", Tag("chat.bsky.convo.defs#messageView")]
-        | Annotated["DeletedMessageView", Tag("chat.bsky.convo.defs#deletedMessageView")]
+        Annotated[MessageView, Tag("chat.bsky.convo.defs#messageView")]
+        | Annotated[DeletedMessageView, Tag("chat.bsky.convo.defs#deletedMessageView")]
         | Annotated[UnknownObject, Tag(UNKNOWN_TAG)],
         union("chat.bsky.convo.defs#messageView", "chat.bsky.convo.defs#deletedMessageView"),
     ],
@@ -886,8 +886,8 @@ LogCreateMessageMessage = TypeAliasType(
 LogDeleteMessageMessage = TypeAliasType(
     "LogDeleteMessageMessage",
     Annotated[
-        Annotated["MessageView", Tag("chat.bsky.convo.defs#messageView")]
-        | Annotated["DeletedMessageView", Tag("chat.bsky.convo.defs#deletedMessageView")]
+        Annotated[MessageView, Tag("chat.bsky.convo.defs#messageView")]
+        | Annotated[DeletedMessageView, Tag("chat.bsky.convo.defs#deletedMessageView")]
         | Annotated[UnknownObject, Tag(UNKNOWN_TAG)],
         union("chat.bsky.convo.defs#messageView", "chat.bsky.convo.defs#deletedMessageView"),
     ],
@@ -897,9 +897,9 @@ LogDeleteMessageMessage = TypeAliasType(
 LogReadConvoMessage = TypeAliasType(
     "LogReadConvoMessage",
     Annotated[
-        Annotated["MessageView", Tag("chat.bsky.convo.defs#messageView")]
-        | Annotated["DeletedMessageView", Tag("chat.bsky.convo.defs#deletedMessageView")]
-        | Annotated["SystemMessageView", Tag("chat.bsky.convo.defs#systemMessageView")]
+        Annotated[MessageView, Tag("chat.bsky.convo.defs#messageView")]
+        | Annotated[DeletedMessageView, Tag("chat.bsky.convo.defs#deletedMessageView")]
+        | Annotated[SystemMessageView, Tag("chat.bsky.convo.defs#systemMessageView")]
         | Annotated[UnknownObject, Tag(UNKNOWN_TAG)],
         union(
             "chat.bsky.convo.defs#messageView",
@@ -913,9 +913,9 @@ LogReadConvoMessage = TypeAliasType(
 LogReadMessageMessage = TypeAliasType(
     "LogReadMessageMessage",
     Annotated[
-        Annotated["MessageView", Tag("chat.bsky.convo.defs#messageView")]
-        | Annotated["DeletedMessageView", Tag("chat.bsky.convo.defs#deletedMessageView")]
-        | Annotated["SystemMessageView", Tag("chat.bsky.convo.defs#systemMessageView")]
+        Annotated[MessageView, Tag("chat.bsky.convo.defs#messageView")]
+        | Annotated[DeletedMessageView, Tag("chat.bsky.convo.defs#deletedMessageView")]
+        | Annotated[SystemMessageView, Tag("chat.bsky.convo.defs#systemMessageView")]
         | Annotated[UnknownObject, Tag(UNKNOWN_TAG)],
         union(
             "chat.bsky.convo.defs#messageView",
@@ -929,8 +929,8 @@ LogReadMessageMessage = TypeAliasType(
 LogRemoveReactionMessage = TypeAliasType(
     "LogRemoveReactionMessage",
     Annotated[
-        Annotated["MessageView", Tag("chat.bsky.convo.defs#messageView")]
-        | Annotated["DeletedMessageView", Tag("chat.bsky.convo.defs#deletedMessageView")]
+        Annotated[MessageView, Tag("chat.bsky.convo.defs#messageView")]
+        | Annotated[DeletedMessageView, Tag("chat.bsky.convo.defs#deletedMessageView")]
         | Annotated[UnknownObject, Tag(UNKNOWN_TAG)],
         union("chat.bsky.convo.defs#messageView", "chat.bsky.convo.defs#deletedMessageView"),
     ],
@@ -962,10 +962,10 @@ MessageViewEmbed = TypeAliasType(
 MessageViewReplyTo = TypeAliasType(
     "MessageViewReplyTo",
     Annotated[
-        Annotated["MessageView", Tag("chat.bsky.convo.defs#messageView")]
-        | Annotated["DeletedMessageView", Tag("chat.bsky.convo.defs#deletedMessageView")]
+        Annotated[MessageView, Tag("chat.bsky.convo.defs#messageView")]
+        | Annotated[DeletedMessageView, Tag("chat.bsky.convo.defs#deletedMessageView")]
         | Annotated[
-            "MessageBeforeUserJoinedGroupView",
+            MessageBeforeUserJoinedGroupView,
             Tag("chat.bsky.convo.defs#messageBeforeUserJoinedGroupView"),
         ]
         | Annotated[UnknownObject, Tag(UNKNOWN_TAG)],
@@ -986,45 +986,43 @@ SystemMessageViewData = TypeAliasType(
     "SystemMessageViewData",
     Annotated[
         Annotated[
-            "SystemMessageDataAddMember", Tag("chat.bsky.convo.defs#systemMessageDataAddMember")
+            SystemMessageDataAddMember, Tag("chat.bsky.convo.defs#systemMessageDataAddMember")
         ]
         | Annotated[
-            "SystemMessageDataRemoveMember",
-            Tag("chat.bsky.convo.defs#systemMessageDataRemoveMember"),
+            SystemMessageDataRemoveMember, Tag("chat.bsky.convo.defs#systemMessageDataRemoveMember")
         ]
         | Annotated[
-            "SystemMessageDataMemberJoin", Tag("chat.bsky.convo.defs#systemMessageDataMemberJoin")
+            SystemMessageDataMemberJoin, Tag("chat.bsky.convo.defs#systemMessageDataMemberJoin")
         ]
         | Annotated[
-            "SystemMessageDataMemberLeave", Tag("chat.bsky.convo.defs#systemMessageDataMemberLeave")
+            SystemMessageDataMemberLeave, Tag("chat.bsky.convo.defs#systemMessageDataMemberLeave")
         ]
         | Annotated[
-            "SystemMessageDataLockConvo", Tag("chat.bsky.convo.defs#systemMessageDataLockConvo")
+            SystemMessageDataLockConvo, Tag("chat.bsky.convo.defs#systemMessageDataLockConvo")
         ]
         | Annotated[
-            "SystemMessageDataUnlockConvo", Tag("chat.bsky.convo.defs#systemMessageDataUnlockConvo")
+            SystemMessageDataUnlockConvo, Tag("chat.bsky.convo.defs#systemMessageDataUnlockConvo")
         ]
         | Annotated[
-            "SystemMessageDataLockConvoPermanently",
+            SystemMessageDataLockConvoPermanently,
             Tag("chat.bsky.convo.defs#systemMessageDataLockConvoPermanently"),
         ]
         | Annotated[
-            "SystemMessageDataEditGroup", Tag("chat.bsky.convo.defs#systemMessageDataEditGroup")
+            SystemMessageDataEditGroup, Tag("chat.bsky.convo.defs#systemMessageDataEditGroup")
         ]
         | Annotated[
-            "SystemMessageDataCreateJoinLink",
+            SystemMessageDataCreateJoinLink,
             Tag("chat.bsky.convo.defs#systemMessageDataCreateJoinLink"),
         ]
         | Annotated[
-            "SystemMessageDataEditJoinLink",
-            Tag("chat.bsky.convo.defs#systemMessageDataEditJoinLink"),
+            SystemMessageDataEditJoinLink, Tag("chat.bsky.convo.defs#systemMessageDataEditJoinLink")
         ]
         | Annotated[
-            "SystemMessageDataEnableJoinLink",
+            SystemMessageDataEnableJoinLink,
             Tag("chat.bsky.convo.defs#systemMessageDataEnableJoinLink"),
         ]
         | Annotated[
-            "SystemMessageDataDisableJoinLink",
+            SystemMessageDataDisableJoinLink,
             Tag("chat.bsky.convo.defs#systemMessageDataDisableJoinLink"),
         ]
         | Annotated[UnknownObject, Tag(UNKNOWN_TAG)],

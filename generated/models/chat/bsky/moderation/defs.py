@@ -90,8 +90,8 @@ class GroupConvo(LexModel):
 ConvoViewKind = TypeAliasType(
     "ConvoViewKind",
     Annotated[
-        Annotated["DirectConvo", Tag("chat.bsky.moderation.defs#directConvo")]
-        | Annotated["GroupConvo", Tag("chat.bsky.moderation.defs#groupConvo")]
+        Annotated[DirectConvo, Tag("chat.bsky.moderation.defs#directConvo")]
+        | Annotated[GroupConvo, Tag("chat.bsky.moderation.defs#groupConvo")]
         | Annotated[UnknownObject, Tag(UNKNOWN_TAG)],
         union("chat.bsky.moderation.defs#directConvo", "chat.bsky.moderation.defs#groupConvo"),
     ],

@@ -134,9 +134,9 @@ class InvalidSwapError(XrpcDeclaredError):
 InputWritesItem = TypeAliasType(
     "InputWritesItem",
     Annotated[
-        Annotated["Create", Tag("com.atproto.repo.applyWrites#create")]
-        | Annotated["Update", Tag("com.atproto.repo.applyWrites#update")]
-        | Annotated["Delete", Tag("com.atproto.repo.applyWrites#delete")],
+        Annotated[Create, Tag("com.atproto.repo.applyWrites#create")]
+        | Annotated[Update, Tag("com.atproto.repo.applyWrites#update")]
+        | Annotated[Delete, Tag("com.atproto.repo.applyWrites#delete")],
         union(
             "com.atproto.repo.applyWrites#create",
             "com.atproto.repo.applyWrites#update",
@@ -150,9 +150,9 @@ InputWritesItem = TypeAliasType(
 OutputResultsItem = TypeAliasType(
     "OutputResultsItem",
     Annotated[
-        Annotated["CreateResult", Tag("com.atproto.repo.applyWrites#createResult")]
-        | Annotated["UpdateResult", Tag("com.atproto.repo.applyWrites#updateResult")]
-        | Annotated["DeleteResult", Tag("com.atproto.repo.applyWrites#deleteResult")],
+        Annotated[CreateResult, Tag("com.atproto.repo.applyWrites#createResult")]
+        | Annotated[UpdateResult, Tag("com.atproto.repo.applyWrites#updateResult")]
+        | Annotated[DeleteResult, Tag("com.atproto.repo.applyWrites#deleteResult")],
         union(
             "com.atproto.repo.applyWrites#createResult",
             "com.atproto.repo.applyWrites#updateResult",

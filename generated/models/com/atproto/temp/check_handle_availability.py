@@ -85,11 +85,9 @@ class InvalidEmailError(XrpcDeclaredError):
 OutputResult = TypeAliasType(
     "OutputResult",
     Annotated[
-        Annotated[
-            "ResultAvailable", Tag("com.atproto.temp.checkHandleAvailability#resultAvailable")
-        ]
+        Annotated[ResultAvailable, Tag("com.atproto.temp.checkHandleAvailability#resultAvailable")]
         | Annotated[
-            "ResultUnavailable", Tag("com.atproto.temp.checkHandleAvailability#resultUnavailable")
+            ResultUnavailable, Tag("com.atproto.temp.checkHandleAvailability#resultUnavailable")
         ]
         | Annotated[UnknownObject, Tag(UNKNOWN_TAG)],
         union(

@@ -90,11 +90,11 @@ class PasswordUpdated(LexModel):
 EventDetails = TypeAliasType(
     "EventDetails",
     Annotated[
-        Annotated["AccountCreated", Tag("tools.ozone.hosting.getAccountHistory#accountCreated")]
-        | Annotated["EmailUpdated", Tag("tools.ozone.hosting.getAccountHistory#emailUpdated")]
-        | Annotated["EmailConfirmed", Tag("tools.ozone.hosting.getAccountHistory#emailConfirmed")]
-        | Annotated["PasswordUpdated", Tag("tools.ozone.hosting.getAccountHistory#passwordUpdated")]
-        | Annotated["HandleUpdated", Tag("tools.ozone.hosting.getAccountHistory#handleUpdated")]
+        Annotated[AccountCreated, Tag("tools.ozone.hosting.getAccountHistory#accountCreated")]
+        | Annotated[EmailUpdated, Tag("tools.ozone.hosting.getAccountHistory#emailUpdated")]
+        | Annotated[EmailConfirmed, Tag("tools.ozone.hosting.getAccountHistory#emailConfirmed")]
+        | Annotated[PasswordUpdated, Tag("tools.ozone.hosting.getAccountHistory#passwordUpdated")]
+        | Annotated[HandleUpdated, Tag("tools.ozone.hosting.getAccountHistory#handleUpdated")]
         | Annotated[UnknownObject, Tag(UNKNOWN_TAG)],
         union(
             "tools.ozone.hosting.getAccountHistory#accountCreated",

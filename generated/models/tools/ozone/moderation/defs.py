@@ -872,8 +872,8 @@ class VideoDetails(LexModel):
 BlobViewDetails = TypeAliasType(
     "BlobViewDetails",
     Annotated[
-        Annotated["ImageDetails", Tag("tools.ozone.moderation.defs#imageDetails")]
-        | Annotated["VideoDetails", Tag("tools.ozone.moderation.defs#videoDetails")]
+        Annotated[ImageDetails, Tag("tools.ozone.moderation.defs#imageDetails")]
+        | Annotated[VideoDetails, Tag("tools.ozone.moderation.defs#videoDetails")]
         | Annotated[UnknownObject, Tag(UNKNOWN_TAG)],
         union(
             "tools.ozone.moderation.defs#imageDetails", "tools.ozone.moderation.defs#videoDetails"
@@ -885,50 +885,43 @@ BlobViewDetails = TypeAliasType(
 ModEventViewEvent = TypeAliasType(
     "ModEventViewEvent",
     Annotated[
-        Annotated["ModEventTakedown", Tag("tools.ozone.moderation.defs#modEventTakedown")]
+        Annotated[ModEventTakedown, Tag("tools.ozone.moderation.defs#modEventTakedown")]
         | Annotated[
-            "ModEventReverseTakedown", Tag("tools.ozone.moderation.defs#modEventReverseTakedown")
+            ModEventReverseTakedown, Tag("tools.ozone.moderation.defs#modEventReverseTakedown")
         ]
-        | Annotated["ModEventComment", Tag("tools.ozone.moderation.defs#modEventComment")]
-        | Annotated["ModEventReport", Tag("tools.ozone.moderation.defs#modEventReport")]
-        | Annotated["ModEventLabel", Tag("tools.ozone.moderation.defs#modEventLabel")]
-        | Annotated["ModEventAcknowledge", Tag("tools.ozone.moderation.defs#modEventAcknowledge")]
-        | Annotated["ModEventEscalate", Tag("tools.ozone.moderation.defs#modEventEscalate")]
-        | Annotated["ModEventMute", Tag("tools.ozone.moderation.defs#modEventMute")]
-        | Annotated["ModEventUnmute", Tag("tools.ozone.moderation.defs#modEventUnmute")]
-        | Annotated["ModEventMuteReporter", Tag("tools.ozone.moderation.defs#modEventMuteReporter")]
+        | Annotated[ModEventComment, Tag("tools.ozone.moderation.defs#modEventComment")]
+        | Annotated[ModEventReport, Tag("tools.ozone.moderation.defs#modEventReport")]
+        | Annotated[ModEventLabel, Tag("tools.ozone.moderation.defs#modEventLabel")]
+        | Annotated[ModEventAcknowledge, Tag("tools.ozone.moderation.defs#modEventAcknowledge")]
+        | Annotated[ModEventEscalate, Tag("tools.ozone.moderation.defs#modEventEscalate")]
+        | Annotated[ModEventMute, Tag("tools.ozone.moderation.defs#modEventMute")]
+        | Annotated[ModEventUnmute, Tag("tools.ozone.moderation.defs#modEventUnmute")]
+        | Annotated[ModEventMuteReporter, Tag("tools.ozone.moderation.defs#modEventMuteReporter")]
         | Annotated[
-            "ModEventUnmuteReporter", Tag("tools.ozone.moderation.defs#modEventUnmuteReporter")
+            ModEventUnmuteReporter, Tag("tools.ozone.moderation.defs#modEventUnmuteReporter")
         ]
-        | Annotated["ModEventEmail", Tag("tools.ozone.moderation.defs#modEventEmail")]
+        | Annotated[ModEventEmail, Tag("tools.ozone.moderation.defs#modEventEmail")]
+        | Annotated[ModEventResolveAppeal, Tag("tools.ozone.moderation.defs#modEventResolveAppeal")]
+        | Annotated[ModEventDivert, Tag("tools.ozone.moderation.defs#modEventDivert")]
+        | Annotated[ModEventTag, Tag("tools.ozone.moderation.defs#modEventTag")]
+        | Annotated[AccountEvent, Tag("tools.ozone.moderation.defs#accountEvent")]
+        | Annotated[IdentityEvent, Tag("tools.ozone.moderation.defs#identityEvent")]
+        | Annotated[RecordEvent, Tag("tools.ozone.moderation.defs#recordEvent")]
+        | Annotated[ModEventPriorityScore, Tag("tools.ozone.moderation.defs#modEventPriorityScore")]
+        | Annotated[AgeAssuranceEvent, Tag("tools.ozone.moderation.defs#ageAssuranceEvent")]
         | Annotated[
-            "ModEventResolveAppeal", Tag("tools.ozone.moderation.defs#modEventResolveAppeal")
-        ]
-        | Annotated["ModEventDivert", Tag("tools.ozone.moderation.defs#modEventDivert")]
-        | Annotated["ModEventTag", Tag("tools.ozone.moderation.defs#modEventTag")]
-        | Annotated["AccountEvent", Tag("tools.ozone.moderation.defs#accountEvent")]
-        | Annotated["IdentityEvent", Tag("tools.ozone.moderation.defs#identityEvent")]
-        | Annotated["RecordEvent", Tag("tools.ozone.moderation.defs#recordEvent")]
-        | Annotated[
-            "ModEventPriorityScore", Tag("tools.ozone.moderation.defs#modEventPriorityScore")
-        ]
-        | Annotated["AgeAssuranceEvent", Tag("tools.ozone.moderation.defs#ageAssuranceEvent")]
-        | Annotated[
-            "AgeAssuranceOverrideEvent",
-            Tag("tools.ozone.moderation.defs#ageAssuranceOverrideEvent"),
+            AgeAssuranceOverrideEvent, Tag("tools.ozone.moderation.defs#ageAssuranceOverrideEvent")
         ]
         | Annotated[
-            "AgeAssurancePurgeEvent", Tag("tools.ozone.moderation.defs#ageAssurancePurgeEvent")
+            AgeAssurancePurgeEvent, Tag("tools.ozone.moderation.defs#ageAssurancePurgeEvent")
         ]
         | Annotated[
-            "RevokeAccountCredentialsEvent",
+            RevokeAccountCredentialsEvent,
             Tag("tools.ozone.moderation.defs#revokeAccountCredentialsEvent"),
         ]
+        | Annotated[ScheduleTakedownEvent, Tag("tools.ozone.moderation.defs#scheduleTakedownEvent")]
         | Annotated[
-            "ScheduleTakedownEvent", Tag("tools.ozone.moderation.defs#scheduleTakedownEvent")
-        ]
-        | Annotated[
-            "CancelScheduledTakedownEvent",
+            CancelScheduledTakedownEvent,
             Tag("tools.ozone.moderation.defs#cancelScheduledTakedownEvent"),
         ]
         | Annotated[UnknownObject, Tag(UNKNOWN_TAG)],
@@ -984,50 +977,43 @@ ModEventViewSubject = TypeAliasType(
 ModEventViewDetailEvent = TypeAliasType(
     "ModEventViewDetailEvent",
     Annotated[
-        Annotated["ModEventTakedown", Tag("tools.ozone.moderation.defs#modEventTakedown")]
+        Annotated[ModEventTakedown, Tag("tools.ozone.moderation.defs#modEventTakedown")]
         | Annotated[
-            "ModEventReverseTakedown", Tag("tools.ozone.moderation.defs#modEventReverseTakedown")
+            ModEventReverseTakedown, Tag("tools.ozone.moderation.defs#modEventReverseTakedown")
         ]
-        | Annotated["ModEventComment", Tag("tools.ozone.moderation.defs#modEventComment")]
-        | Annotated["ModEventReport", Tag("tools.ozone.moderation.defs#modEventReport")]
-        | Annotated["ModEventLabel", Tag("tools.ozone.moderation.defs#modEventLabel")]
-        | Annotated["ModEventAcknowledge", Tag("tools.ozone.moderation.defs#modEventAcknowledge")]
-        | Annotated["ModEventEscalate", Tag("tools.ozone.moderation.defs#modEventEscalate")]
-        | Annotated["ModEventMute", Tag("tools.ozone.moderation.defs#modEventMute")]
-        | Annotated["ModEventUnmute", Tag("tools.ozone.moderation.defs#modEventUnmute")]
-        | Annotated["ModEventMuteReporter", Tag("tools.ozone.moderation.defs#modEventMuteReporter")]
+        | Annotated[ModEventComment, Tag("tools.ozone.moderation.defs#modEventComment")]
+        | Annotated[ModEventReport, Tag("tools.ozone.moderation.defs#modEventReport")]
+        | Annotated[ModEventLabel, Tag("tools.ozone.moderation.defs#modEventLabel")]
+        | Annotated[ModEventAcknowledge, Tag("tools.ozone.moderation.defs#modEventAcknowledge")]
+        | Annotated[ModEventEscalate, Tag("tools.ozone.moderation.defs#modEventEscalate")]
+        | Annotated[ModEventMute, Tag("tools.ozone.moderation.defs#modEventMute")]
+        | Annotated[ModEventUnmute, Tag("tools.ozone.moderation.defs#modEventUnmute")]
+        | Annotated[ModEventMuteReporter, Tag("tools.ozone.moderation.defs#modEventMuteReporter")]
         | Annotated[
-            "ModEventUnmuteReporter", Tag("tools.ozone.moderation.defs#modEventUnmuteReporter")
+            ModEventUnmuteReporter, Tag("tools.ozone.moderation.defs#modEventUnmuteReporter")
         ]
-        | Annotated["ModEventEmail", Tag("tools.ozone.moderation.defs#modEventEmail")]
+        | Annotated[ModEventEmail, Tag("tools.ozone.moderation.defs#modEventEmail")]
+        | Annotated[ModEventResolveAppeal, Tag("tools.ozone.moderation.defs#modEventResolveAppeal")]
+        | Annotated[ModEventDivert, Tag("tools.ozone.moderation.defs#modEventDivert")]
+        | Annotated[ModEventTag, Tag("tools.ozone.moderation.defs#modEventTag")]
+        | Annotated[AccountEvent, Tag("tools.ozone.moderation.defs#accountEvent")]
+        | Annotated[IdentityEvent, Tag("tools.ozone.moderation.defs#identityEvent")]
+        | Annotated[RecordEvent, Tag("tools.ozone.moderation.defs#recordEvent")]
+        | Annotated[ModEventPriorityScore, Tag("tools.ozone.moderation.defs#modEventPriorityScore")]
+        | Annotated[AgeAssuranceEvent, Tag("tools.ozone.moderation.defs#ageAssuranceEvent")]
         | Annotated[
-            "ModEventResolveAppeal", Tag("tools.ozone.moderation.defs#modEventResolveAppeal")
-        ]
-        | Annotated["ModEventDivert", Tag("tools.ozone.moderation.defs#modEventDivert")]
-        | Annotated["ModEventTag", Tag("tools.ozone.moderation.defs#modEventTag")]
-        | Annotated["AccountEvent", Tag("tools.ozone.moderation.defs#accountEvent")]
-        | Annotated["IdentityEvent", Tag("tools.ozone.moderation.defs#identityEvent")]
-        | Annotated["RecordEvent", Tag("tools.ozone.moderation.defs#recordEvent")]
-        | Annotated[
-            "ModEventPriorityScore", Tag("tools.ozone.moderation.defs#modEventPriorityScore")
-        ]
-        | Annotated["AgeAssuranceEvent", Tag("tools.ozone.moderation.defs#ageAssuranceEvent")]
-        | Annotated[
-            "AgeAssuranceOverrideEvent",
-            Tag("tools.ozone.moderation.defs#ageAssuranceOverrideEvent"),
+            AgeAssuranceOverrideEvent, Tag("tools.ozone.moderation.defs#ageAssuranceOverrideEvent")
         ]
         | Annotated[
-            "AgeAssurancePurgeEvent", Tag("tools.ozone.moderation.defs#ageAssurancePurgeEvent")
+            AgeAssurancePurgeEvent, Tag("tools.ozone.moderation.defs#ageAssurancePurgeEvent")
         ]
         | Annotated[
-            "RevokeAccountCredentialsEvent",
+            RevokeAccountCredentialsEvent,
             Tag("tools.ozone.moderation.defs#revokeAccountCredentialsEvent"),
         ]
+        | Annotated[ScheduleTakedownEvent, Tag("tools.ozone.moderation.defs#scheduleTakedownEvent")]
         | Annotated[
-            "ScheduleTakedownEvent", Tag("tools.ozone.moderation.defs#scheduleTakedownEvent")
-        ]
-        | Annotated[
-            "CancelScheduledTakedownEvent",
+            CancelScheduledTakedownEvent,
             Tag("tools.ozone.moderation.defs#cancelScheduledTakedownEvent"),
         ]
         | Annotated[UnknownObject, Tag(UNKNOWN_TAG)],
@@ -1065,11 +1051,11 @@ ModEventViewDetailEvent = TypeAliasType(
 ModEventViewDetailSubject = TypeAliasType(
     "ModEventViewDetailSubject",
     Annotated[
-        Annotated["RepoView", Tag("tools.ozone.moderation.defs#repoView")]
-        | Annotated["RepoViewNotFound", Tag("tools.ozone.moderation.defs#repoViewNotFound")]
-        | Annotated["RecordView", Tag("tools.ozone.moderation.defs#recordView")]
-        | Annotated["RecordViewNotFound", Tag("tools.ozone.moderation.defs#recordViewNotFound")]
-        | Annotated["ConvoView", Tag("tools.ozone.moderation.defs#convoView")]
+        Annotated[RepoView, Tag("tools.ozone.moderation.defs#repoView")]
+        | Annotated[RepoViewNotFound, Tag("tools.ozone.moderation.defs#repoViewNotFound")]
+        | Annotated[RecordView, Tag("tools.ozone.moderation.defs#recordView")]
+        | Annotated[RecordViewNotFound, Tag("tools.ozone.moderation.defs#recordViewNotFound")]
+        | Annotated[ConvoView, Tag("tools.ozone.moderation.defs#convoView")]
         | Annotated[UnknownObject, Tag(UNKNOWN_TAG)],
         union(
             "tools.ozone.moderation.defs#repoView",
@@ -1103,8 +1089,8 @@ SubjectStatusViewSubject = TypeAliasType(
 SubjectStatusViewHosting = TypeAliasType(
     "SubjectStatusViewHosting",
     Annotated[
-        Annotated["AccountHosting", Tag("tools.ozone.moderation.defs#accountHosting")]
-        | Annotated["RecordHosting", Tag("tools.ozone.moderation.defs#recordHosting")]
+        Annotated[AccountHosting, Tag("tools.ozone.moderation.defs#accountHosting")]
+        | Annotated[RecordHosting, Tag("tools.ozone.moderation.defs#recordHosting")]
         | Annotated[UnknownObject, Tag(UNKNOWN_TAG)],
         union(
             "tools.ozone.moderation.defs#accountHosting",

@@ -102,7 +102,7 @@ class Takedown(LexModel):
 InputAction = TypeAliasType(
     "InputAction",
     Annotated[
-        Annotated["Takedown", Tag("tools.ozone.moderation.scheduleAction#takedown")]
+        Annotated[Takedown, Tag("tools.ozone.moderation.scheduleAction#takedown")]
         | Annotated[UnknownObject, Tag(UNKNOWN_TAG)],
         union("tools.ozone.moderation.scheduleAction#takedown"),
     ],

@@ -455,12 +455,12 @@ class ReportView(LexModel):
 ReportActivityViewActivity = TypeAliasType(
     "ReportActivityViewActivity",
     Annotated[
-        Annotated["QueueActivity", Tag("tools.ozone.report.defs#queueActivity")]
-        | Annotated["AssignmentActivity", Tag("tools.ozone.report.defs#assignmentActivity")]
-        | Annotated["EscalationActivity", Tag("tools.ozone.report.defs#escalationActivity")]
-        | Annotated["CloseActivity", Tag("tools.ozone.report.defs#closeActivity")]
-        | Annotated["ReopenActivity", Tag("tools.ozone.report.defs#reopenActivity")]
-        | Annotated["NoteActivity", Tag("tools.ozone.report.defs#noteActivity")]
+        Annotated[QueueActivity, Tag("tools.ozone.report.defs#queueActivity")]
+        | Annotated[AssignmentActivity, Tag("tools.ozone.report.defs#assignmentActivity")]
+        | Annotated[EscalationActivity, Tag("tools.ozone.report.defs#escalationActivity")]
+        | Annotated[CloseActivity, Tag("tools.ozone.report.defs#closeActivity")]
+        | Annotated[ReopenActivity, Tag("tools.ozone.report.defs#reopenActivity")]
+        | Annotated[NoteActivity, Tag("tools.ozone.report.defs#noteActivity")]
         | Annotated[UnknownObject, Tag(UNKNOWN_TAG)],
         union(
             "tools.ozone.report.defs#queueActivity",
