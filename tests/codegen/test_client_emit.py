@@ -25,13 +25,17 @@ UPDATE = os.environ.get("LEXFORGE_UPDATE_GOLDENS") == "1"
 
 
 def check_golden(kind: str, files: dict[PurePosixPath, str]) -> None:
+    """Compare with ``expected/<path>.golden`` (not ``.py``: the repository's own lint
+    settings must not apply to code generated for another package)."""
     expected_root = CASES / "basic" / "expected"
     if UPDATE:
         shutil.rmtree(expected_root / kind, ignore_errors=True)
-        write_tree(expected_root, files)
+        write_tree(expected_root, {p.with_name(p.name + ".golden"): t for p, t in files.items()})
     on_disk = {
-        PurePosixPath(p.relative_to(expected_root).as_posix()): p.read_text(encoding="utf-8")
-        for p in sorted((expected_root / kind).rglob("*.py"))
+        PurePosixPath(p.relative_to(expected_root).as_posix()).with_suffix(""): p.read_text(
+            encoding="utf-8"
+        )
+        for p in sorted((expected_root / kind).rglob("*.golden"))
     }
     assert sorted(on_disk) == sorted(files)
     for path, text in files.items():
