@@ -72,7 +72,8 @@ def bench_mst(n: int) -> None:
     per_10k = seconds * 10_000 / n
     print(f"MST bulk build {n:,} keys: {seconds:.2f} s ({per_10k:.3f} s per 10k keys)")
     print(
-        f"  arroba 10k keys: {ARROBA_MST_10K_S} s (issue figure) -> ratio {ARROBA_MST_10K_S / per_10k:.1f}x"
+        f"  arroba 10k keys: {ARROBA_MST_10K_S} s (issue figure) -> ratio "
+        f"{ARROBA_MST_10K_S / per_10k:.1f}x"
     )
 
 
@@ -91,7 +92,8 @@ def bench_commits(n_existing: int, commits: int = 1000) -> None:
     rate = commits / seconds
     print(f"{commits} single-record signed commits on a {n_existing:,}-record repo: {rate:,.0f}/s")
     print(
-        f"  arroba: {ARROBA_COMMITS_PER_S:,.0f}/s (issue figure) -> ratio {rate / ARROBA_COMMITS_PER_S:.1f}x"
+        f"  arroba: {ARROBA_COMMITS_PER_S:,.0f}/s (issue figure) -> ratio "
+        f"{rate / ARROBA_COMMITS_PER_S:.1f}x"
     )
 
 
@@ -122,7 +124,8 @@ def bench_export_import(n: int) -> None:
         f"peak traced memory {export_peak / 1e6:.2f} MB"
     )
     print(
-        f"  arroba 10k export: {ARROBA_EXPORT_10K_S} s (issue figure) -> ratio {ARROBA_EXPORT_10K_S / per_10k:.1f}x"
+        f"  arroba 10k export: {ARROBA_EXPORT_10K_S} s (issue figure) -> ratio "
+        f"{ARROBA_EXPORT_10K_S / per_10k:.1f}x"
     )
     car = b"".join(iter_car_chunks(repo.store))
     t_import, verified = timed(lambda: verify_repo_car(car, did=DID, key=key.public_key))
