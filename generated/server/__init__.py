@@ -12,16 +12,18 @@ entry in a ``{nsid: handler}`` mapping; every other ``/xrpc/`` path answers 501
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Final
+from collections.abc import Mapping
+from typing import Final, Unpack
 
-from starlette.applications import Starlette
-from starlette.middleware import Middleware
-from starlette.routing import BaseRoute
-from starlette.types import Lifespan
-
-from lexforge.runtime.xrpc import AuthHook, Limits
-from lexforge.runtime.xrpc.app import HandlerSource, create_xrpc_app, xrpc_routes
+from lexforge.runtime.xrpc.app import (
+    AppOptions,
+    HandlerSource,
+    RouteOptions,
+    XrpcApp,
+    XrpcRoutes,
+    create_xrpc_app,
+    xrpc_routes,
+)
 
 __all__ = ["BINDINGS", "build_routes", "create_app"]
 
@@ -399,45 +401,18 @@ BINDINGS: Final[Mapping[str, str]] = {
 }
 
 
-def create_app(
-    handlers: HandlerSource,
-    *,
-    auth: AuthHook | None = None,
-    limits: Limits | None = None,
-    validate_output: bool = True,
-    routes: Sequence[BaseRoute] = (),
-    middleware: Sequence[Middleware] | None = None,
-    lifespan: Lifespan[Starlette] | None = None,
-) -> Starlette:
-    """A Starlette app serving the methods ``handlers`` implement (``routes`` go first)."""
-    return create_xrpc_app(
-        BINDINGS,
-        handlers,
-        auth=auth,
-        limits=limits,
-        validate_output=validate_output,
-        routes=routes,
-        middleware=middleware,
-        lifespan=lifespan,
-        anchor=__name__,
-    )
+def create_app(handlers: HandlerSource, **options: Unpack[AppOptions]) -> XrpcApp:
+    """A Starlette app serving the methods ``handlers`` implement.
+
+    Options (``AppOptions``): ``auth``, ``limits``, ``validate_output``, ``routes`` (added
+    before the XRPC routes), ``middleware``, ``lifespan``.
+    """
+    return create_xrpc_app(BINDINGS, handlers, anchor=__name__, **options)
 
 
-def build_routes(
-    handlers: HandlerSource,
-    *,
-    auth: AuthHook | None = None,
-    limits: Limits | None = None,
-    validate_output: bool = True,
-    catch_all: bool = True,
-) -> list[BaseRoute]:
-    """Routes for mounting into an existing app (keep them after your own routes)."""
-    return xrpc_routes(
-        BINDINGS,
-        handlers,
-        auth=auth,
-        limits=limits,
-        validate_output=validate_output,
-        catch_all=catch_all,
-        anchor=__name__,
-    )
+def build_routes(handlers: HandlerSource, **options: Unpack[RouteOptions]) -> XrpcRoutes:
+    """Routes for mounting into an existing app (keep them after your own routes).
+
+    Options (``RouteOptions``): ``auth``, ``limits``, ``validate_output``, ``catch_all``.
+    """
+    return xrpc_routes(BINDINGS, handlers, anchor=__name__, **options)

@@ -15,7 +15,7 @@ import importlib
 import pkgutil
 from collections.abc import Callable, Mapping, Sequence
 from types import ModuleType
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypedDict
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -35,7 +35,11 @@ from lexforge.runtime.xrpc.subscription import (
 
 __all__ = [
     "ALL_METHODS",
+    "AppOptions",
     "HandlerSource",
+    "RouteOptions",
+    "XrpcApp",
+    "XrpcRoutes",
     "create_xrpc_app",
     "load_binding",
     "load_handlers",
@@ -44,6 +48,32 @@ __all__ = [
 
 #: Handlers as a package (dotted name or module) or an NSID -> callable mapping.
 HandlerSource: TypeAlias = str | ModuleType | Mapping[str, Callable[..., Any]]
+
+#: The app type ``create_xrpc_app`` returns, and a route list (for generated signatures,
+#: which import only from ``lexforge``).
+XrpcApp: TypeAlias = Starlette
+XrpcRoutes: TypeAlias = list[BaseRoute]
+
+
+class RouteOptions(TypedDict, total=False):
+    """Keyword options of :func:`xrpc_routes` (and of a generated ``build_routes``)."""
+
+    auth: AuthHook | None
+    limits: Limits | None
+    validate_output: bool
+    catch_all: bool
+
+
+class AppOptions(TypedDict, total=False):
+    """Keyword options of :func:`create_xrpc_app` (and of a generated ``create_app``)."""
+
+    auth: AuthHook | None
+    limits: Limits | None
+    validate_output: bool
+    routes: Sequence[BaseRoute]
+    middleware: Sequence[Middleware] | None
+    lifespan: Lifespan[Starlette] | None
+
 
 #: Every route answers every method so a wrong one gets the XRPC 400, not Starlette's 405.
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
