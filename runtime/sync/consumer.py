@@ -48,7 +48,7 @@ from types import TracebackType
 from typing import Any, Protocol, TypeAlias, runtime_checkable
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
 from lexforge.runtime.sync.cursor import (
@@ -224,6 +224,7 @@ class FirehoseConsumer:
         max_size: int = MAX_MESSAGE_BYTES,
         open_timeout: float = 10.0,
         ping_interval: float | None = 20.0,
+        close_timeout: float = 2.0,
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be >= 1")
@@ -245,6 +246,7 @@ class FirehoseConsumer:
         self.max_size = max_size
         self.open_timeout = open_timeout
         self.ping_interval = ping_interval
+        self.close_timeout = close_timeout
         #: Counters: connections opened, events handed to workers, replays dropped.
         self.connections = 0
         self.dispatched = 0
@@ -256,6 +258,7 @@ class FirehoseConsumer:
         self._saved: int | None = None
         self._queues: list[asyncio.Queue[RepoEvent]] = []
         self._failure: BaseException | None = None
+        self._delivered = False
         self._task: asyncio.Task[None] | None = None
 
     # -- public ------------------------------------------------------------------------
@@ -345,46 +348,58 @@ class FirehoseConsumer:
         attempt = 0
         while not self._stopping.is_set():
             cursor = self._tracker.last_started
+            self._delivered = False
             try:
-                delivered = await self._session(subscribe_url(self.url, cursor))
+                await self._session(subscribe_url(self.url, cursor))
             except FutureCursorError as exc:
                 await self._report(exc)
                 raise
             except (OSError, TimeoutError, WebSocketException, StreamErrorFrame) as exc:
                 await self._report(_connection_error(exc))
-                delivered = False
             if not self.reconnect:
                 return
-            attempt = 0 if delivered else attempt + 1
+            attempt = 0 if self._delivered else attempt + 1
             delay = self.backoff.delay(attempt)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), delay)
 
-    async def _session(self, url: str) -> bool:
-        """One connection; returns whether it delivered any event."""
-        delivered = False
+    async def _session(self, url: str) -> None:
+        """One connection; sets ``_delivered`` once it hands out an event."""
         async with connect(
             url,
             max_size=self.max_size,
             open_timeout=self.open_timeout,
             ping_interval=self.ping_interval,
+            close_timeout=self.close_timeout,
             user_agent_header="lexforge-firehose",
         ) as ws:
             self.connections += 1
-            async for data in ws:
-                try:
-                    event = decode_event(data)
-                except EventError as exc:
-                    await self._report(exc)
-                    return delivered  # malformed frame: drop the connection (spec)
-                if event is None:
-                    continue  # unknown op or t: skip
-                if isinstance(event, InfoEvent):
-                    await self._info(event)
-                    continue
-                delivered = True
-                await self._dispatch(event)
-        return delivered
+            try:
+                await self._receive(ws)
+            except asyncio.CancelledError:
+                ws.transport.abort()  # stopping: no close handshake behind unread data
+                raise
+
+    async def _receive(self, ws: ClientConnection) -> None:
+        async for data in ws:
+            try:
+                event = decode_event(data)
+            except EventError as exc:
+                ws.transport.abort()  # malformed frame: drop the connection (spec)
+                await self._report(exc)
+                return
+            except StreamErrorFrame:
+                # The server closes after an error frame. Do not wait for its close
+                # frame: it may sit behind unread messages in a paused transport.
+                ws.transport.abort()
+                raise
+            if event is None:
+                continue  # unknown op or t: skip
+            if isinstance(event, InfoEvent):
+                await self._info(event)
+                continue
+            self._delivered = True
+            await self._dispatch(event)
 
     async def _info(self, event: InfoEvent) -> None:
         if self.on_info is None:
