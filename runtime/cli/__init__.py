@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "record": "lexforge.codegen.cli:record",
     "key": "lexforge.runtime.crypto.cli:key",
     "repo": "lexforge.runtime.repo.cli:repo",
+    "firehose": "lexforge.runtime.sync.cli:firehose",
     "did": "lexforge.runtime.identity.cli:did",
     "handle": "lexforge.runtime.identity.cli:handle",
     "plc": "lexforge.runtime.plc.cli:plc",

@@ -1,0 +1,192 @@
+"""``lexforge firehose URL``: print one line per ``subscribeRepos`` event.
+
+Each line is ``seq type did`` plus what matters for the type (``rev`` and an ops summary
+for commits, ``handle`` for identity, ``active``/``status`` for account). ``#info`` and
+connection problems go to stderr. ``--verify`` checks every ``#commit``/``#sync`` with
+the repo engineer's verifier (:mod:`lexforge.runtime.sync.verify`), resolving signing
+keys through the DID resolver of :mod:`lexforge.runtime.identity`; rejected events are
+printed with ``REJECTED`` and the reason. The consumer reconnects with backoff until
+interrupted, or until ``--limit`` events were printed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import click
+
+from lexforge.runtime.identity.did_resolver import DidResolver
+from lexforge.runtime.identity.errors import IdentityError
+from lexforge.runtime.identity.safe_http import SafeHttpClient
+from lexforge.runtime.sync.consumer import FirehoseConsumer, subscribe_url
+from lexforge.runtime.sync.errors import (
+    FutureCursorError,
+    HandlerError,
+    VerificationError,
+    VerifierUnavailableError,
+)
+from lexforge.runtime.sync.events import (
+    AccountEvent,
+    CommitEvent,
+    IdentityEvent,
+    InfoEvent,
+    RepoEvent,
+    SyncEvent,
+)
+
+__all__ = ["firehose", "format_event", "network_key_lookup"]
+
+_MAX_OPS_SHOWN = 3
+
+
+def format_event(event: RepoEvent | InfoEvent) -> str:
+    """The one-line summary ``lexforge firehose`` prints for ``event``."""
+    if isinstance(event, InfoEvent):
+        return f"- {event.TYPE} {event.name}" + (f": {event.message}" if event.message else "")
+    head = f"{event.seq} {event.TYPE} {event.did}"
+    if isinstance(event, CommitEvent):
+        ops = ", ".join(f"{op.action} {op.path}" for op in event.ops[:_MAX_OPS_SHOWN])
+        more = len(event.ops) - _MAX_OPS_SHOWN
+        if more > 0:
+            ops += f", +{more} more"
+        return f"{head} rev={event.rev} ops={len(event.ops)}" + (f" [{ops}]" if ops else "")
+    if isinstance(event, SyncEvent):
+        return f"{head} rev={event.rev}"
+    if isinstance(event, IdentityEvent):
+        return f"{head} handle={event.handle or '-'}"
+    if isinstance(event, AccountEvent):
+        return f"{head} active={str(event.active).lower()} status={event.status or '-'}"
+    raise TypeError(type(event).__name__)
+
+
+KeyLookup = Callable[[str, bool], Awaitable[Any]]
+
+
+def network_key_lookup(http: Any, plc_url: str) -> KeyLookup:
+    """A verifier key lookup resolving DIDs (did:plc, did:web, did:key) over the network.
+
+    Keys are cached per DID; ``refresh=True`` (the verifier's retry after a failed
+    signature, e.g. a rotated key) resolves again.
+    """
+    resolver = DidResolver(http, plc_url=plc_url)
+    cache: dict[str, Any] = {}
+
+    async def lookup(did: str, refresh: bool) -> Any:
+        if refresh or did not in cache:
+            try:
+                cache[did] = (await resolver.resolve(did)).signing_key()
+            except IdentityError as exc:
+                click.echo(f"identity: {did}: {exc}", err=True)
+                cache[did] = None
+        return cache[did]
+
+    return lookup
+
+
+def _load_verifier_class() -> Any:
+    """The repo engineer's ``CommitVerifier``, imported only when ``--verify`` is used."""
+    try:
+        module = importlib.import_module("lexforge.runtime.sync.verify")
+    except ImportError as exc:
+        raise VerifierUnavailableError(
+            "--verify needs lexforge.runtime.sync.verify, which is not available "
+            f"in this installation ({exc})"
+        ) from None
+    cls = getattr(module, "CommitVerifier", None)
+    if cls is None:
+        raise VerifierUnavailableError(
+            "--verify needs lexforge.runtime.sync.verify.CommitVerifier, which is not there"
+        )
+    return cls
+
+
+async def _run(url: str, cursor: int | None, verify: bool, limit: int | None, plc_url: str) -> int:
+    printed = 0
+    done = asyncio.Event()
+
+    async def handler(event: RepoEvent) -> None:
+        nonlocal printed
+        click.echo(format_event(event))
+        printed += 1
+        if limit is not None and printed >= limit:
+            done.set()
+
+    async def on_invalid(event: RepoEvent, error: VerificationError) -> None:
+        nonlocal printed
+        click.echo(f"{format_event(event)} REJECTED {type(error).__name__}: {error}")
+        printed += 1
+        if limit is not None and printed >= limit:
+            done.set()
+
+    def on_error(error: BaseException) -> None:
+        click.echo(f"firehose: {type(error).__name__}: {error}", err=True)
+
+    def on_info(event: InfoEvent) -> None:
+        click.echo(format_event(event), err=True)
+
+    http: Any = None
+    verifier: Any = None
+    if verify:
+        verifier_cls = _load_verifier_class()
+        http = SafeHttpClient()
+        verifier = verifier_cls(network_key_lookup(http, plc_url))
+    consumer = FirehoseConsumer(
+        url,
+        handler,
+        cursor=cursor,
+        verifier=verifier,
+        on_invalid=on_invalid,
+        on_error=on_error,
+        on_info=on_info,
+    )
+    try:
+        async with consumer:
+            stopped = asyncio.create_task(done.wait())
+            finished = asyncio.create_task(consumer.wait())
+            await asyncio.wait({stopped, finished}, return_when=asyncio.FIRST_COMPLETED)
+            stopped.cancel()
+            if finished.done():
+                finished.result()
+            else:
+                finished.cancel()
+    finally:
+        if http is not None:
+            await http.aclose()
+    return printed
+
+
+@click.command("firehose")
+@click.argument("url")
+@click.option("--cursor", type=click.IntRange(min=0), help="Resume after this seq.")
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Verify #commit/#sync events (signature, slice hashes, op inversion).",
+)
+@click.option("--limit", type=click.IntRange(min=1), help="Stop after this many events.")
+@click.option(
+    "--plc-url",
+    default="https://plc.directory",
+    show_default=True,
+    help="PLC directory used to resolve signing keys with --verify.",
+)
+def firehose(url: str, cursor: int | None, verify: bool, limit: int | None, plc_url: str) -> None:
+    """Subscribe to URL (a host or a subscribeRepos URL) and print one line per event."""
+    try:
+        subscribe_url(url)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="URL") from None
+    try:
+        asyncio.run(_run(url, cursor, verify, limit, plc_url))
+    except VerifierUnavailableError as exc:
+        raise click.ClickException(str(exc)) from None
+    except FutureCursorError as exc:
+        raise click.ClickException(f"the server refused the cursor: {exc}") from None
+    except HandlerError as exc:  # pragma: no cover - printing does not fail
+        raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:
+        sys.exit(130)
