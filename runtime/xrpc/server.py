@@ -26,7 +26,7 @@ from collections.abc import AsyncIterable, Awaitable, Callable
 from typing import Any, TypeAlias
 
 from pydantic import ValidationError
-from starlette.requests import HTTPConnection, Request
+from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from lexforge.runtime.data.errors import DataModelError
@@ -208,6 +208,9 @@ def method_endpoint(
             if inspect.isawaitable(result):
                 result = await result
             return _render_output(binding, result, ctx, validate_output)
+        except ClientDisconnect:
+            logger.debug("%s: client went away while sending its body", nsid)
+            return Response(b"", status_code=400)
         except Exception as exc:
             return error_response(as_xrpc_error(exc, nsid=nsid))
 

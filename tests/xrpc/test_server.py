@@ -284,3 +284,38 @@ async def test_output_validation_can_be_disabled() -> None:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
         r = await c.get("/xrpc/com.example.echo?name=a")
         assert r.status_code == 200
+
+
+async def test_client_disconnect_mid_body_is_not_an_internal_error(
+    app: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    from starlette.types import Message
+
+    sent: list[Message] = []
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/xrpc/com.example.upload",
+        "raw_path": b"/xrpc/com.example.upload",
+        "query_string": b"",
+        "headers": [(b"content-type", b"image/png"), (b"content-length", b"100")],
+        "http_version": "1.1",
+        "scheme": "http",
+        "server": ("test", 80),
+        "client": ("c", 1),
+        "root_path": "",
+    }
+    incoming: list[Message] = [
+        {"type": "http.request", "body": b"x" * 10, "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+
+    async def receive() -> Message:
+        return incoming.pop(0)
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)  # type: ignore[operator]
+    assert sent[0]["status"] == 400
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
