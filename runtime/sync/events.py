@@ -20,6 +20,7 @@ event's ops feed commit verification (op inversion) without conversion.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeAlias
@@ -32,9 +33,7 @@ from lexforge.runtime.sync.errors import EventShapeError, FrameLimitError
 from lexforge.runtime.syntax import (
     INVALID_HANDLE,
     is_valid_datetime,
-    is_valid_did,
     is_valid_handle,
-    is_valid_tid,
 )
 
 __all__ = [
@@ -53,6 +52,8 @@ __all__ = [
     "SyncEvent",
     "event_from_body",
     "event_to_body",
+    "fast_is_did",
+    "fast_is_tid",
     "short_type",
 ]
 
@@ -68,6 +69,28 @@ MAX_OPS = 200
 MAX_SEQ = 2**53 - 1
 
 _ACTIONS = frozenset(("create", "update", "delete"))
+
+# The complete DID and TID syntax rules (spec/syntax), inlined for the hot path: the
+# ``lexforge.runtime.syntax`` checks build a typed string per call, which costs several
+# microseconds per field at firehose rates. tests/sync/test_events.py checks that these
+# agree with ``is_valid_did``/``is_valid_tid`` on the interop syntax vectors.
+_DID_RE = re.compile(r"did:[a-z]+:[a-zA-Z0-9._:%-]*[a-zA-Z0-9._-]")
+_TID_RE = re.compile(r"[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}")
+_MAX_DID_LENGTH = 2048
+
+
+def fast_is_did(value: object) -> bool:
+    """``is_valid_did`` without building a :class:`~lexforge.runtime.syntax.Did`."""
+    return (
+        isinstance(value, str)
+        and len(value) <= _MAX_DID_LENGTH
+        and _DID_RE.fullmatch(value) is not None
+    )
+
+
+def fast_is_tid(value: object) -> bool:
+    """``is_valid_tid`` without building a :class:`~lexforge.runtime.syntax.Tid`."""
+    return isinstance(value, str) and _TID_RE.fullmatch(value) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,14 +239,14 @@ def _seq(body: dict[str, Any], t: str) -> int:
 
 def _did(body: dict[str, Any], t: str, field: str) -> str:
     value = _req(body, t, field)
-    if not is_valid_did(value):
+    if not fast_is_did(value):
         raise _fail(t, field, f"is not a DID: {value!r:.80}")
     return value  # type: ignore[no-any-return]
 
 
 def _tid(body: dict[str, Any], t: str, field: str) -> str:
     value = _req(body, t, field)
-    if not is_valid_tid(value):
+    if not fast_is_tid(value):
         raise _fail(t, field, f"is not a TID: {value!r:.40}")
     return value  # type: ignore[no-any-return]
 
@@ -299,27 +322,51 @@ def _op(item: Any, t: str) -> RecordOp:
 
 
 def _commit(body: dict[str, Any], t: str) -> CommitEvent:
-    seq = _seq(body, t)
-    repo = _did(body, t, "repo")
-    commit = _cid(_req(body, t, "commit"), t, "commit")
-    rev = _tid(body, t, "rev")
-    since = _req(body, t, "since")
-    if since is not None and not is_valid_tid(since):
+    # The hot path of the firehose: required fields fetched in one go, checks inline.
+    try:
+        seq = body["seq"]
+        repo = body["repo"]
+        commit = body["commit"]
+        rev = body["rev"]
+        since = body["since"]
+        blocks = body["blocks"]
+        raw_ops = body["ops"]
+        raw_blobs = body["blobs"]
+        rebase = body["rebase"]
+        too_big = body["tooBig"]
+        time = body["time"]
+    except KeyError as exc:
+        raise _fail(t, str(exc.args[0]), "is missing") from None
+    if type(seq) is not int or not 0 < seq <= MAX_SEQ:
+        raise _fail(t, "seq", f"must be an integer in 1..2^53-1, got {seq!r:.40}")
+    if not fast_is_did(repo):
+        raise _fail(t, "repo", f"is not a DID: {repo!r:.80}")
+    if type(commit) is not CID:
+        raise _fail(t, "commit", f"must be a CID link, got {type(commit).__name__}")
+    if not fast_is_tid(rev):
+        raise _fail(t, "rev", f"is not a TID: {rev!r:.40}")
+    if since is not None and not fast_is_tid(since):
         raise _fail(t, "since", f"must be a TID or null, got {since!r:.40}")
-    blocks = _blocks(body, t, MAX_COMMIT_BLOCKS_BYTES)
-    raw_ops = _req(body, t, "ops")
+    if type(blocks) is not bytes:
+        raise _fail(t, "blocks", f"must be bytes, got {type(blocks).__name__}")
+    if len(blocks) > MAX_COMMIT_BLOCKS_BYTES:
+        raise FrameLimitError(
+            f"{t}: blocks is {len(blocks)} bytes, over the {MAX_COMMIT_BLOCKS_BYTES} cap"
+        )
     if type(raw_ops) is not list:
         raise _fail(t, "ops", "must be an array")
     if len(raw_ops) > MAX_OPS:
         raise FrameLimitError(f"{t}: {len(raw_ops)} ops, over the {MAX_OPS} cap")
     ops = tuple([_op(item, t) for item in raw_ops])
-    raw_blobs = _req(body, t, "blobs")
     if type(raw_blobs) is not list:
         raise _fail(t, "blobs", "must be an array")
-    blobs = tuple([_cid(item, t, "blobs") for item in raw_blobs])
-    rebase = _bool(body, t, "rebase")
-    too_big = _bool(body, t, "tooBig")
-    time = _time(body, t)
+    blobs = tuple([_cid(item, t, "blobs") for item in raw_blobs]) if raw_blobs else ()
+    if type(rebase) is not bool:
+        raise _fail(t, "rebase", f"must be a boolean, got {type(rebase).__name__}")
+    if type(too_big) is not bool:
+        raise _fail(t, "tooBig", f"must be a boolean, got {type(too_big).__name__}")
+    if not is_valid_datetime(time):
+        raise _fail(t, "time", f"is not a datetime: {time!r:.60}")
     prev_data = _cid(body["prevData"], t, "prevData") if "prevData" in body else None
     return CommitEvent(
         seq, repo, commit, rev, since, blocks, ops, time, prev_data, rebase, too_big, blobs

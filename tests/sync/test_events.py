@@ -32,6 +32,7 @@ from lexforge.runtime.sync import (
 )
 from lexforge.runtime.sync.events import event_to_body
 from lexforge.runtime.xrpc.frames import encode_message_frame
+from tests.conftest import VECTORS
 from tests.sync.firehose_fixtures import TIME, interleave, make_histories
 
 HISTORIES = make_histories(2, 7)
@@ -377,3 +378,19 @@ def test_account_identity_round_trip(
     assert decode_event(encode_frame(account)) == account
     identity = IdentityEvent(seq=seq, did=DID, time=TIME, handle=handle)
     assert decode_event(encode_frame(identity)) == identity
+
+
+@pytest.mark.parametrize("kind", ["did", "tid"])
+def test_fast_syntax_checks_agree_with_the_syntax_package(kind: str) -> None:
+    from lexforge.runtime.sync.events import fast_is_did, fast_is_tid
+    from lexforge.runtime.syntax import is_valid_did, is_valid_tid
+
+    fast, reference = (fast_is_did, is_valid_did) if kind == "did" else (fast_is_tid, is_valid_tid)
+    samples: list[object] = [None, 5, b"did:plc:x", "", "did:plc:" + "a" * 2050]
+    for name in (f"{kind}_syntax_valid.txt", f"{kind}_syntax_invalid.txt"):
+        path = VECTORS / "syntax" / name
+        lines = path.read_text(encoding="utf-8").splitlines()
+        samples += [line for line in lines if line and not line.startswith("#")]
+    assert len(samples) > 15
+    for sample in samples:
+        assert fast(sample) == reference(sample), sample
