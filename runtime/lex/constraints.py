@@ -51,28 +51,26 @@ class StringLimits:
 
     def check(self, value: str) -> str:
         """Return ``value`` if it satisfies the limits, else raise a pydantic error."""
-        if self.max_length is not None or self.min_length is not None:
-            n = len(value)
-            # A code point is 1-4 bytes: decide without encoding when the bounds allow.
-            if self.max_length is not None and n > self.max_length:
-                raise PydanticCustomError(
-                    "lex_max_length",
-                    "string longer than {limit} UTF-8 bytes",
-                    {"limit": self.max_length},
-                )
-            size = n if value.isascii() else utf8_len(value)
-            if self.max_length is not None and size > self.max_length:
-                raise PydanticCustomError(
-                    "lex_max_length",
-                    "string longer than {limit} UTF-8 bytes",
-                    {"limit": self.max_length},
-                )
-            if self.min_length is not None and size < self.min_length:
-                raise PydanticCustomError(
-                    "lex_min_length",
-                    "string shorter than {limit} UTF-8 bytes",
-                    {"limit": self.min_length},
-                )
+        n = len(value)
+        # A code point is 1 to 4 UTF-8 bytes: most strings are decided without encoding.
+        max_length = self.max_length
+        if (
+            max_length is not None
+            and n * 4 > max_length
+            and (n > max_length or (not value.isascii() and utf8_len(value) > max_length))
+        ):
+            raise PydanticCustomError(
+                "lex_max_length",
+                "string longer than {limit} UTF-8 bytes",
+                {"limit": max_length},
+            )
+        min_length = self.min_length
+        if min_length is not None and n < min_length and utf8_len(value) < min_length:
+            raise PydanticCustomError(
+                "lex_min_length",
+                "string shorter than {limit} UTF-8 bytes",
+                {"limit": min_length},
+            )
         if self.max_graphemes is not None and not graphemes_at_most(value, self.max_graphemes):
             raise PydanticCustomError(
                 "lex_max_graphemes",

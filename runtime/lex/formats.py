@@ -23,7 +23,7 @@ from pydantic import GetCoreSchemaHandler
 from pydantic_core import PydanticCustomError, core_schema
 
 from lexforge.runtime import syntax
-from lexforge.runtime.syntax import AtIdentifier, Handle, RecordKey, Tid, Uri
+from lexforge.runtime.syntax import AtIdentifier, Handle, RecordKey, Tid
 from lexforge.runtime.syntax._base import SyntaxStr
 
 __all__ = [
@@ -44,9 +44,11 @@ __all__ = [
 
 _PLC = r"did:plc:[a-z2-7]{24}"
 # Lowercase NSID with short segments: well inside the 253/317-character limits.
-_SEGMENT = r"[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?"
-_NSID = rf"{_SEGMENT}(?:\.{_SEGMENT}){{1,4}}\.[a-zA-Z][a-zA-Z0-9]{{0,40}}"
-_RKEY = r"[a-zA-Z0-9_~:-][a-zA-Z0-9._~:-]{0,100}"
+# Possessive quantifiers (no backtracking) keep these fast; the shapes stay strict
+# subsets: lowercase hyphen-free authority segments, short names and record keys.
+_SEGMENT = r"[a-z][a-z0-9]{0,39}+"
+_NSID = rf"{_SEGMENT}(?:\.{_SEGMENT}){{1,4}}\.[a-zA-Z][a-zA-Z0-9]{{0,40}}+"
+_RKEY = r"[a-zA-Z0-9_~:-][a-zA-Z0-9._~:-]{0,100}+"
 
 #: Fast patterns by syntax class (each a strict subset of the class's valid values).
 FAST_PATTERNS: dict[type[SyntaxStr], str] = {
@@ -63,6 +65,8 @@ FAST_PATTERNS: dict[type[SyntaxStr], str] = {
     # character carries the last two bits of the multihash length byte (0x20), the last
     # one two bits of padding: both are constrained so only canonical encodings match.
     syntax.CidString: r"baf[ky]rei[a-h][a-z2-7]{50}[aeimquy4]",
+    # http(s) URLs of printable ASCII (no space, no control character), not "///".
+    syntax.Uri: r"https?://[a-zA-Z0-9][!-~]{0,2000}+",
 }
 
 
@@ -107,3 +111,4 @@ Datetime = Annotated[syntax.Datetime, FastPath(syntax.Datetime)]
 Did = Annotated[syntax.Did, FastPath(syntax.Did)]
 Language = Annotated[syntax.Language, FastPath(syntax.Language)]
 Nsid = Annotated[syntax.Nsid, FastPath(syntax.Nsid)]
+Uri = Annotated[syntax.Uri, FastPath(syntax.Uri)]

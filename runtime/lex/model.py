@@ -108,7 +108,7 @@ class LexRecord(LexModel):
 
 
 def _member_type(value: object) -> object:
-    if isinstance(value, Mapping):
+    if type(value) is dict or isinstance(value, Mapping):  # exact dict first: no ABC check
         return value.get("$type")
     return getattr(value, "py_type", None)
 

@@ -155,14 +155,37 @@ Bytes = Annotated[bytes, _BytesSchema()]
 # --- BlobRef ---------------------------------------------------------------------------
 
 
+_BLOB_KEYS = frozenset({"$type", "ref", "mimeType", "size"})
+_MAX_BLOB_SIZE = 2**53 - 1
+
+
+def _fast_blob(value: dict[str, Any]) -> Blob | None:
+    """The current blob form with plain types, checked once; ``None`` for anything else."""
+    if value.keys() != _BLOB_KEYS or value["$type"] != "blob":
+        return None
+    ref, mime, size = value["ref"], value["mimeType"], value["size"]
+    if type(ref) is dict and len(ref) == 1 and type(link := ref.get("$link")) is str:
+        ref = CID.parse(link)
+    if type(ref) is not CID or type(mime) is not str or type(size) is not int:
+        return None
+    if "/" not in mime or not 0 <= size <= _MAX_BLOB_SIZE:
+        return None
+    return Blob(ref, mime, size)
+
+
 def _validate_blob(value: object) -> Blob:
-    if isinstance(value, Blob):
+    if type(value) is Blob:
         return value
-    if not isinstance(value, Mapping):
-        raise PydanticCustomError("lex_blob", "expected a blob object")
     try:
-        ref = value.get("ref")
-        if isinstance(ref, Mapping):
+        if type(value) is dict:
+            fast = _fast_blob(value)
+            if fast is not None:
+                return fast
+        if isinstance(value, Blob):
+            return value
+        if not isinstance(value, Mapping):
+            raise PydanticCustomError("lex_blob", "expected a blob object")
+        if isinstance(value.get("ref"), Mapping):
             return Blob.from_json(value)
         return Blob.from_data(value)
     except DataModelError as exc:
