@@ -96,7 +96,6 @@ def _run(
         generate,
         lexicon_dirs_or_default,
     )
-    from lexforge.codegen.merge import report_lines  # noqa: PLC0415
 
     config = GenConfig(
         lexicon_dirs=lexicon_dirs_or_default(lexicon_dirs, Path.cwd()),
@@ -117,6 +116,8 @@ def _run(
         click.echo(f"warning: {out_dir / path} is not generated; left alone", err=True)
     handler_drift = False
     if result.handlers is not None:
+        from lexforge.codegen.merge import report_lines  # noqa: PLC0415 - libcst is slow to import
+
         for line in report_lines(result.handlers):
             click.echo(line)
         handler_drift = result.handlers.changed

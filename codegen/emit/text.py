@@ -89,5 +89,10 @@ def docstring(text: str | None, indent: int) -> list[str]:
     for i, para in enumerate(paragraphs):
         if i:
             body.append("")
-        body += textwrap.wrap(para, width=width - 3, break_long_words=False, break_on_hyphens=False)
+        if len(para) <= width - 3:  # most descriptions: no need for textwrap
+            body.append(para)
+        else:
+            body += textwrap.wrap(
+                para, width=width - 3, break_long_words=False, break_on_hyphens=False
+            )
     return [f'{pad}"""{body[0]}', *(pad + line if line else "" for line in body[1:]), f'{pad}"""']
