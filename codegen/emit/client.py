@@ -245,6 +245,11 @@ def _method_doc(endpoint: EndpointIR, module: str) -> tuple[str, ...]:
     if endpoint.errors:
         names = ", ".join(f"``{module}.{e.class_name}``" for e in endpoint.errors)
         text += f" Declared errors: {names}."
+    if endpoint.kind == "query" and endpoint.output is not None and endpoint.output.model is None:
+        text += (
+            f" Returns the whole body; to stream it, use ``query_stream({module}.NSID, ...)`` "
+            "on the client."
+        )
     return tuple(docstring(text, 8))
 
 

@@ -49,7 +49,8 @@ class Namespace:
     ) -> bytes:
         """Call ``chat.bsky.actor.exportAccountData``.
 
-        ``chat.bsky.actor.exportAccountData`` (query).
+        ``chat.bsky.actor.exportAccountData`` (query). Returns the whole body; to stream it, use
+        ``query_stream(export_account_data.NSID, ...)`` on the client.
         """
         return self._xrpc.query(
             export_account_data.NSID,
@@ -108,7 +109,8 @@ class AsyncNamespace:
     ) -> bytes:
         """Call ``chat.bsky.actor.exportAccountData``.
 
-        ``chat.bsky.actor.exportAccountData`` (query).
+        ``chat.bsky.actor.exportAccountData`` (query). Returns the whole body; to stream it, use
+        ``query_stream(export_account_data.NSID, ...)`` on the client.
         """
         return await self._xrpc.query(
             export_account_data.NSID,

@@ -52,7 +52,8 @@ class Namespace:
 
         ``com.atproto.sync.getBlob`` (query). Declared errors: ``get_blob.BlobNotFoundError``,
         ``get_blob.RepoNotFoundError``, ``get_blob.RepoTakendownError``,
-        ``get_blob.RepoSuspendedError``, ``get_blob.RepoDeactivatedError``.
+        ``get_blob.RepoSuspendedError``, ``get_blob.RepoDeactivatedError``. Returns the whole
+        body; to stream it, use ``query_stream(get_blob.NSID, ...)`` on the client.
         """
         return self._xrpc.query(
             get_blob.NSID,
@@ -89,7 +90,8 @@ class Namespace:
         ``com.atproto.sync.getBlocks`` (query). Declared errors:
         ``get_blocks.BlockNotFoundError``, ``get_blocks.RepoNotFoundError``,
         ``get_blocks.RepoTakendownError``, ``get_blocks.RepoSuspendedError``,
-        ``get_blocks.RepoDeactivatedError``.
+        ``get_blocks.RepoDeactivatedError``. Returns the whole body; to stream it, use
+        ``query_stream(get_blocks.NSID, ...)`` on the client.
         """
         return self._xrpc.query(
             get_blocks.NSID,
@@ -121,7 +123,8 @@ class Namespace:
     ) -> bytes:
         """DEPRECATED - please use com.atproto.sync.getRepo instead
 
-        ``com.atproto.sync.getCheckout`` (query).
+        ``com.atproto.sync.getCheckout`` (query). Returns the whole body; to stream it, use
+        ``query_stream(get_checkout.NSID, ...)`` on the client.
         """
         return self._xrpc.query(
             get_checkout.NSID,
@@ -235,7 +238,8 @@ class Namespace:
         ``com.atproto.sync.getRecord`` (query). Declared errors:
         ``get_record.RecordNotFoundError``, ``get_record.RepoNotFoundError``,
         ``get_record.RepoTakendownError``, ``get_record.RepoSuspendedError``,
-        ``get_record.RepoDeactivatedError``.
+        ``get_record.RepoDeactivatedError``. Returns the whole body; to stream it, use
+        ``query_stream(get_record.NSID, ...)`` on the client.
         """
         return self._xrpc.query(
             get_record.NSID,
@@ -272,7 +276,8 @@ class Namespace:
 
         ``com.atproto.sync.getRepo`` (query). Declared errors: ``get_repo.RepoNotFoundError``,
         ``get_repo.RepoTakendownError``, ``get_repo.RepoSuspendedError``,
-        ``get_repo.RepoDeactivatedError``.
+        ``get_repo.RepoDeactivatedError``. Returns the whole body; to stream it, use
+        ``query_stream(get_repo.NSID, ...)`` on the client.
         """
         return self._xrpc.query(
             get_repo.NSID,
@@ -541,7 +546,8 @@ class AsyncNamespace:
 
         ``com.atproto.sync.getBlob`` (query). Declared errors: ``get_blob.BlobNotFoundError``,
         ``get_blob.RepoNotFoundError``, ``get_blob.RepoTakendownError``,
-        ``get_blob.RepoSuspendedError``, ``get_blob.RepoDeactivatedError``.
+        ``get_blob.RepoSuspendedError``, ``get_blob.RepoDeactivatedError``. Returns the whole
+        body; to stream it, use ``query_stream(get_blob.NSID, ...)`` on the client.
         """
         return await self._xrpc.query(
             get_blob.NSID,
@@ -578,7 +584,8 @@ class AsyncNamespace:
         ``com.atproto.sync.getBlocks`` (query). Declared errors:
         ``get_blocks.BlockNotFoundError``, ``get_blocks.RepoNotFoundError``,
         ``get_blocks.RepoTakendownError``, ``get_blocks.RepoSuspendedError``,
-        ``get_blocks.RepoDeactivatedError``.
+        ``get_blocks.RepoDeactivatedError``. Returns the whole body; to stream it, use
+        ``query_stream(get_blocks.NSID, ...)`` on the client.
         """
         return await self._xrpc.query(
             get_blocks.NSID,
@@ -610,7 +617,8 @@ class AsyncNamespace:
     ) -> bytes:
         """DEPRECATED - please use com.atproto.sync.getRepo instead
 
-        ``com.atproto.sync.getCheckout`` (query).
+        ``com.atproto.sync.getCheckout`` (query). Returns the whole body; to stream it, use
+        ``query_stream(get_checkout.NSID, ...)`` on the client.
         """
         return await self._xrpc.query(
             get_checkout.NSID,
@@ -724,7 +732,8 @@ class AsyncNamespace:
         ``com.atproto.sync.getRecord`` (query). Declared errors:
         ``get_record.RecordNotFoundError``, ``get_record.RepoNotFoundError``,
         ``get_record.RepoTakendownError``, ``get_record.RepoSuspendedError``,
-        ``get_record.RepoDeactivatedError``.
+        ``get_record.RepoDeactivatedError``. Returns the whole body; to stream it, use
+        ``query_stream(get_record.NSID, ...)`` on the client.
         """
         return await self._xrpc.query(
             get_record.NSID,
@@ -761,7 +770,8 @@ class AsyncNamespace:
 
         ``com.atproto.sync.getRepo`` (query). Declared errors: ``get_repo.RepoNotFoundError``,
         ``get_repo.RepoTakendownError``, ``get_repo.RepoSuspendedError``,
-        ``get_repo.RepoDeactivatedError``.
+        ``get_repo.RepoDeactivatedError``. Returns the whole body; to stream it, use
+        ``query_stream(get_repo.NSID, ...)`` on the client.
         """
         return await self._xrpc.query(
             get_repo.NSID,
