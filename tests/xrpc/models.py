@@ -7,8 +7,6 @@ depending on the compiler.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from lexforge.runtime.xrpc import Procedure, Query, Subscription, XrpcDeclaredError
@@ -102,5 +100,3 @@ SUBSCRIBE = Subscription(
 )
 
 BINDINGS = {b.nsid: b for b in (ECHO, CREATE, PING, UPLOAD, DOWNLOAD, SUBSCRIBE)}
-
-Kind = Annotated[Literal["a", "b"], Field()]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import httpx
 import pytest
@@ -494,7 +494,7 @@ async def test_async_client_against_the_asgi_app() -> None:
             await client.query("com.example.unknownThing")
 
 
-async def _achunks():  # type: ignore[no-untyped-def]
+async def _achunks() -> AsyncIterator[bytes]:
     yield b"abc"
     yield b"def"
 

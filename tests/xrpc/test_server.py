@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import zlib
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -187,7 +188,7 @@ async def test_body_cap_413_with_and_without_content_length(http: httpx.AsyncCli
     assert r.json()["error"] == "PayloadTooLarge"
     assert r.headers["connection"] == "close"
 
-    async def chunks():  # type: ignore[no-untyped-def]  # chunked, no Content-Length
+    async def chunks() -> AsyncIterator[bytes]:  # chunked: no Content-Length
         for _ in range(10):
             yield b"a" * 1000
 
