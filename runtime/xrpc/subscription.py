@@ -148,11 +148,11 @@ async def _pump(binding: Subscription, stream: AsyncIterator[Any], websocket: We
 
 
 async def upgrade_required_endpoint(request: Request) -> Response:
-    """Plain HTTP to a subscription: 426 for GET without upgrade, 400 otherwise."""
+    """Plain HTTP to a subscription: 426 for a GET without upgrade, 405 for any other
+    method (the event-stream spec's statuses; the body is the usual XRPC error)."""
     if request.method != "GET":
-        return error_response(
-            XrpcBadRequest(f"Incorrect HTTP method ({request.method}) expected GET")
-        )
+        message = f"Incorrect HTTP method ({request.method}) expected GET"
+        return error_response(XrpcBadRequest(message, status=405))
     return error_response(XrpcUpgradeRequired("This method is a WebSocket subscription"))
 
 

@@ -277,7 +277,8 @@ async def test_subscription_over_plain_http(http: httpx.AsyncClient) -> None:
     assert r.status_code == 426
     assert r.json()["error"] == "InvalidRequest"
     r = await http.post("/xrpc/com.example.subscribe")
-    assert r.status_code == 400
+    assert r.status_code == 405
+    assert r.json()["error"] == "InvalidRequest"
 
 
 async def test_output_validation_can_be_disabled() -> None:
