@@ -62,7 +62,8 @@ class InvalidCidError(DataModelError):
 
 
 class InvalidBase64Error(DecodeError):
-    """Text that is not canonical standard base64 (``$bytes`` in the JSON form)."""
+    """Text that is not canonical unpadded base64: the standard alphabet for ``$bytes`` in
+    the JSON form, the URL-safe one for base64url (see :mod:`lexforge.runtime.data.b64`)."""
 
 
 class InvalidJsonError(DecodeError):

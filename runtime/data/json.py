@@ -14,8 +14,8 @@ Reading refuses, with :class:`~lexforge.runtime.data.errors.InvalidJsonError` na
 path of the offending value:
 
 - ``$link`` / ``$bytes`` objects with extra keys, non-string values, unparsable CIDs or
-  non-canonical base64 (see :mod:`lexforge.runtime.data.b64`); any other object holding
-  a ``$link`` or ``$bytes`` key;
+  base64 that is padded or otherwise non-canonical (see :mod:`lexforge.runtime.data.b64`);
+  any other object holding a ``$link`` or ``$bytes`` key;
 - ``$type`` that is not a non-empty string; a ``$type: "blob"`` object that is not a
   valid blob (see :mod:`lexforge.runtime.data.blob`);
 - integers outside +/-(2^53 - 1); non-integral numbers (``123.0`` is read as ``123``, as

@@ -53,10 +53,16 @@ def test_link_and_bytes_convert() -> None:
     assert len(value["b"]) == 32
 
 
-def test_padded_bytes_accepted_and_emitted_unpadded() -> None:
-    value = from_json({"$bytes": "QQ=="})
-    assert value == b"A"
-    assert to_json(value) == {"$bytes": "QQ"}
+@pytest.mark.parametrize("padded", ["QQ==", "QUI=", BYTES_B64 + "="])
+def test_padded_bytes_rejected(padded: str) -> None:
+    """Issue 2: "$bytes (strict base64: no padding, ...)": one text form per value."""
+    with pytest.raises(InvalidJsonError, match="padding") as info:
+        from_json({"b": {"$bytes": padded}})
+    assert info.value.path == ("b", "$bytes")
+    with pytest.raises(InvalidJsonError, match="padding"):
+        loads_json(json.dumps({"b": {"$bytes": padded}}))
+    unpadded = padded.rstrip("=")
+    assert to_json(from_json({"$bytes": unpadded})) == {"$bytes": unpadded}
 
 
 def test_scalars_pass_through() -> None:
@@ -119,6 +125,9 @@ def test_unsafe_integers_rejected(number: int) -> None:
         {"$bytes": "nFERjvLLiw9qm45J rqH9QTzyC2Lu1Xb4ne6+sBrCzI0"},  # whitespace
         {"$bytes": "QR"},  # non-zero trailing bits
         {"$bytes": "QQ="},  # wrong padding
+        {"$bytes": "QQ=="},  # correct padding: still refused (no padding at all)
+        {"$bytes": "QUJD\n"},  # trailing newline
+        {"$bytes": "QUJD!"},  # junk
         {"$link": CBOR_CID, "$bytes": BYTES_B64},
     ],
     ids=lambda obj: json.dumps(obj)[:60],
