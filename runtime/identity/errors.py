@@ -20,6 +20,7 @@ distinguish (bad syntax, unsupported method, not found, resolution failure, mism
           |    +-- HandleMismatchError        the DID document does not claim the handle
           +-- KeyNotDeclaredError             the document has no usable ``#atproto`` key
           +-- ServiceNotDeclaredError         the document has no usable service entry
+          +-- StrictJsonError                 (also a ValueError) untrusted JSON refused
           +-- FetchError                      a safe HTTP fetch was refused or failed
                +-- UnsafeUrlError             scheme, port, userinfo or host not allowed
                +-- UnsafeAddressError         the host resolves to a forbidden IP address
@@ -55,6 +56,7 @@ __all__ = [
     "RedirectError",
     "ResponseTooLargeError",
     "ServiceNotDeclaredError",
+    "StrictJsonError",
     "UnsafeAddressError",
     "UnsafeUrlError",
     "UnsupportedDidMethodError",
@@ -119,6 +121,12 @@ class KeyNotDeclaredError(IdentityError):
 
 class ServiceNotDeclaredError(IdentityError):
     """The DID document declares no usable service of the kind asked for."""
+
+
+class StrictJsonError(IdentityError, ValueError):
+    """Untrusted JSON was refused: bad syntax, duplicate keys, NaN, lone surrogates, or
+    nesting too deep (see :mod:`lexforge.runtime.identity.strict_json`). The resolvers
+    turn it into :class:`InvalidDidDocumentError`; the PLC server into a 400."""
 
 
 class FetchError(IdentityError):

@@ -12,11 +12,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from lexforge.runtime.identity.errors import StrictJsonError
+
 __all__ = ["StrictJsonError", "loads_strict"]
-
-
-class StrictJsonError(ValueError):
-    """The text is not strict JSON (syntax, duplicate keys, NaN, surrogates, nesting)."""
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import inspect
 import json
 import pkgutil
 from typing import Any
@@ -130,3 +131,18 @@ def test_all_exports_exist(package: Any) -> None:
     for module in modules:
         for name in module.__all__:
             assert hasattr(module, name), f"{module.__name__}.{name}"
+
+
+@pytest.mark.parametrize(("package", "base"), [(identity_pkg, IdentityError), (plc_pkg, PlcError)])
+def test_every_public_error_has_the_package_base(package: Any, base: type[Exception]) -> None:
+    """One base class per package: callers catch ``IdentityError`` / ``PlcError`` and
+    nothing escapes as a bare ``ValueError`` or similar."""
+    checked = 0
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if inspect.isclass(obj) and issubclass(obj, BaseException):
+                assert issubclass(obj, base), f"{module.__name__}.{name}"
+                checked += 1
+    assert checked >= 8
