@@ -24,6 +24,7 @@ from typing import Protocol
 
 import dns.asyncresolver
 import dns.exception
+import dns.name
 import dns.rdatatype
 import dns.resolver
 
@@ -97,7 +98,9 @@ class DnsTxtResolver:
             answer = await self._resolver.resolve(
                 name, dns.rdatatype.TXT, lifetime=self._lifetime, search=False
             )
-        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer, dns.name.NameTooLong):
+            # NameTooLong: ``_atproto.`` plus a valid handle over 244 characters cannot
+            # exist in DNS, which is a definite "no record", not a transient failure.
             return []
         except dns.exception.Timeout as exc:
             raise HandleResolutionError(f"DNS lookup of {name} timed out") from exc
@@ -202,8 +205,9 @@ class HandleResolver:
         raise HandleNotFoundError(f"{parsed} declares no DID (DNS TXT or well-known)")
 
     async def resolve_dns(self, handle: str) -> Did | None:
-        """The DID from ``_atproto.<handle>`` TXT records, or None (absent/ambiguous)."""
-        records = await self._txt.txt(f"_atproto.{handle}")
+        """The DID from ``_atproto.<handle>`` TXT records, or None (absent/ambiguous).
+        Raises :class:`HandleResolutionError` for transient failures."""
+        records = await self._txt.txt(f"_atproto.{self._parse(handle)}")
         return did_from_txt_records(records)
 
     async def resolve_well_known(self, handle: str) -> Did | None:

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import math
 import socket
 import ssl
 import typing
@@ -70,6 +71,7 @@ __all__ = [
     "SafeTransport",
     "StaticHostResolver",
     "check_url",
+    "is_loopback_url",
     "system_resolver",
 ]
 
@@ -150,8 +152,9 @@ class FetchPolicy:
     user_agent: str = "lexforge-identity"
 
     def __post_init__(self) -> None:
-        if not (self.timeout > 0 and self.deadline > 0):
-            raise ValueError("timeouts must be positive numbers (never None)")
+        for value in (self.timeout, self.deadline):
+            if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+                raise ValueError("timeouts must be finite positive numbers (never None)")
 
 
 def _verdict_allowed(verdict: AddressVerdict, port: int, policy: FetchPolicy) -> str | None:
@@ -392,6 +395,24 @@ class FetchResponse:
         """The media type without parameters, lowercased ('' if absent)."""
         value: str = self.headers.get("content-type", "")
         return value.split(";", maxsplit=1)[0].strip().lower()
+
+
+def is_loopback_url(url: str) -> bool:
+    """True if ``url`` names ``localhost`` or a loopback IP literal as its host.
+
+    For URLs an operator configured (a local PLC directory), which may then be reached
+    in local-development mode without opening loopback to untrusted URLs as well.
+    """
+    try:
+        host = httpx.URL(url).host
+    except (httpx.InvalidURL, TypeError, ValueError):
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return classify_address(host).kind is AddressClass.LOOPBACK
+    except ValueError:
+        return False
 
 
 def check_url(url: str, allowed_schemes: Iterable[str]) -> httpx.URL:

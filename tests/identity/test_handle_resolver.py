@@ -177,6 +177,37 @@ def test_nothing_anywhere_is_not_found(web: WebHosts) -> None:
         resolve(web, {})
 
 
+def test_handle_too_long_for_dns_is_no_record_not_a_failure() -> None:
+    """A valid 253-character handle cannot have an ``_atproto.`` record (the DNS name
+    would exceed 255 octets): that is a definite "no", not a failure worth retrying."""
+    long_handle = ".".join(["a" * 63] * 3 + ["a" * 56 + ".test"])
+    assert len(long_handle) == 253
+
+    async def go() -> Did | None:
+        async with dns_stub({}) as (port, protocol):
+            txt = DnsTxtResolver(nameservers=["127.0.0.1"], port=port, lifetime=1.0)
+            async with SafeHttpClient(FetchPolicy()) as http:
+                found = await HandleResolver(http, txt=txt).resolve_dns(long_handle)
+            assert protocol.queries == []
+            return found
+
+    assert asyncio.run(go()) is None
+
+
+@pytest.mark.parametrize("method", ["resolve_dns", "resolve_well_known"])
+def test_single_method_lookups_validate_the_handle(method: str) -> None:
+    class NoTxt:
+        async def txt(self, name: str) -> list[str]:
+            raise AssertionError(f"queried {name!r}")
+
+    async def go() -> None:
+        async with SafeHttpClient(FetchPolicy()) as http:
+            await getattr(HandleResolver(http, txt=NoTxt()), method)("bad..handle")
+
+    with pytest.raises(MalformedIdentifierError):
+        asyncio.run(go())
+
+
 # -- HTTPS well-known ---------------------------------------------------------------------
 
 

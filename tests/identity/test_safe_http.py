@@ -37,6 +37,7 @@ from lexforge.runtime.identity.safe_http import (
     SafeNetworkBackend,
     SafeTransport,
     StaticHostResolver,
+    is_loopback_url,
 )
 from tests.identity.servers import ServerThread
 from tests.identity.tls import make_tls_files
@@ -399,9 +400,43 @@ def test_read_timeout(server4: ServerThread) -> None:
         fetch(f"http://v4.test:{server4.port}/hang", allow_loopback=True, timeout=0.2, deadline=5)
 
 
-def test_timeouts_can_never_be_disabled() -> None:
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"timeout": 0},
+        {"deadline": -1},
+        {"timeout": float("inf")},
+        {"deadline": float("inf")},
+        {"timeout": float("nan")},
+        {"timeout": None},
+    ],
+)
+def test_timeouts_can_never_be_disabled(values: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="never None"):
-        FetchPolicy(timeout=0)
+        FetchPolicy(**values)
+
+
+def test_environment_proxies_are_ignored(
+    server4: ServerThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A proxy from the environment would make the SSRF check meaningless (the proxy,
+    not us, would connect). Point every proxy variable at a recording server: the fetch
+    must still go straight to the target, and the proxy must see nothing."""
+    seen: list[str] = []
+
+    async def record(request: Request) -> Response:
+        seen.append(str(request.url))
+        return PlainTextResponse("from the proxy")
+
+    proxy_app = Starlette(routes=[Route("/{path:path}", record)])
+    with ServerThread(proxy_app, "127.0.0.1") as proxy:
+        for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "all_proxy"):
+            monkeypatch.setenv(var, proxy.base_url)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        response = fetch(f"http://v4.test:{server4.port}/", allow_loopback=True)
+    assert response.body == f"hello v4.test:{server4.port}".encode()
+    assert seen == []
 
 
 # -- TLS: connecting to the checked IP keeps SNI and certificate checks -----------------
@@ -427,3 +462,22 @@ def test_tls_to_checked_ip_keeps_hostname_verification(tmp_path: Path) -> None:
         # Same IP, wrong name: the certificate check (by SNI host name) must fail.
         with pytest.raises(FetchConnectError):
             asyncio.run(go("other.test"))
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://127.0.0.1:2582", True),
+        ("http://127.3.4.5/", True),
+        ("http://[::1]:2582", True),
+        ("http://LOCALHOST:2582", True),
+        ("https://plc.directory", False),
+        ("http://10.0.0.1", False),
+        ("http://[::ffff:10.0.0.1]", False),
+        ("http://localhost.evil.test", False),
+        ("not a url", False),
+        ("", False),
+    ],
+)
+def test_is_loopback_url(url: str, expected: bool) -> None:
+    assert is_loopback_url(url) is expected
