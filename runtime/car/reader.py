@@ -7,8 +7,10 @@ responses and every firehose ``#commit``; this reader is built to survive hostil
 
 - every block's bytes are hashed and compared with its CID before it is yielded (libipld's
   ``decode_car`` does not do this, which lets forged records sit under a valid commit);
-- block CIDs must be CIDv1, dag-cbor (0x71) or raw (0x55) codec, SHA-256 multihash with a
-  32-byte digest: the only CIDs atproto writes. CIDv0 and other hashes are refused;
+- block CIDs and header roots must be CIDv1, dag-cbor (0x71) or raw (0x55) codec, SHA-256
+  multihash with a 32-byte digest: the only CIDs atproto writes (and the only ones
+  :class:`~lexforge.runtime.car.writer.CarWriter` accepts). CIDv0 and other hashes are
+  refused;
 - each declared length is checked against a cap *before* the buffer is allocated, and the
   number of blocks is capped (many tiny blocks exhaust memory under any byte cap);
 - input is read incrementally in chunks of at most :data:`READ_CHUNK_SIZE` bytes plus one
@@ -218,6 +220,12 @@ class CarReader:
         roots = header["roots"]
         if not isinstance(roots, list) or not all(isinstance(r, CID) for r in roots):
             raise CarHeaderError("header 'roots' must be a list of CIDs", offset=start)
+        for root in roots:
+            if not root.is_blessed:
+                raise CarHeaderError(
+                    f"header root {root} is not a CIDv1 sha2-256 dag-cbor/raw CID",
+                    offset=start,
+                )
         return list(roots)
 
     # -- blocks --------------------------------------------------------------------

@@ -40,6 +40,7 @@ B = block(2, 40)
 ROOT = A[0]
 GOOD_HEADER = header([ROOT])
 GOOD = car_bytes(GOOD_HEADER, section(A[0].bytes, A[1]), section(B[0].bytes, B[1]))
+_A = (A[0].bytes, A[1])
 
 CASES: list[tuple[str, bytes, type[CarError], str]] = [
     # -- block contents versus CID ------------------------------------------------------
@@ -58,6 +59,12 @@ CASES: list[tuple[str, bytes, type[CarError], str]] = [
     (
         "flipped-digest-byte",
         car_bytes(GOOD_HEADER, section(A[0].bytes[:-1] + b"\x00", A[1])),
+        CarBlockMismatchError,
+        "do not match",
+    ),
+    (
+        "raw-block-flipped-byte",
+        car_bytes(GOOD_HEADER, section(CID.for_raw(b"blob bytes").bytes, b"blob bytez")),
         CarBlockMismatchError,
         "do not match",
     ),
@@ -175,6 +182,24 @@ CASES: list[tuple[str, bytes, type[CarError], str]] = [
         car_bytes(encode({"roots": [str(ROOT)], "version": 1})),
         CarHeaderError,
         "list of CIDs",
+    ),
+    (
+        "header-root-sha512",
+        car_bytes(header([CID.from_bytes(cid_v1(0x71, 0x13, bytes(64)))])),
+        CarHeaderError,
+        "not a CIDv1 sha2-256",
+    ),
+    (
+        "header-root-dag-pb",
+        car_bytes(header([CID.from_bytes(cid_v1(0x70, 0x12, sha256(A[1])))]), section(*_A)),
+        CarHeaderError,
+        "dag-cbor/raw",
+    ),
+    (
+        "header-root-cidv0",
+        car_bytes(b"\xa2eroots\x81\xd8\x2a\x58\x23\x00\x12\x20" + sha256(A[1]) + b"gversion\x01"),
+        CarHeaderError,
+        "CIDv0",
     ),
     (
         "header-non-canonical-key-order",
