@@ -49,6 +49,7 @@ DiagnosticCode: TypeAlias = Literal[
     # name
     "name-collision",  # two units would get the same Python name in one module
     "module-collision",  # two documents would map to the same Python module
+    "import-cycle",  # modules that must import each other at import time (rare)
     # emit/format
     "format-failed",  # ruff could not format generated code (a compiler bug)
 ]

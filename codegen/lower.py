@@ -19,6 +19,7 @@ from pathlib import PurePosixPath
 
 from lexforge.codegen.catalog import Catalog, DefKey
 from lexforge.codegen.diagnostics import Diagnostic
+from lexforge.codegen.graph import strongly_connected
 from lexforge.codegen.ir import (
     AliasIR,
     AliasRefType,
@@ -679,6 +680,33 @@ def _module_collisions(
     return bad, diagnostics
 
 
+def _eager_cycles(modules: dict[str, ModuleIR], catalog: Catalog) -> list[Diagnostic]:
+    """Report modules in a cycle of *eager* imports (``Output = other.Class`` both ways).
+
+    Lazy references never run at import time, so only eager ones can form a cycle that
+    fails on import; the modules stay generated, the error makes the run fail.
+    """
+    by_module = {m.module: m.nsid for m in modules.values()}
+    graph = {
+        m.nsid: {by_module[i.module] for i in m.imports if i.eager and i.module in by_module}
+        for m in modules.values()
+    }
+    out: list[Diagnostic] = []
+    for component in strongly_connected(graph):
+        if len(component) > 1:
+            for nsid in component:
+                out.append(
+                    Diagnostic(
+                        code="import-cycle",
+                        message="needs these modules at import time, and they need it: "
+                        + ", ".join(n for n in component if n != nsid),
+                        path=catalog.doc(nsid).path,
+                        nsid=nsid,
+                    )
+                )
+    return out
+
+
 def lower_program(
     catalog: Catalog, compiled: list[str], package: str, deps: Mapping[str, set[str]]
 ) -> tuple[ProgramIR, list[Diagnostic]]:
@@ -717,6 +745,7 @@ def lower_program(
                         nsid=nsid,
                     )
                 )
+    diagnostics += _eager_cycles(modules, catalog)
     index = [e for e in index if e.lexicon_ref.split("#", 1)[0] in modules]
     ordered = [modules[n] for n in sorted(modules)]
     program = ProgramIR(

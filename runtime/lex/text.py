@@ -8,11 +8,19 @@ Lexicon ``minLength``/``maxLength`` on strings count UTF-8 bytes and ``minGraphe
 
 from __future__ import annotations
 
-import regex
+from collections.abc import Callable, Iterator
+from functools import cache
 
 __all__ = ["count_graphemes", "graphemes_at_most", "utf8_len"]
 
-_GRAPHEME = regex.compile(r"\X")
+
+@cache
+def _clusters() -> Callable[[str], Iterator[object]]:
+    # Imported on first use: most text is ASCII and never needs it.
+    import regex  # noqa: PLC0415
+
+    finditer: Callable[[str], Iterator[object]] = regex.compile(r"\X").finditer
+    return finditer
 
 
 def utf8_len(text: str) -> int:
@@ -27,7 +35,7 @@ def count_graphemes(text: str) -> int:
     if text.isascii() and "\r" not in text:
         # Every ASCII character is its own cluster, except CR LF which is one.
         return len(text)
-    return sum(1 for _ in _GRAPHEME.finditer(text))
+    return sum(1 for _ in _clusters()(text))
 
 
 def graphemes_at_most(text: str, limit: int) -> bool:
@@ -40,4 +48,4 @@ def graphemes_at_most(text: str, limit: int) -> bool:
         return True
     if text.isascii() and "\r" not in text:
         return False
-    return all(count <= limit for count, _ in enumerate(_GRAPHEME.finditer(text), 1))
+    return all(count <= limit for count, _ in enumerate(_clusters()(text), 1))

@@ -558,3 +558,43 @@ def test_official_set_is_clean() -> None:
     result = compile_lexicons([OFFICIAL])
     assert result.diagnostics == []
     assert len(result.program.modules) == 402
+
+
+def test_eager_import_cycle_is_reported(tmp_path: Path) -> None:
+    for me, other in (("a", "b"), ("b", "a")):
+        write(
+            tmp_path,
+            f"com.example.{me}",
+            doc(
+                {
+                    "main": {
+                        "type": "query",
+                        "output": {
+                            "encoding": "application/json",
+                            "schema": {"type": "ref", "ref": f"com.example.{other}#thing"},
+                        },
+                    },
+                    "thing": obj(x={"type": "integer"}),
+                },
+                nsid=f"com.example.{me}",
+            ),
+        )
+    result = compile_lexicons([tmp_path], package="pkg")
+    assert {(d.code, d.nsid) for d in result.diagnostics} == {
+        ("import-cycle", "com.example.a"),
+        ("import-cycle", "com.example.b"),
+    }
+
+
+def test_lazy_references_may_form_cycles(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "com.example.a",
+        doc({"main": obj(b={"type": "ref", "ref": "com.example.b"})}, nsid="com.example.a"),
+    )
+    write(
+        tmp_path,
+        "com.example.b",
+        doc({"main": obj(a={"type": "ref", "ref": "com.example.a"})}, nsid="com.example.b"),
+    )
+    assert compile_lexicons([tmp_path], package="pkg").diagnostics == []
