@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -158,6 +159,25 @@ def test_real_clock_and_process_default() -> None:
     assert tids == sorted(set(tids))
     a, b = next_tid(), next_tid()
     assert b > a
+
+
+def test_wall_clock_stepping_back_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real time source (no injection): an NTP step of an hour back mid-process
+    changes nothing for the process-wide clock nor for a default TidClock."""
+    wall = time.time_ns()
+    clock = TidClock()
+    before = [next_tid(), clock.next()]
+    monkeypatch.setattr(time, "time_ns", lambda: wall - 3_600_000_000_000)
+    after = [(next_tid(), clock.next()) for _ in range(200)]
+    process = [before[0], *(a for a, _ in after)]
+    own = [before[1], *(b for _, b in after)]
+    for tids in (process, own):
+        assert tids == sorted(set(tids))
+        assert tids[-1].timestamp_us - tids[0].timestamp_us < 1_000_000  # no jump back
+    # The next rev after one written before the step is still strictly later.
+    assert clock.next_after(before[1]) > own[-1]
+    monkeypatch.undo()
+    assert next_tid() > process[-1]
 
 
 def test_thread_safety() -> None:
