@@ -213,7 +213,7 @@ class _Lowerer:
         if isinstance(schema, LexString):
             if schema.known_values and schema.enum is None:
                 name = state.inline_name(
-                    f"{owner}{pascal_case(prop)}KnownValues",
+                    f"{owner}{_part(prop)}KnownValues",
                     "",
                     f"knownValues of {owner}.{prop}",
                     where,
@@ -222,7 +222,8 @@ class _Lowerer:
                     AliasIR(
                         ref=ClassRef(state.module, name, state.inline_ref(where)),
                         type=StringType(enum=tuple(dict.fromkeys(schema.known_values))),
-                        description=f"Known values of ``{owner}.{prop}`` (any string is accepted).",
+                        description=f"Known values of ``{owner}{'.' + prop if prop else ''}`` "
+                        "(any string is accepted).",
                     )
                 )
             return StringType(
@@ -251,13 +252,13 @@ class _Lowerer:
             )
         if isinstance(schema, LexObject):
             name = state.inline_name(
-                f"{owner}{pascal_case(prop)}", "Object", f"object at {'/'.join(where)}", where
+                f"{owner}{_part(prop)}", "Object", f"object at {'/'.join(where)}", where
             )
             self.inline_object(state, schema, name, where)
             return ModelRefType(ClassRef(state.module, name, state.inline_ref(where)))
         if isinstance(schema, LexRef):
             return self.ref_type(state, schema.ref)
-        return self.union_type(state, schema, f"{owner}{pascal_case(prop)}", where)
+        return self.union_type(state, schema, f"{owner}{_part(prop)}", where)
 
     def ref_type(self, state: _ModuleState, ref: str) -> TypeIR:
         key = Catalog.normalize(ref, state.nsid)
@@ -641,6 +642,11 @@ class _Lowerer:
             index,
             state.diagnostics,
         )
+
+
+def _part(prop: str) -> str:
+    """The PascalCase piece a property adds to an inline unit's name (none for a def)."""
+    return pascal_case(prop) if prop else ""
 
 
 def _is_json(encoding: str) -> bool:

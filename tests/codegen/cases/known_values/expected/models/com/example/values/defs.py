@@ -17,7 +17,7 @@ __all__ = [
     "RUDE",
     "SPAM",
     "Reason",
-    "ReasonTKnownValues",
+    "ReasonKnownValues",
     "Settings",
     "SettingsSortKnownValues",
 ]
@@ -45,10 +45,10 @@ class Settings(LexModel):
     reason: Omittable[Reason] = None
 
 
-ReasonTKnownValues: TypeAlias = Literal[
+ReasonKnownValues: TypeAlias = Literal[
     "com.example.values.defs#spam", "com.example.values.defs#rude"
 ]
-"""Known values of ``Reason.`` (any string is accepted)."""
+"""Known values of ``Reason`` (any string is accepted)."""
 
 
 Reason: TypeAlias = str
