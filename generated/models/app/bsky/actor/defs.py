@@ -49,7 +49,7 @@ __all__ = [
     "MutedWord",
     "MutedWordActorTargetKnownValues",
     "MutedWordTarget",
-    "MutedWordTargetTKnownValues",
+    "MutedWordTargetKnownValues",
     "MutedWordsPref",
     "Nux",
     "PersonalDetailsPref",
@@ -649,8 +649,8 @@ MutedWordActorTargetKnownValues: TypeAlias = Literal["all", "exclude-following"]
 """Known values of ``MutedWord.actorTarget`` (any string is accepted)."""
 
 
-MutedWordTargetTKnownValues: TypeAlias = Literal["content", "tag"]
-"""Known values of ``MutedWordTarget.`` (any string is accepted)."""
+MutedWordTargetKnownValues: TypeAlias = Literal["content", "tag"]
+"""Known values of ``MutedWordTarget`` (any string is accepted)."""
 
 
 MutedWordTarget: TypeAlias = Annotated[str, StringLimits(max_length=640, max_graphemes=64)]

@@ -17,7 +17,7 @@ from lexforge.runtime.lex.formats import Datetime
 __all__ = [
     "NSID",
     "Access",
-    "AccessTKnownValues",
+    "AccessKnownValues",
     "Config",
     "ConfigRegion",
     "ConfigRegionAdditionalVerificationMethodsItemKnownValues",
@@ -36,7 +36,7 @@ __all__ = [
     "State",
     "StateMetadata",
     "Status",
-    "StatusTKnownValues",
+    "StatusKnownValues",
 ]
 
 NSID: Final = "app.bsky.ageassurance.defs"
@@ -257,8 +257,8 @@ ConfigRegionRulesItem = TypeAliasType(
 )
 
 
-AccessTKnownValues: TypeAlias = Literal["unknown", "none", "safe", "full"]
-"""Known values of ``Access.`` (any string is accepted)."""
+AccessKnownValues: TypeAlias = Literal["unknown", "none", "safe", "full"]
+"""Known values of ``Access`` (any string is accepted)."""
 
 
 Access: TypeAlias = str
@@ -281,8 +281,8 @@ EventAccessKnownValues: TypeAlias = Literal["unknown", "none", "safe", "full"]
 """Known values of ``Event.access`` (any string is accepted)."""
 
 
-StatusTKnownValues: TypeAlias = Literal["unknown", "pending", "assured", "blocked"]
-"""Known values of ``Status.`` (any string is accepted)."""
+StatusKnownValues: TypeAlias = Literal["unknown", "pending", "assured", "blocked"]
+"""Known values of ``Status`` (any string is accepted)."""
 
 
 Status: TypeAlias = str

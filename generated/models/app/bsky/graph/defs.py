@@ -26,7 +26,7 @@ __all__ = [
     "REFERENCELIST",
     "ListItemView",
     "ListPurpose",
-    "ListPurposeTKnownValues",
+    "ListPurposeKnownValues",
     "ListView",
     "ListViewBasic",
     "ListViewerState",
@@ -168,12 +168,12 @@ class StarterPackViewBasic(LexModel):
     indexed_at: Datetime = Field(alias="indexedAt")
 
 
-ListPurposeTKnownValues: TypeAlias = Literal[
+ListPurposeKnownValues: TypeAlias = Literal[
     "app.bsky.graph.defs#modlist",
     "app.bsky.graph.defs#curatelist",
     "app.bsky.graph.defs#referencelist",
 ]
-"""Known values of ``ListPurpose.`` (any string is accepted)."""
+"""Known values of ``ListPurpose`` (any string is accepted)."""
 
 
 ListPurpose: TypeAlias = str

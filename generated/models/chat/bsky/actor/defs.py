@@ -31,7 +31,7 @@ __all__ = [
     "DirectConvoMember",
     "GroupConvoMember",
     "MemberRole",
-    "MemberRoleTKnownValues",
+    "MemberRoleKnownValues",
     "PastGroupConvoMember",
     "ProfileViewBasic",
     "ProfileViewBasicKind",
@@ -105,8 +105,8 @@ ProfileViewBasicKind = TypeAliasType(
 """Union field that has data specific to different kinds of convos."""
 
 
-MemberRoleTKnownValues: TypeAlias = Literal["owner", "standard"]
-"""Known values of ``MemberRole.`` (any string is accepted)."""
+MemberRoleKnownValues: TypeAlias = Literal["owner", "standard"]
+"""Known values of ``MemberRole`` (any string is accepted)."""
 
 
 MemberRole: TypeAlias = str

@@ -33,12 +33,12 @@ if TYPE_CHECKING:
 __all__ = [
     "NSID",
     "ConvoKind",
-    "ConvoKindTKnownValues",
+    "ConvoKindKnownValues",
     "ConvoLockStatus",
-    "ConvoLockStatusTKnownValues",
+    "ConvoLockStatusKnownValues",
     "ConvoRef",
     "ConvoStatus",
-    "ConvoStatusTKnownValues",
+    "ConvoStatusKnownValues",
     "ConvoView",
     "ConvoViewKind",
     "ConvoViewLastMessage",
@@ -1044,22 +1044,22 @@ SystemMessageViewData = TypeAliasType(
 )
 
 
-ConvoKindTKnownValues: TypeAlias = Literal["direct", "group"]
-"""Known values of ``ConvoKind.`` (any string is accepted)."""
+ConvoKindKnownValues: TypeAlias = Literal["direct", "group"]
+"""Known values of ``ConvoKind`` (any string is accepted)."""
 
 
 ConvoKind: TypeAlias = str
 
 
-ConvoLockStatusTKnownValues: TypeAlias = Literal["unlocked", "locked", "locked-permanently"]
-"""Known values of ``ConvoLockStatus.`` (any string is accepted)."""
+ConvoLockStatusKnownValues: TypeAlias = Literal["unlocked", "locked", "locked-permanently"]
+"""Known values of ``ConvoLockStatus`` (any string is accepted)."""
 
 
 ConvoLockStatus: TypeAlias = str
 
 
-ConvoStatusTKnownValues: TypeAlias = Literal["request", "accepted"]
-"""Known values of ``ConvoStatus.`` (any string is accepted)."""
+ConvoStatusKnownValues: TypeAlias = Literal["request", "accepted"]
+"""Known values of ``ConvoStatus`` (any string is accepted)."""
 
 
 ConvoStatus: TypeAlias = str

@@ -27,9 +27,9 @@ __all__ = [
     "JoinRequestConvoView",
     "JoinRequestView",
     "JoinRule",
-    "JoinRuleTKnownValues",
+    "JoinRuleKnownValues",
     "LinkEnabledStatus",
-    "LinkEnabledStatusTKnownValues",
+    "LinkEnabledStatusKnownValues",
 ]
 
 NSID: Final = "chat.bsky.group.defs"
@@ -125,15 +125,15 @@ class JoinRequestView(LexModel):
     requested_at: Datetime = Field(alias="requestedAt")
 
 
-JoinRuleTKnownValues: TypeAlias = Literal["anyone", "followedByOwner"]
-"""Known values of ``JoinRule.`` (any string is accepted)."""
+JoinRuleKnownValues: TypeAlias = Literal["anyone", "followedByOwner"]
+"""Known values of ``JoinRule`` (any string is accepted)."""
 
 
 JoinRule: TypeAlias = str
 
 
-LinkEnabledStatusTKnownValues: TypeAlias = Literal["enabled", "disabled"]
-"""Known values of ``LinkEnabledStatus.`` (any string is accepted)."""
+LinkEnabledStatusKnownValues: TypeAlias = Literal["enabled", "disabled"]
+"""Known values of ``LinkEnabledStatus`` (any string is accepted)."""
 
 
 LinkEnabledStatus: TypeAlias = str

@@ -22,7 +22,7 @@ __all__ = [
     "LabelValueDefinitionDefaultSettingKnownValues",
     "LabelValueDefinitionSeverityKnownValues",
     "LabelValueDefinitionStrings",
-    "LabelValueTKnownValues",
+    "LabelValueKnownValues",
     "SelfLabel",
     "SelfLabels",
 ]
@@ -116,10 +116,10 @@ class SelfLabels(LexModel):
     values: list[SelfLabel] = Field(max_length=10)
 
 
-LabelValueTKnownValues: TypeAlias = Literal[
+LabelValueKnownValues: TypeAlias = Literal[
     "!hide", "!warn", "!no-unauthenticated", "porn", "sexual", "nudity", "graphic-media", "bot"
 ]
-"""Known values of ``LabelValue.`` (any string is accepted)."""
+"""Known values of ``LabelValue`` (any string is accepted)."""
 
 
 LabelValue: TypeAlias = str

@@ -18,9 +18,9 @@ __all__ = [
     "REASON_SPAM",
     "REASON_VIOLATION",
     "ReasonType",
-    "ReasonTypeTKnownValues",
+    "ReasonTypeKnownValues",
     "SubjectType",
-    "SubjectTypeTKnownValues",
+    "SubjectTypeKnownValues",
 ]
 
 NSID: Final = "com.atproto.moderation.defs"
@@ -59,7 +59,7 @@ REASON_VIOLATION: Final = "com.atproto.moderation.defs#reasonViolation"
 """
 
 
-ReasonTypeTKnownValues: TypeAlias = Literal[
+ReasonTypeKnownValues: TypeAlias = Literal[
     "com.atproto.moderation.defs#reasonSpam",
     "com.atproto.moderation.defs#reasonViolation",
     "com.atproto.moderation.defs#reasonMisleading",
@@ -108,14 +108,14 @@ ReasonTypeTKnownValues: TypeAlias = Literal[
     "tools.ozone.report.defs#reasonSelfHarmSubstances",
     "tools.ozone.report.defs#reasonSelfHarmOther",
 ]
-"""Known values of ``ReasonType.`` (any string is accepted)."""
+"""Known values of ``ReasonType`` (any string is accepted)."""
 
 
 ReasonType: TypeAlias = str
 
 
-SubjectTypeTKnownValues: TypeAlias = Literal["account", "record", "chat"]
-"""Known values of ``SubjectType.`` (any string is accepted)."""
+SubjectTypeKnownValues: TypeAlias = Literal["account", "record", "chat"]
+"""Known values of ``SubjectType`` (any string is accepted)."""
 
 
 SubjectType: TypeAlias = str

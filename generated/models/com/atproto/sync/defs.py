@@ -11,14 +11,14 @@ from typing import Final, Literal, TypeAlias
 __all__ = [
     "NSID",
     "HostStatus",
-    "HostStatusTKnownValues",
+    "HostStatusKnownValues",
 ]
 
 NSID: Final = "com.atproto.sync.defs"
 
 
-HostStatusTKnownValues: TypeAlias = Literal["active", "idle", "offline", "throttled", "banned"]
-"""Known values of ``HostStatus.`` (any string is accepted)."""
+HostStatusKnownValues: TypeAlias = Literal["active", "idle", "offline", "throttled", "banned"]
+"""Known values of ``HostStatus`` (any string is accepted)."""
 
 
 HostStatus: TypeAlias = str

@@ -102,7 +102,7 @@ __all__ = [
     "ScheduledActionViewActionKnownValues",
     "ScheduledActionViewStatusKnownValues",
     "SubjectReviewState",
-    "SubjectReviewStateTKnownValues",
+    "SubjectReviewStateKnownValues",
     "SubjectStatusView",
     "SubjectStatusViewAgeAssuranceStateKnownValues",
     "SubjectStatusViewAgeAssuranceUpdatedByKnownValues",
@@ -1147,13 +1147,13 @@ ScheduledActionViewStatusKnownValues: TypeAlias = Literal[
 """Known values of ``ScheduledActionView.status`` (any string is accepted)."""
 
 
-SubjectReviewStateTKnownValues: TypeAlias = Literal[
+SubjectReviewStateKnownValues: TypeAlias = Literal[
     "tools.ozone.moderation.defs#reviewOpen",
     "tools.ozone.moderation.defs#reviewEscalated",
     "tools.ozone.moderation.defs#reviewClosed",
     "tools.ozone.moderation.defs#reviewNone",
 ]
-"""Known values of ``SubjectReviewState.`` (any string is accepted)."""
+"""Known values of ``SubjectReviewState`` (any string is accepted)."""
 
 
 SubjectReviewState: TypeAlias = str

@@ -75,7 +75,7 @@ __all__ = [
     "QueueActivity",
     "QueueActivityPreviousStatusKnownValues",
     "ReasonType",
-    "ReasonTypeTKnownValues",
+    "ReasonTypeKnownValues",
     "ReopenActivity",
     "ReopenActivityPreviousStatusKnownValues",
     "ReportActivityView",
@@ -499,7 +499,7 @@ QueueActivityPreviousStatusKnownValues: TypeAlias = Literal[
 """Known values of ``QueueActivity.previousStatus`` (any string is accepted)."""
 
 
-ReasonTypeTKnownValues: TypeAlias = Literal[
+ReasonTypeKnownValues: TypeAlias = Literal[
     "tools.ozone.report.defs#reasonAppeal",
     "tools.ozone.report.defs#reasonOther",
     "tools.ozone.report.defs#reasonViolenceAnimal",
@@ -541,7 +541,7 @@ ReasonTypeTKnownValues: TypeAlias = Literal[
     "tools.ozone.report.defs#reasonSelfHarmSubstances",
     "tools.ozone.report.defs#reasonSelfHarmOther",
 ]
-"""Known values of ``ReasonType.`` (any string is accepted)."""
+"""Known values of ``ReasonType`` (any string is accepted)."""
 
 
 ReasonType: TypeAlias = str

@@ -16,14 +16,14 @@ from lexforge.runtime.lex.formats import Datetime, Did
 __all__ = [
     "NSID",
     "ActionType",
-    "ActionTypeTKnownValues",
+    "ActionTypeKnownValues",
     "Event",
     "EventType",
-    "EventTypeTKnownValues",
+    "EventTypeKnownValues",
     "PatternType",
-    "PatternTypeTKnownValues",
+    "PatternTypeKnownValues",
     "ReasonType",
-    "ReasonTypeTKnownValues",
+    "ReasonTypeKnownValues",
     "UrlRule",
 ]
 
@@ -72,29 +72,29 @@ class UrlRule(LexModel):
     """Timestamp when the rule was last updated"""
 
 
-ActionTypeTKnownValues: TypeAlias = Literal["block", "warn", "whitelist"]
-"""Known values of ``ActionType.`` (any string is accepted)."""
+ActionTypeKnownValues: TypeAlias = Literal["block", "warn", "whitelist"]
+"""Known values of ``ActionType`` (any string is accepted)."""
 
 
 ActionType: TypeAlias = str
 
 
-EventTypeTKnownValues: TypeAlias = Literal["addRule", "updateRule", "removeRule"]
-"""Known values of ``EventType.`` (any string is accepted)."""
+EventTypeKnownValues: TypeAlias = Literal["addRule", "updateRule", "removeRule"]
+"""Known values of ``EventType`` (any string is accepted)."""
 
 
 EventType: TypeAlias = str
 
 
-PatternTypeTKnownValues: TypeAlias = Literal["domain", "url"]
-"""Known values of ``PatternType.`` (any string is accepted)."""
+PatternTypeKnownValues: TypeAlias = Literal["domain", "url"]
+"""Known values of ``PatternType`` (any string is accepted)."""
 
 
 PatternType: TypeAlias = str
 
 
-ReasonTypeTKnownValues: TypeAlias = Literal["csam", "spam", "phishing", "none"]
-"""Known values of ``ReasonType.`` (any string is accepted)."""
+ReasonTypeKnownValues: TypeAlias = Literal["csam", "spam", "phishing", "none"]
+"""Known values of ``ReasonType`` (any string is accepted)."""
 
 
 ReasonType: TypeAlias = str
