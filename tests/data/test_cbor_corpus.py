@@ -13,6 +13,7 @@ import base64
 import json
 import math
 import time
+import tracemalloc
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -217,6 +218,25 @@ def test_invalid_corpus(backend: ModuleType, name: str, data: bytes, why: str) -
     assert info.value.offset is not None
     assert 0 <= info.value.offset <= len(data)
     assert elapsed < 0.1, f"{name} took {elapsed * 1000:.1f} ms"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_invalid_corpus_memory_is_bounded(backend: ModuleType) -> None:
+    """R8: refusing any corpus input allocates at most the input's size plus a little,
+    whatever length it declares (e.g. a 131,072-element array with 100 bytes behind it
+    must fail before a 1 MiB list is allocated). tracemalloc sees the C accelerator's
+    allocations too: it allocates through the Python allocators."""
+    tracemalloc.start()
+    try:
+        for name, data, _ in INVALID:
+            tracemalloc.reset_peak()
+            before = tracemalloc.get_traced_memory()[0]
+            with pytest.raises(DecodeError):
+                backend.decode(data)
+            peak = tracemalloc.get_traced_memory()[1] - before
+            assert peak <= len(data) + 64 * 1024, f"{name}: peak {peak} bytes"
+    finally:
+        tracemalloc.stop()
 
 
 def test_invalid_corpus_names_are_unique() -> None:
