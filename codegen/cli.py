@@ -126,14 +126,14 @@ def _run(
         for line in diff.lines():
             click.echo(line)
         if diff.clean and not handler_drift and not failed:
-            click.echo(f"{out_dir}: up to date ({len(result.files)} files)")
+            click.echo(f"{out_dir}: up to date ({result.count} files)")
             return
         if not diff.clean:
             click.echo(f"{out_dir}: out of date; run `lexforge gen` to update", err=True)
         sys.exit(1)
     click.echo(
         f"{out_dir}: {len(diff.added)} added, {len(diff.changed)} changed, "
-        f"{len(diff.removed)} removed ({len(result.files)} files, package {config.package})"
+        f"{len(diff.removed)} removed ({result.count} files, package {config.package})"
     )
     if failed:
         sys.exit(1)

@@ -35,6 +35,7 @@ __all__ = [
     "allow_long_lines",
     "format_files",
     "ruff_command",
+    "ruff_version",
 ]
 
 #: Settings passed to ruff on the command line (``--isolated`` ignores config files).
@@ -77,7 +78,8 @@ def ruff_command() -> tuple[str, ...]:
 
 
 @cache
-def _ruff_version() -> str:
+def ruff_version() -> str:
+    """``ruff --version`` of the ruff this module runs (cached per process)."""
     proc = subprocess.run(
         [*ruff_command(), "--version"], capture_output=True, text=True, check=False
     )
@@ -93,7 +95,7 @@ def _cache_dir() -> Path:
 
 def _key(text: str) -> str:
     h = hashlib.sha256()
-    h.update(_ruff_version().encode())
+    h.update(ruff_version().encode())
     h.update(repr((_CACHE_VERSION, RUFF_SETTINGS, LONG_LINES_DIRECTIVE)).encode())
     h.update(text.encode())
     return h.hexdigest()

@@ -13,12 +13,18 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
+from lexforge.codegen import buildcache
 from lexforge.codegen.diagnostics import Diagnostic, has_errors
 from lexforge.codegen.emit import ARTIFACTS, emit_all
 from lexforge.codegen.emit.models import emit_models, lexicon_digest
 from lexforge.codegen.emit.text import docstring, header
-from lexforge.codegen.format import format_files
-from lexforge.codegen.pipeline import OFFICIAL_PACKAGE, CompileResult, compile_lexicons
+from lexforge.codegen.format import format_files, ruff_version
+from lexforge.codegen.pipeline import (
+    OFFICIAL_PACKAGE,
+    CompileResult,
+    compile_lexicons,
+    official_lexicons_dir,
+)
 from lexforge.codegen.writer import FileDiff, apply_diff, diff_tree
 
 if TYPE_CHECKING:
@@ -46,10 +52,14 @@ class GenResult:
     """The output tree, its diff against the disk, and everything reported."""
 
     files: dict[PurePosixPath, str]
-    compiled: CompileResult
+    compiled: CompileResult | None
     diff: FileDiff
     handlers: HandlerReport | None = None
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: Number of output files (``files`` is empty when the up-to-date fast path ran).
+    count: int = 0
+    #: Whether nothing was compiled because the output was known to be up to date.
+    cached: bool = False
 
     @property
     def ok(self) -> bool:
@@ -103,6 +113,23 @@ def generate(config: GenConfig, *, check: bool = False) -> GenResult:
     Handler modules (``config.handlers_dir``) are scaffolded/merged after the tree is
     written (in check mode only reported).
     """
+    key = None
+    if config.handlers_dir is None:
+        key = _input_key(config)
+        manifest = buildcache.load(config.package, key)
+        if (
+            manifest is not None
+            and not has_errors(manifest.diagnostics)
+            and buildcache.matches_disk(config.out_dir, manifest)
+        ):
+            return GenResult(
+                {},
+                None,
+                FileDiff(),
+                diagnostics=list(manifest.diagnostics),
+                count=len(manifest.hashes),
+                cached=True,
+            )
     files, compiled = build(config)
     diff = diff_tree(config.out_dir, files)
     if set(config.artifacts) != set(ARTIFACTS):
@@ -110,12 +137,23 @@ def generate(config: GenConfig, *, check: bool = False) -> GenResult:
         diff.removed = [p for p in diff.removed if p.parts[0] in config.artifacts]
     if not check:
         apply_diff(config.out_dir, diff)
-    result = GenResult(files, compiled, diff, diagnostics=list(compiled.diagnostics))
+    if key is not None:
+        buildcache.save(config.package, key, files, compiled.diagnostics)
+    result = GenResult(
+        files, compiled, diff, diagnostics=list(compiled.diagnostics), count=len(files)
+    )
     if config.handlers_dir is not None:
         from lexforge.codegen.merge import update_handlers  # noqa: PLC0415 - optional stage
 
         result.handlers = update_handlers(config.handlers_dir, compiled.program, check=check)
     return result
+
+
+def _input_key(config: GenConfig) -> str:
+    roots = list(config.lexicon_dirs)
+    if config.package != OFFICIAL_PACKAGE:
+        roots.append(official_lexicons_dir())
+    return buildcache.input_key(config, roots, ruff_version() if config.format else "")
 
 
 def default_lexicon_dirs(cwd: Path) -> tuple[Path, ...]:

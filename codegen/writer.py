@@ -12,13 +12,13 @@ same code path with applying switched off.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from lexforge.codegen.emit.text import is_generated
 
-__all__ = ["FileDiff", "apply_diff", "diff_tree"]
+__all__ = ["FileDiff", "apply_diff", "diff_tree", "owned_files"]
 
 #: Files the compiler may own without a header (they cannot carry one).
 _HEADERLESS = frozenset({"py.typed"})
@@ -74,19 +74,30 @@ def diff_tree(out_dir: Path, files: Mapping[PurePosixPath, str]) -> FileDiff:
             continue
         if current != text.encode("utf-8"):
             diff.changed[path] = text
-    if out_dir.is_dir():
-        for dirpath, dirnames, filenames in os.walk(out_dir):
-            dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
-            for name in sorted(filenames):
-                full = Path(dirpath) / name
-                rel = PurePosixPath(full.relative_to(out_dir).as_posix())
-                if rel in files:
-                    continue
-                if _owned(full):
-                    diff.removed.append(rel)
-                elif full.suffix == ".py":
-                    diff.unmanaged.append(rel)
+    for rel, owned in _walk(out_dir):
+        if rel in files:
+            continue
+        if owned:
+            diff.removed.append(rel)
+        elif rel.suffix == ".py":
+            diff.unmanaged.append(rel)
     return diff
+
+
+def _walk(out_dir: Path) -> Iterator[tuple[PurePosixPath, bool]]:
+    """Every file below ``out_dir`` (sorted) and whether the compiler owns it."""
+    if not out_dir.is_dir():
+        return
+    for dirpath, dirnames, filenames in os.walk(out_dir):
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
+        for name in sorted(filenames):
+            full = Path(dirpath) / name
+            yield PurePosixPath(full.relative_to(out_dir).as_posix()), _owned(full)
+
+
+def owned_files(out_dir: Path) -> Iterator[PurePosixPath]:
+    """Files below ``out_dir`` that this compiler wrote (generated header, ``py.typed``)."""
+    return (rel for rel, owned in _walk(out_dir) if owned)
 
 
 def _write(target: Path, text: str) -> None:
