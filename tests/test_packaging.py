@@ -1,11 +1,17 @@
-"""`pip install .` must give a working lexforge: build a real wheel and install it."""
+"""`pip install .` must give a working lexforge: build a real wheel and install it, once
+into a plain folder (every module, data file and the C accelerator shipped) and once
+into a fresh virtualenv (the real `lexforge` console script runs)."""
 
 from __future__ import annotations
 
+import importlib.machinery
+import os
 import shutil
 import subprocess
 import sys
 import sysconfig
+import venv
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -15,6 +21,12 @@ from tests.conftest import ROOT
 pytestmark = pytest.mark.slow
 
 
+def _can_build_extensions() -> bool:
+    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    header = Path(sysconfig.get_paths()["include"]) / "Python.h"
+    return shutil.which(compiler) is not None and header.exists()
+
+
 def _source_files(src: str, names: list[str]) -> set[str]:
     return {
         n for n in names if n in {".git", ".venv", ".typecheck", "build"} or n.endswith(".egg-info")
@@ -22,7 +34,7 @@ def _source_files(src: str, names: list[str]) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("pkg")
     src = tmp / "src"
     shutil.copytree(ROOT, src, ignore=_source_files, symlinks=True)
@@ -42,8 +54,13 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ],
         check=True,
     )
-    (wheel,) = wheels.glob("lexforge-*.whl")
-    target = tmp / "site"
+    (built,) = wheels.glob("lexforge-*.whl")
+    return built
+
+
+@pytest.fixture(scope="module")
+def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("site")
     subprocess.run(
         [
             sys.executable,
@@ -120,3 +137,82 @@ def test_wheel_ships_lexicons_and_templates(installed: Path) -> None:
 def test_wheel_console_entry_point(installed: Path) -> None:
     out = _run(installed, "from lexforge.runtime.cli import main; main(['--version'])")
     assert "lexforge, version" in out
+
+
+def test_wheel_ships_the_c_accelerator(wheel: Path, installed: Path) -> None:
+    if not _can_build_extensions():
+        pytest.skip("no C compiler or Python.h here: the wheel is pure Python by design")
+    suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
+    names = zipfile.ZipFile(wheel).namelist()
+    shipped = [n for n in names if n.startswith("lexforge/runtime/data/_cbor")]
+    assert [n for n in shipped if n.endswith(suffixes)], shipped
+    out = _run(
+        installed,
+        "from lexforge.runtime.data import cbor, _cbor, decode, encode\n"
+        "assert decode(encode({'a': [1, b'x']})) == {'a': [1, b'x']}\n"
+        "print(cbor.BACKEND)\n"
+        "print(_cbor.__file__)",
+    )
+    backend, path = out.split()
+    assert backend == "c"
+    assert path.startswith(str(installed))
+
+
+@pytest.fixture(scope="module")
+def fresh_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A new virtualenv with the wheel installed by pip. Dependencies are not downloaded:
+    a .pth line makes this environment's site-packages importable (as a plain path, so
+    its own .pth files, including the editable install's finder, are not processed)."""
+    env = tmp_path_factory.mktemp("venv") / "env"
+    venv.create(env, with_pip=False)
+    python = env / ("Scripts" if os.name == "nt" else "bin") / "python"
+    subprocess.run(
+        [
+            *(sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet"),
+            *("--no-deps", "--no-index", str(wheel)),
+        ],
+        check=True,
+    )
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    Path(purelib, "_lexforge_test_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    return env
+
+
+def test_fresh_venv_console_script(fresh_venv: Path, tmp_path: Path) -> None:
+    bindir = fresh_venv / ("Scripts" if os.name == "nt" else "bin")
+    script = bindir / "lexforge"
+    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "VIRTUAL_ENV"}}
+
+    def run(*args: str | Path) -> str:
+        proc = subprocess.run(
+            [str(a) for a in args],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env=env,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    assert "lexforge, version" in run(script, "--version")
+    from lexforge.runtime.cli import COMMANDS
+
+    help_text = run(script, "--help")
+    for name in COMMANDS:
+        assert name in help_text
+    out = run(
+        bindir / "python",
+        "-c",
+        "import lexforge.codegen, lexforge.generated, lexforge.runtime\n"
+        "from lexforge.runtime.data import cbor\n"
+        "print(lexforge.runtime.__file__); print(cbor.BACKEND)",
+    )
+    location, backend = out.split()
+    assert location.startswith(str(fresh_venv))
+    assert backend == ("c" if _can_build_extensions() else "python")
