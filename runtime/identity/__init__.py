@@ -17,6 +17,8 @@ Typical use::
         directory = CachingDirectory(base)
         ident = await directory.lookup("alice.bsky.social")
         ident.did, ident.handle, ident.signing_key, ident.pds_endpoint
+        # a signature failed with ident.signing_key? the key may have rotated:
+        ident = await directory.refresh(ident.did)
 """
 
 from __future__ import annotations
@@ -42,7 +44,14 @@ from lexforge.runtime.identity.did_resolver import (
     did_web_url,
     is_valid_plc_did,
 )
-from lexforge.runtime.identity.directory import BaseDirectory, Directory, parse_at_identifier
+from lexforge.runtime.identity.directory import (
+    BaseDirectory,
+    Directory,
+    SigningKeyLookup,
+    lookup_identifier,
+    parse_at_identifier,
+    signing_key_lookup,
+)
 from lexforge.runtime.identity.errors import (
     DidDeactivatedError,
     DidError,
@@ -132,6 +141,7 @@ __all__ = [
     "SafeTransport",
     "Service",
     "ServiceNotDeclaredError",
+    "SigningKeyLookup",
     "StaticHostResolver",
     "StrictJsonError",
     "TxtResolver",
@@ -143,6 +153,8 @@ __all__ = [
     "did_key_document",
     "did_web_url",
     "is_valid_plc_did",
+    "lookup_identifier",
     "normalize_service_endpoint",
     "parse_at_identifier",
+    "signing_key_lookup",
 ]

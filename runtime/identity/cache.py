@@ -11,8 +11,12 @@
   for the others, and its result still lands in the cache.
 - **Bounded**: at most ``max_entries`` per table; expired entries go first, then the
   oldest.
-- :meth:`purge` drops a DID and its handle (or a handle and its DID); call it on
-  ``#identity`` events and after a signature fails to verify (then look up again once).
+- :meth:`purge` drops a DID and its handle (or a handle and its DID), and detaches any
+  lookup of them still in flight: its waiters get its answer, but the answer is not
+  cached and later lookups start afresh, so nothing resolved before a purge can land
+  in the cache after it. Call it on ``#identity`` events.
+- :meth:`refresh` is purge-then-lookup: after a signature fails to verify with the
+  cached key, call it once and verify again with the fresh key.
 
 Errors that are not :class:`IdentityError` (bugs, cancellation) are never cached.
 """
@@ -26,10 +30,10 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from lexforge.runtime.identity.directory import Directory, parse_at_identifier
-from lexforge.runtime.identity.errors import IdentityError
+from lexforge.runtime.identity.directory import Directory, lookup_identifier, parse_at_identifier
+from lexforge.runtime.identity.errors import IdentityError, MalformedIdentifierError
 from lexforge.runtime.identity.model import Identity
-from lexforge.runtime.syntax import Did
+from lexforge.runtime.syntax import Did, Handle
 
 __all__ = ["CachingDirectory"]
 
@@ -63,45 +67,52 @@ class CachingDirectory:
         self._clock = clock
         self._by_did: dict[str, _Entry] = {}
         self._by_handle: dict[str, _Entry] = {}
+        self._tables = {"did": self._by_did, "handle": self._by_handle}
         self._inflight: dict[tuple[str, str], asyncio.Future[Identity]] = {}
 
     # -- Directory ----------------------------------------------------------------------
 
     async def lookup_did(self, did: str) -> Identity:
         key = parse_at_identifier(did)
+        if not isinstance(key, Did):
+            raise MalformedIdentifierError(f"expected a DID, got {did[:100]!r}")
         hit = self._get(self._by_did, key)
         if hit is not None:
             return _unwrap(hit)
-        return await self._coalesced(("did", key), lambda: self._fill_did(key))
+        return await self._coalesced("did", key, lambda: self.inner.lookup_did(key))
 
     async def lookup_handle(self, handle: str) -> Identity:
         key = parse_at_identifier(handle)
+        if not isinstance(key, Handle):
+            raise MalformedIdentifierError(f"expected a handle, got a DID: {handle[:100]!r}")
         hit = self._get(self._by_handle, key)
         if hit is not None:
             return _unwrap(hit)
-        return await self._coalesced(("handle", key), lambda: self._fill_handle(key))
+        return await self._coalesced("handle", key, lambda: self.inner.lookup_handle(key))
 
     async def lookup(self, identifier: str) -> Identity:
-        parsed = parse_at_identifier(identifier)
-        if isinstance(parsed, Did):
-            return await self.lookup_did(parsed)
-        return await self.lookup_handle(parsed)
+        return await lookup_identifier(self, identifier)
 
     async def purge(self, identifier: str) -> None:
         key = parse_at_identifier(identifier)
-        table, other = (
-            (self._by_did, self._by_handle)
-            if isinstance(key, Did)
-            else (self._by_handle, self._by_did)
-        )
-        entry = table.pop(key, None)
+        kind = "did" if isinstance(key, Did) else "handle"
+        self._detach(kind, key)
+        entry = self._tables[kind].pop(key, None)
         if entry is not None and isinstance(entry.value, Identity):
             ident = entry.value
-            other.pop(ident.did, None)
-            for name in (ident.handle, ident.declared_handle):
-                if name is not None:
-                    other.pop(name, None)
+            related = {ident.did, ident.handle, ident.declared_handle} - {None, key}
+            for name in related:
+                assert name is not None
+                name_kind = "did" if name.startswith("did:") else "handle"
+                self._tables[name_kind].pop(name, None)
+                self._detach(name_kind, name)
         await self.inner.purge(identifier)
+
+    async def refresh(self, identifier: str) -> Identity:
+        """Purge ``identifier`` (see :meth:`purge`), then look it up afresh and cache
+        the result."""
+        await self.purge(identifier)
+        return await lookup_identifier(self, identifier)
 
     # -- internals ----------------------------------------------------------------------
 
@@ -134,39 +145,38 @@ class CachingDirectory:
         if ident.handle is not None:
             self._put(self._by_handle, ident.handle, ident)
 
-    async def _fill_did(self, did: str) -> Identity:
-        try:
-            ident = await self.inner.lookup_did(did)
-        except IdentityError as exc:
-            self._put(self._by_did, did, exc)
-            raise
-        self._store_identity(ident)
-        return ident
-
-    async def _fill_handle(self, handle: str) -> Identity:
-        try:
-            ident = await self.inner.lookup_handle(handle)
-        except IdentityError as exc:
-            self._put(self._by_handle, handle, exc)
-            raise
-        self._store_identity(ident)
-        return ident
+    def _detach(self, kind: str, key: str) -> None:
+        """Forget the in-flight lookup of ``key``: its result will not be cached."""
+        self._inflight.pop((kind, key), None)
 
     async def _coalesced(
-        self, key: tuple[str, str], factory: Callable[[], Coroutine[Any, Any, Identity]]
+        self,
+        kind: str,
+        key: str,
+        factory: Callable[[], Coroutine[Any, Any, Identity]],
     ) -> Identity:
-        future = self._inflight.get(key)
+        future = self._inflight.get((kind, key))
         if future is None:
             future = asyncio.ensure_future(factory())
-            self._inflight[key] = future
-            future.add_done_callback(lambda f: self._done(key, f))
+            self._inflight[(kind, key)] = future
+            future.add_done_callback(lambda f: self._done(kind, key, f))
         return await asyncio.shield(future)
 
-    def _done(self, key: tuple[str, str], future: asyncio.Future[Identity]) -> None:
-        if self._inflight.get(key) is future:
-            del self._inflight[key]
-        if not future.cancelled():
-            future.exception()  # mark retrieved: every waiter may have been cancelled
+    def _done(self, kind: str, key: str, future: asyncio.Future[Identity]) -> None:
+        # Runs before any waiter resumes (it was the first callback added), so a caller
+        # that got the answer always finds it cached too.
+        current = self._inflight.get((kind, key)) is future
+        if current:
+            del self._inflight[(kind, key)]
+        if future.cancelled():
+            return
+        exc = future.exception()  # also marks it retrieved if every waiter was cancelled
+        if not current:
+            return  # purged while in flight: the answer may predate the purge
+        if exc is None:
+            self._store_identity(future.result())
+        elif isinstance(exc, IdentityError):
+            self._put(self._tables[kind], key, exc)
 
 
 def _unwrap(value: Identity | IdentityError) -> Identity:

@@ -5,9 +5,10 @@
   checking that the DID document claims the handle back (``--no-verify`` skips that);
   ``--json`` prints ``{"handle", "did", "verified", "pds", "signing_key"}`` instead.
 
-Both fetch through the SSRF-safe client. ``--allow-loopback`` is the local-development
-switch (needed for a PLC directory or did:web on localhost); ``--plc-url`` selects the
-PLC directory.
+Both fetch through the SSRF-safe client. ``--plc-url`` selects the PLC directory; one on
+localhost / 127.0.0.1 / [::1] (``lexforge plc serve``) is trusted as configuration.
+``--allow-loopback`` is the local-development switch for everything else (did:web on
+localhost, handles served from this machine).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import click
 
 from lexforge.runtime.identity.did_resolver import DEFAULT_PLC_URL
 from lexforge.runtime.identity.directory import BaseDirectory
-from lexforge.runtime.identity.errors import IdentityError
+from lexforge.runtime.identity.errors import IdentityError, UnsafeAddressError
 from lexforge.runtime.identity.safe_http import FetchPolicy, StaticHostResolver, system_resolver
 
 __all__ = ["did", "handle"]
@@ -31,12 +32,14 @@ _PLC_URL = click.option(
     default=DEFAULT_PLC_URL,
     show_default=True,
     envvar="LEXFORGE_PLC_URL",
-    help="PLC directory used for did:plc (env LEXFORGE_PLC_URL).",
+    help="PLC directory used for did:plc (env LEXFORGE_PLC_URL); one on localhost "
+    "(lexforge plc serve) needs no --allow-loopback.",
 )
 _ALLOW_LOOPBACK = click.option(
     "--allow-loopback",
     is_flag=True,
-    help="Local development: allow fetches to 127.0.0.1 / ::1 (and did:web:localhost).",
+    help="Local development: allow did:web and handle fetches to 127.0.0.1 / ::1 "
+    "(and did:web:localhost%3APORT over http).",
 )
 _RESOLVE = click.option(
     "--resolve",
@@ -81,6 +84,18 @@ def _directory(
     )
 
 
+def _fail(exc: IdentityError, allow_loopback: bool) -> click.ClickException:
+    """The error as a one-line CLI failure, with a hint where a flag would help."""
+    message = f"{type(exc).__name__}: {exc}"
+    causes = [exc, exc.__cause__]
+    refused_loopback = any(
+        isinstance(e, UnsafeAddressError) and "loopback" in str(e) for e in causes
+    )
+    if refused_loopback and not allow_loopback:
+        message += " (for local development, add --allow-loopback)"
+    return click.ClickException(message)
+
+
 @click.group()
 def did() -> None:
     """Resolve DIDs (did:plc, did:web, did:key)."""
@@ -95,7 +110,12 @@ def did() -> None:
 def resolve_did(
     *, did_text: str, plc_url: str, allow_loopback: bool, pins: tuple[str, ...], timeout: float
 ) -> None:
-    """Print the validated DID document of DID as JSON."""
+    """Print the validated DID document of DID as JSON.
+
+    did:plc is fetched from the PLC directory (--plc-url), did:web (hostname form only)
+    from https://HOST/.well-known/did.json, did:key is built locally. The document must
+    be at most 64 KiB and its id must be DID.
+    """
 
     async def go() -> dict[str, Any]:
         async with _directory(plc_url, allow_loopback, timeout, pins) as directory:
@@ -105,7 +125,7 @@ def resolve_did(
     try:
         document = asyncio.run(go())
     except IdentityError as exc:
-        raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
+        raise _fail(exc, allow_loopback) from None
     click.echo(json.dumps(document, indent=2, sort_keys=True))
 
 
@@ -126,7 +146,13 @@ def handle() -> None:
     multiple=True,
     help="DNS server IP for the TXT lookup (repeatable; default: system resolvers).",
 )
-@click.option("--dns-port", type=click.IntRange(1, 65535), default=53, show_default=True)
+@click.option(
+    "--dns-port",
+    type=click.IntRange(1, 65535),
+    default=53,
+    show_default=True,
+    help="Port of the --nameserver servers.",
+)
 @click.option("--no-verify", is_flag=True, help="Only resolve handle -> DID; skip the DID doc.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object with details.")
 def resolve_handle(
@@ -141,7 +167,12 @@ def resolve_handle(
     no_verify: bool,
     as_json: bool,
 ) -> None:
-    """Print the DID that HANDLE resolves to (verified in both directions)."""
+    """Print the DID that HANDLE resolves to (verified in both directions).
+
+    The DID comes from exactly one did= TXT record at _atproto.HANDLE, else from
+    https://HANDLE/.well-known/atproto-did; then the DID document must claim HANDLE
+    back (its first at:// alias), otherwise the handle is invalid and this fails.
+    """
 
     async def go() -> dict[str, Any]:
         async with _directory(
@@ -167,7 +198,7 @@ def resolve_handle(
     try:
         result = asyncio.run(go())
     except IdentityError as exc:
-        raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
+        raise _fail(exc, allow_loopback) from None
     if as_json:
         click.echo(json.dumps(result, sort_keys=True))
     else:

@@ -93,12 +93,25 @@ def did_web_url(did: str, *, allow_localhost: bool = False) -> str:
 class DidResolver:
     """Resolves did:plc, did:web and did:key DIDs to validated :class:`DidDocument` s.
 
-    ``http`` is the SSRF-safe client used for did:web (untrusted hosts) and for the PLC
-    directory (whose URL the operator configures).
+    ``http`` is the SSRF-safe client used for did:web (untrusted hosts) and, unless
+    ``plc_http`` is given, for the PLC directory. The directory URL is operator
+    configuration, not untrusted input, so a local directory (``lexforge plc serve`` on
+    127.0.0.1) may get its own client with loopback allowed (``plc_http``) without
+    opening loopback to did:web hosts; :meth:`BaseDirectory.create
+    <lexforge.runtime.identity.directory.BaseDirectory.create>` does that by itself.
+    The PLC fetch never follows redirects and its path is a validated did:plc, so that
+    client only ever reaches the configured directory.
     """
 
-    def __init__(self, http: SafeHttpClient, *, plc_url: str = DEFAULT_PLC_URL) -> None:
+    def __init__(
+        self,
+        http: SafeHttpClient,
+        *,
+        plc_url: str = DEFAULT_PLC_URL,
+        plc_http: SafeHttpClient | None = None,
+    ) -> None:
         self._http = http
+        self._plc_http = plc_http or http
         self.plc_url = plc_url.rstrip("/")
 
     async def resolve(self, did: str) -> DidDocument:
@@ -120,7 +133,7 @@ class DidResolver:
         if not is_valid_plc_did(did):
             raise MalformedIdentifierError(f"not a valid did:plc identifier: {did[:100]!r}")
         url = f"{self.plc_url}/{did}"
-        response = await self._fetch(did, url, allowed_schemes=("https", "http"))
+        response = await self._fetch(self._plc_http, did, url, allowed_schemes=("https", "http"))
         if response.status == 410:
             raise DidDeactivatedError(f"{did} is deactivated (PLC directory answered 410)")
         if response.status == 404:
@@ -131,16 +144,17 @@ class DidResolver:
         """Fetch a hostname-only did:web document from ``/.well-known/did.json``."""
         url = did_web_url(did, allow_localhost=self._http.policy.allow_loopback)
         schemes = ("http",) if url.startswith("http://") else ("https",)
-        response = await self._fetch(did, url, allowed_schemes=schemes)
+        response = await self._fetch(self._http, did, url, allowed_schemes=schemes)
         if 400 <= response.status < 500:
             raise DidNotFoundError(f"{did}: {url} answered {response.status}")
         return self._document(did, response)
 
+    @staticmethod
     async def _fetch(
-        self, did: str, url: str, *, allowed_schemes: tuple[str, ...]
+        http: SafeHttpClient, did: str, url: str, *, allowed_schemes: tuple[str, ...]
     ) -> FetchResponse:
         try:
-            return await self._http.get(
+            return await http.get(
                 url,
                 max_bytes=MAX_DID_DOCUMENT_BYTES,
                 headers={"Accept": _DOC_ACCEPT},

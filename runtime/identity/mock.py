@@ -26,7 +26,7 @@ from lexforge.runtime.identity.did_doc import (
     PDS_SERVICE_TYPE,
     DidDocument,
 )
-from lexforge.runtime.identity.directory import parse_at_identifier
+from lexforge.runtime.identity.directory import lookup_identifier, parse_at_identifier
 from lexforge.runtime.identity.errors import (
     DidNotFoundError,
     HandleNotFoundError,
@@ -122,11 +122,12 @@ class MockDirectory:
             raise HandleNotFoundError(f"{parsed} is not in the mock directory") from None
 
     async def lookup(self, identifier: str) -> Identity:
-        parsed = parse_at_identifier(identifier)
-        if isinstance(parsed, Did):
-            return await self.lookup_did(parsed)
-        return await self.lookup_handle(parsed)
+        return await lookup_identifier(self, identifier)
 
     async def purge(self, identifier: str) -> None:
         self.calls["purge"] += 1
         parse_at_identifier(identifier)
+
+    async def refresh(self, identifier: str) -> Identity:
+        self.calls["refresh"] += 1
+        return await lookup_identifier(self, identifier)

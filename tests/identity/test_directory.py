@@ -25,6 +25,7 @@ from lexforge.runtime.identity import (
     MalformedIdentifierError,
     MockDirectory,
     ServiceNotDeclaredError,
+    signing_key_lookup,
 )
 from lexforge.runtime.identity.handle_resolver import DnsTxtResolver
 from tests.identity.dns_stub import Records, dns_stub
@@ -408,3 +409,145 @@ def test_non_identity_errors_are_not_cached() -> None:
 
     asyncio.run(go())
     assert broken.calls["lookup_did"] == 2
+
+
+# -- refresh: "retried once with a refreshed key" ------------------------------------------
+
+
+ALICE_DID = "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa"
+NEW_KEY = K256Keypair.from_private_bytes(bytes(range(3, 35)))
+
+
+def alice_with(key: K256Keypair) -> Identity:
+    return MockDirectory.make_identity(ALICE_DID, "alice.test", key.public_key, "https://pds.test")
+
+
+def test_refresh_bypasses_and_updates_the_cache() -> None:
+    mock = MockDirectory([alice_with(KEY)])
+    cache = CachingDirectory(mock)
+
+    async def go() -> None:
+        assert (await cache.lookup_did(ALICE_DID)).signing_key == KEY.public_key
+        mock.add(alice_with(NEW_KEY))  # the account rotated its key
+        assert (await cache.lookup_did(ALICE_DID)).signing_key == KEY.public_key  # cached
+        fresh = await cache.refresh(ALICE_DID)
+        assert fresh.signing_key == NEW_KEY.public_key
+        assert (await cache.lookup("alice.test")).signing_key == NEW_KEY.public_key
+        assert (await cache.lookup_did(ALICE_DID)) is fresh
+        assert mock.calls["lookup_did"] == 2
+        assert mock.calls["lookup_handle"] == 0  # the refresh re-filled the handle entry
+
+    asyncio.run(go())
+
+
+def test_refresh_by_handle_forgets_a_negative_entry() -> None:
+    mock = MockDirectory()
+    cache = CachingDirectory(mock)
+
+    async def go() -> None:
+        with pytest.raises(HandleNotFoundError):
+            await cache.lookup("alice.test")
+        mock.add(alice_with(KEY))
+        with pytest.raises(HandleNotFoundError):
+            await cache.lookup("alice.test")  # negative entry still fresh
+        assert (await cache.refresh("alice.test")).did == ALICE_DID
+
+    asyncio.run(go())
+
+
+class SnapshotDirectory(MockDirectory):
+    """Each lookup reads the table when it starts, then waits for its own gate: like a
+    network fetch that has the old document before the account rotated its key."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.gates: list[asyncio.Event] = []
+
+    async def lookup_did(self, did: str) -> Identity:
+        snapshot = self._by_did[did]
+        gate = asyncio.Event()
+        self.gates.append(gate)
+        await gate.wait()
+        return snapshot
+
+
+def test_purge_detaches_a_lookup_already_in_flight() -> None:
+    """A resolution that started before a purge may carry the old key: the refresh must
+    not join it, and its answer must not overwrite the fresh one even if it lands last."""
+
+    async def go() -> None:
+        net = SnapshotDirectory([alice_with(KEY)])
+        cache = CachingDirectory(net)
+        stale_task = asyncio.create_task(cache.lookup_did(ALICE_DID))
+        await asyncio.sleep(0.01)
+        net.add(alice_with(NEW_KEY))  # the account rotates its key
+        refresh_task = asyncio.create_task(cache.refresh(ALICE_DID))
+        await asyncio.sleep(0.01)
+        assert len(net.gates) == 2  # not coalesced onto the stale lookup
+        net.gates[1].set()
+        assert (await refresh_task).signing_key == NEW_KEY.public_key
+        net.gates[0].set()  # the stale answer arrives last
+        assert (await stale_task).signing_key == KEY.public_key
+        assert (await cache.lookup_did(ALICE_DID)).signing_key == NEW_KEY.public_key
+        assert len(net.gates) == 2
+
+    asyncio.run(go())
+
+
+def test_stale_in_flight_answer_is_not_cached_after_purge() -> None:
+    async def go() -> None:
+        slow = SlowDirectory([alice_with(KEY)])
+        cache = CachingDirectory(slow)
+        task = asyncio.create_task(cache.lookup_did(ALICE_DID))
+        await asyncio.sleep(0.01)
+        await cache.purge(ALICE_DID)
+        slow.gate.set()
+        assert (await task).did == ALICE_DID  # its own waiters still get an answer
+        assert ALICE_DID not in cache._by_did
+        assert cache._inflight == {}
+        await cache.lookup_did(ALICE_DID)
+        assert slow.calls["started"] == 2
+
+    asyncio.run(go())
+
+
+def test_signing_key_lookup_retries_with_a_refreshed_key() -> None:
+    mock = MockDirectory([alice_with(KEY)])
+    lookup = signing_key_lookup(CachingDirectory(mock))
+
+    async def go() -> None:
+        assert await lookup(ALICE_DID, False) == KEY.public_key
+        mock.add(alice_with(NEW_KEY))
+        assert await lookup(ALICE_DID, False) == KEY.public_key  # cached: signature fails
+        assert await lookup(ALICE_DID, True) == NEW_KEY.public_key  # the one retry
+        assert await lookup(ALICE_DID, False) == NEW_KEY.public_key
+        with pytest.raises(DidNotFoundError):
+            await lookup("did:plc:bbbbbbbbbbbbbbbbbbbbbbbb", True)
+
+    asyncio.run(go())
+    keyless = MockDirectory([MockDirectory.make_identity(ALICE_DID, "alice.test")])
+    assert asyncio.run(signing_key_lookup(keyless)(ALICE_DID, False)) is None
+
+
+def test_cache_refuses_the_wrong_kind_without_asking_the_inner_directory() -> None:
+    mock = MockDirectory([alice()])
+    cache = CachingDirectory(mock)
+
+    async def go() -> None:
+        with pytest.raises(MalformedIdentifierError):
+            await cache.lookup_did("alice.test")
+        with pytest.raises(MalformedIdentifierError):
+            await cache.lookup_handle(ALICE_DID)
+
+    asyncio.run(go())
+    assert sum(mock.calls.values()) == 0
+    assert cache._by_did == cache._by_handle == {}
+
+
+@pytest.mark.parametrize(
+    "make", [lambda: MockDirectory([alice()]), lambda: CachingDirectory(MockDirectory([alice()]))]
+)
+def test_every_directory_has_refresh(make: Any) -> None:
+    directory = make()
+    assert isinstance(directory, Directory)
+    assert asyncio.run(directory.refresh("alice.test")).did == ALICE_DID

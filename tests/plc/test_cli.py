@@ -113,16 +113,20 @@ def test_create_update_tombstone_and_resolve(plc_url: str) -> None:
     assert did.startswith("did:plc:")
     assert len(did) == 32
 
-    code, out = run("did", "resolve", did, "--plc-url", plc_url, "--allow-loopback")
+    # The configured local directory is trusted: no development switch needed.
+    code, out = run("did", "resolve", did, "--plc-url", plc_url)
     assert code == 0, out
     doc = json.loads(out)
     assert doc["id"] == did
     assert doc["alsoKnownAs"] == ["at://alice.test"]
+    assert doc["verificationMethod"][0]["publicKeyMultibase"] == SIGNING.public_key.multikey()
 
-    # Without the loopback switch the SSRF guard refuses the local directory.
-    code, out = run("did", "resolve", did, "--plc-url", plc_url)
+    # Untrusted hosts on loopback stay refused, with a hint at the switch.
+    code, out = run("did", "resolve", "did:web:web.test", "--resolve", "web.test=127.0.0.1")
     assert code == 1
-    assert "loopback" in out
+    assert "DidResolutionError" in out
+    assert "127.0.0.1 is loopback" in out
+    assert "add --allow-loopback" in out
 
     code, out = run(
         "plc",

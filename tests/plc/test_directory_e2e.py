@@ -13,10 +13,14 @@ from lexforge.runtime.identity import (
     BaseDirectory,
     CachingDirectory,
     DidDeactivatedError,
+    DidResolutionError,
     DidResolver,
+    FetchPolicy,
     HandleMismatchError,
     HandleResolver,
     Identity,
+    StaticHostResolver,
+    UnsafeAddressError,
 )
 from lexforge.runtime.identity.handle_resolver import DnsTxtResolver
 from lexforge.runtime.plc import build_tombstone, build_update, create_genesis
@@ -128,3 +132,36 @@ def test_tombstoned_did(plc_url: str, web: WebHosts, tmp_path: Path) -> None:
     asyncio.run(go())
     with pytest.raises(DidDeactivatedError):
         lookup(plc_url, web, did, {})
+
+
+def test_local_plc_url_is_trusted_but_loopback_stays_closed_to_did_web(
+    plc_url: str, web: WebHosts
+) -> None:
+    """The operator's PLC directory on 127.0.0.1 works without the development switch;
+    that does not open loopback to untrusted did:web hosts."""
+    did = register(plc_url, web, "erin.test")
+    web.did_json["web.test"] = Answer(json={"id": "did:web:web.test"})
+
+    async def go() -> tuple[Identity, BaseException | None]:
+        async with BaseDirectory.create(
+            plc_url=plc_url,
+            policy=FetchPolicy(),
+            host_resolver=StaticHostResolver({"web.test": ["127.0.0.1"]}),
+            txt_resolver=NoTxt(),
+        ) as directory:
+            ident = await directory.lookup_did(did)
+            try:
+                await directory.lookup_did("did:web:web.test")
+            except DidResolutionError as exc:
+                return ident, exc.__cause__
+            return ident, None
+
+    ident, refused = asyncio.run(go())
+    assert ident.did == did
+    assert ident.signing_key == SIGNING.public_key
+    assert isinstance(refused, UnsafeAddressError)
+
+
+class NoTxt:
+    async def txt(self, name: str) -> list[str]:
+        return []
