@@ -4,10 +4,12 @@ import subprocess
 import sys
 
 import click
+import pytest
 from click.testing import CliRunner
 
 from lexforge.runtime import __version__
 from lexforge.runtime.cli import COMMANDS, main
+from lexforge.runtime.cli.errors import CliError, CommandRegistryError
 
 
 def test_version() -> None:
@@ -38,3 +40,17 @@ def test_console_script_runs() -> None:
         check=True,
     )
     assert __version__ in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "target", ["lexforge.runtime.cli:COMMANDS", "lexforge.runtime.cli:no_such_command"]
+)
+def test_broken_registry_entry_is_a_clean_error(
+    monkeypatch: pytest.MonkeyPatch, target: str
+) -> None:
+    monkeypatch.setitem(COMMANDS, "broken", target)
+    result = CliRunner().invoke(main, ["broken"])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)
+    assert "Error: command 'broken' is registered as" in result.output
+    assert issubclass(CommandRegistryError, CliError)

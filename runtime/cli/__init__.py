@@ -12,6 +12,7 @@ import importlib
 import click
 
 from lexforge.runtime import __version__
+from lexforge.runtime.cli.errors import CommandRegistryError
 
 __all__ = ["COMMANDS", "main"]
 
@@ -42,9 +43,11 @@ class _LazyGroup(click.Group):
         if target is None:
             return super().get_command(ctx, cmd_name)
         module_name, _, attr = target.partition(":")
-        command = getattr(importlib.import_module(module_name), attr)
-        if not isinstance(command, click.Command):  # pragma: no cover - registry bug
-            raise TypeError(f"{target} is not a click command")
+        command = getattr(importlib.import_module(module_name), attr, None)
+        if not isinstance(command, click.Command):
+            raise CommandRegistryError(
+                f"command {cmd_name!r} is registered as {target!r}, which is not a click command"
+            )
         return command
 
 

@@ -2,4 +2,6 @@
 
 from lexforge.runtime.cli import main
 
+__all__: list[str] = []
+
 main()
