@@ -29,7 +29,7 @@ from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 from lexforge.runtime.syntax.errors import InvalidSyntaxError
 
-__all__ = ["LENIENT_CONTEXT_KEY", "SyntaxStr"]
+__all__ = ["LENIENT_CONTEXT_KEY", "StrictOrLenientStr", "SyntaxStr"]
 
 #: Key of the pydantic validation context that selects lenient (read-side) validation for
 #: the types that have one (datetime, language).
@@ -130,3 +130,43 @@ class SyntaxStr(str):
         if cls.FORMAT:
             json_schema["format"] = cls.FORMAT
         return json_schema
+
+
+class StrictOrLenientStr(SyntaxStr):
+    """Base of the types with two rules, strict for writing and lenient for reading
+    (datetime and language): one place decides how the ``strict`` flag, the pydantic
+    lenient context and :meth:`is_strict` map onto the subclass's :meth:`_validate`.
+
+    The value is always kept exactly as given; only acceptance differs.
+    """
+
+    @classmethod
+    def _validate(cls, text: str, strict: bool) -> object:
+        """Check a length-capped string under the strict or the lenient rules; raise
+        this type's error if it fails (the return value is the subclass's own)."""
+        raise NotImplementedError  # pragma: no cover - every concrete type overrides
+
+    @classmethod
+    def parse(cls, value: object, *, strict: bool = True) -> Self:
+        """Validate ``value``: strictly (the default, for writing) or leniently
+        (``strict=False``, for reading). The returned string is unchanged."""
+        text = cls._text(value)
+        cls._validate(text, strict)
+        return cls._make(text)
+
+    @classmethod
+    def _check(cls, text: str) -> str:
+        cls._validate(text, True)
+        return text
+
+    @classmethod
+    def _parse_for_pydantic(cls, text: str, lenient: bool) -> Self:
+        return cls.parse(text, strict=not lenient)
+
+    def is_strict(self) -> bool:
+        """True if this value also satisfies the strict (write-side) rules."""
+        try:
+            self._validate(self, True)
+        except InvalidSyntaxError:
+            return False
+        return True

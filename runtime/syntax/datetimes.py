@@ -33,7 +33,7 @@ import re
 from datetime import UTC, datetime, timedelta, timezone
 from typing import NamedTuple, Self
 
-from lexforge.runtime.syntax._base import SyntaxStr
+from lexforge.runtime.syntax._base import StrictOrLenientStr
 from lexforge.runtime.syntax.errors import DatetimeRangeError, InvalidDatetimeError
 
 __all__ = ["Datetime", "is_valid_datetime"]
@@ -117,7 +117,7 @@ def _day_of_year(year: int, month: int, day: int) -> int:
     return sum(_days_in_month(year, m) for m in range(1, month)) + day
 
 
-class Datetime(SyntaxStr):
+class Datetime(StrictOrLenientStr):
     """A valid atproto datetime string, kept exactly as given (see module docstring)."""
 
     FORMAT = "datetime"
@@ -125,29 +125,8 @@ class Datetime(SyntaxStr):
     ERROR = InvalidDatetimeError
 
     @classmethod
-    def parse(cls, value: object, *, strict: bool = True) -> Self:
-        """Validate ``value``: strictly (the default, for writing) or leniently
-        (``strict=False``, for reading). The returned string is unchanged."""
-        text = cls._text(value)
-        _parse_fields(text, strict)
-        return cls._make(text)
-
-    @classmethod
-    def _check(cls, text: str) -> str:
-        _parse_fields(text, True)
-        return text
-
-    @classmethod
-    def _parse_for_pydantic(cls, text: str, lenient: bool) -> Self:
-        return cls.parse(text, strict=not lenient)
-
-    def is_strict(self) -> bool:
-        """True if this value also satisfies the strict (write-side) rules."""
-        try:
-            _parse_fields(self, True)
-        except InvalidDatetimeError:
-            return False
-        return True
+    def _validate(cls, text: str, strict: bool) -> _Fields:
+        return _parse_fields(text, strict)
 
     def to_datetime(self) -> datetime:
         """An aware ``datetime`` in the value's own offset (UTC if a lenient value had

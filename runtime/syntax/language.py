@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import re
 from functools import cached_property
-from typing import NamedTuple, Self
+from typing import NamedTuple
 
-from lexforge.runtime.syntax._base import SyntaxStr
+from lexforge.runtime.syntax._base import StrictOrLenientStr
 from lexforge.runtime.syntax.errors import InvalidLanguageError
 
 __all__ = ["Language", "LanguageParts", "is_valid_language"]
@@ -154,7 +154,7 @@ def _parse_langtag(text: str, subtags: list[str], strict: bool) -> LanguageParts
     )
 
 
-class Language(SyntaxStr):
+class Language(StrictOrLenientStr):
     """A valid BCP 47 language tag, e.g. ``pt-BR``; kept as written."""
 
     FORMAT = "language"
@@ -162,21 +162,9 @@ class Language(SyntaxStr):
     ERROR = InvalidLanguageError
 
     @classmethod
-    def parse(cls, value: object, *, strict: bool = True) -> Self:
-        """Validate ``value``: strictly (the default, for writing) or leniently
-        (``strict=False``: RFC 5646 well-formed, case-insensitive, for reading)."""
-        text = cls._text(value)
-        _parse(text, strict)
-        return cls._make(text)
-
-    @classmethod
-    def _check(cls, text: str) -> str:
-        _parse(text, True)
-        return text
-
-    @classmethod
-    def _parse_for_pydantic(cls, text: str, lenient: bool) -> Self:
-        return cls.parse(text, strict=not lenient)
+    def _validate(cls, text: str, strict: bool) -> LanguageParts:
+        # lenient: RFC 5646 well-formed, case-insensitive
+        return _parse(text, strict)
 
     @cached_property
     def parts(self) -> LanguageParts:
@@ -187,14 +175,6 @@ class Language(SyntaxStr):
     def primary(self) -> str:
         """The primary language subtag (``""`` for a private-use-only tag)."""
         return self.parts.language
-
-    def is_strict(self) -> bool:
-        """True if this value also satisfies the strict (write-side) rules."""
-        try:
-            _parse(self, True)
-        except InvalidLanguageError:
-            return False
-        return True
 
 
 def is_valid_language(value: object, *, strict: bool = True) -> bool:
