@@ -155,19 +155,19 @@ class PublicKey(ABC):
         verifies under this key; False otherwise (wrong key or message, DER, high-S,
         wrong length, zero or out-of-range ``r``/``s``). Never raises for bad signatures.
         """
-        if len(signature) != 64:
-            return False
-        r = int.from_bytes(signature[:32], "big")
-        s = int.from_bytes(signature[32:], "big")
-        if not (0 < r < self._order and 0 < s <= self._half_order):
-            return False
-        return self._verify(_sha256(message).digest(), signature, r, s)
+        return self._verify_strict(_sha256(message).digest(), signature)
 
     def verify_digest(self, digest: bytes, signature: bytes) -> bool:
         """As :meth:`verify`, over an already computed 32-byte SHA-256 ``digest`` (for
         callers that hash once and check several keys). Raises
         :class:`InvalidDigestError` if ``digest`` is not 32 bytes."""
         _check_digest(digest)
+        return self._verify_strict(digest, signature)
+
+    def _verify_strict(self, digest: bytes, signature: bytes) -> bool:
+        """The strict-form checks (64 bytes, 1 <= r < n, 1 <= s <= n/2), then the
+        backend. Inlined rather than via ``check_signature_format``: no exception on the
+        hot path of firehose verification."""
         if len(signature) != 64:
             return False
         r = int.from_bytes(signature[:32], "big")
