@@ -10,8 +10,11 @@
           |    +-- MisorderedOperationError prev unknown, after a tombstone, or out of order
           |    +-- LateRecoveryError       nullification outside the 72-hour window
           |    +-- InvalidAuditLogError    audit-log metadata (cid, nullified, createdAt) wrong
+          +-- InvalidPlcDidError          (also a ValueError) not a did:plc identifier
           +-- RateLimitedError            too many operations for one DID (directory server)
           +-- PlcDirectoryError           a directory answered with an error (``.status``)
+          +-- PlcNetworkError             the directory could not be reached or was refused
+                                          (``__cause__`` is the identity ``FetchError``)
 
 Every message says what was wrong; servers turn these into 400 answers with the message.
 """
@@ -22,11 +25,13 @@ __all__ = [
     "GenesisMismatchError",
     "InvalidAuditLogError",
     "InvalidOperationError",
+    "InvalidPlcDidError",
     "InvalidSignatureError",
     "LateRecoveryError",
     "MisorderedOperationError",
     "PlcDirectoryError",
     "PlcError",
+    "PlcNetworkError",
     "RateLimitedError",
 ]
 
@@ -57,6 +62,19 @@ class LateRecoveryError(InvalidOperationError):
 
 class InvalidAuditLogError(InvalidOperationError):
     """An audit log's metadata does not match its operations."""
+
+
+class InvalidPlcDidError(PlcError, ValueError):
+    """The identifier is not ``did:plc:`` followed by 24 lowercase base32 characters."""
+
+
+class PlcNetworkError(PlcError):
+    """The directory could not be reached, or the SSRF guard refused the connection.
+
+    The underlying :class:`~lexforge.runtime.identity.errors.FetchError` (timeout,
+    connection failure, unsafe address, response too large, redirect) is the
+    ``__cause__``, so callers can still tell a timeout from a refusal.
+    """
 
 
 class RateLimitedError(PlcError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,11 +19,16 @@ from lexforge.runtime.identity import (
     DidDeactivatedError,
     DidNotFoundError,
     DidResolver,
+    FetchConnectError,
     FetchPolicy,
     SafeHttpClient,
+    UnsafeAddressError,
 )
 from lexforge.runtime.plc import (
+    InvalidPlcDidError,
     PlcDirectoryError,
+    PlcError,
+    PlcNetworkError,
     PlcOperation,
     build_tombstone,
     build_update,
@@ -392,3 +398,53 @@ def test_concurrent_forks_only_one_wins(plc: Directory) -> None:
 
 def test_health(plc: Directory) -> None:
     assert "version" in plc.raw("GET", "/_health").json()
+
+
+# -- the client: typed errors, validated paths, trusted local URL -----------------------------
+
+
+@pytest.mark.parametrize(
+    "did", ["not-a-did", "did:web:example.com", f"{genesis()[0]}/log", "../export", "did:plc:A"]
+)
+def test_client_refuses_non_plc_dids_before_any_request(plc: Directory, did: str) -> None:
+    _, op = genesis()
+    calls: list[Callable[[PlcClient], Awaitable[Any]]] = [
+        lambda c: c.get_document(did),
+        lambda c: c.get_data(did),
+        lambda c: c.get_log(did),
+        lambda c: c.get_audit_log(did),
+        lambda c: c.get_last_operation(did),
+        lambda c: c.submit(did, op),
+    ]
+    for call in calls:
+        with pytest.raises(InvalidPlcDidError):
+            plc.run(call)
+
+
+def test_client_network_failures_are_plc_errors_with_the_cause() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}"  # bound, never listening
+
+    async def go(url: str) -> None:
+        async with PlcClient(url) as client:
+            await client.get_document(genesis()[0])
+
+    with pytest.raises(PlcNetworkError) as info:
+        asyncio.run(go(dead))
+    assert isinstance(info.value.__cause__, FetchConnectError)
+    assert isinstance(info.value, PlcError)
+    with pytest.raises(PlcNetworkError) as info:
+        asyncio.run(go("https://10.0.0.1"))
+    assert isinstance(info.value.__cause__, UnsafeAddressError)
+
+
+def test_client_trusts_a_local_directory_url(plc: Directory) -> None:
+    did, op = genesis()
+
+    async def go() -> dict[str, Any]:
+        async with PlcClient(plc.url) as client:  # default policy: no loopback switch
+            await client.submit(did, op)
+            return await client.get_data(did)
+
+    assert asyncio.run(go())["did"] == did
