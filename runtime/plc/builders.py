@@ -3,7 +3,11 @@
 Everything produced here passes :func:`~lexforge.runtime.plc.operations.check_operation`
 at ``PRODUCE`` strictness (1-5 unique k256/p256 rotation keys, ids without ``#``, op
 under 4000 bytes), and the signer must be one of the keys that may sign: the genesis'
-own rotation keys, or the rotation keys of the operation being built on.
+own rotation keys, or the rotation keys of the operation being built on. The atproto
+conveniences check what they publish: ``handle`` must be a syntactically valid handle
+(stored lowercased as ``at://<handle>``) and ``pds_endpoint`` an http(s) URL of scheme,
+host and port only, as DID-document readers require; a malformed one would leave the
+account without a usable handle or PDS.
 
     >>> rotation = K256Keypair.generate()
     >>> did, genesis = create_genesis(
@@ -17,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from lexforge.runtime.crypto import Keypair
+from lexforge.runtime.identity.did_doc import normalize_service_endpoint
 from lexforge.runtime.plc.errors import InvalidOperationError, InvalidSignatureError
 from lexforge.runtime.plc.operations import (
     LegacyCreateOperation,
@@ -29,6 +34,7 @@ from lexforge.runtime.plc.operations import (
     did_for_genesis,
     normalize,
 )
+from lexforge.runtime.syntax import Handle, InvalidHandleError
 
 __all__ = [
     "ATPROTO_PDS_TYPE",
@@ -42,7 +48,20 @@ ATPROTO_PDS_TYPE = "AtprotoPersonalDataServer"
 
 
 def _at_uri(handle: str) -> str:
-    return handle if handle.startswith("at://") else f"at://{handle.lower()}"
+    """``at://<handle>`` for a valid handle (``at://`` prefix optional), lowercased."""
+    try:
+        return f"at://{Handle.parse(handle.removeprefix('at://'))}"
+    except InvalidHandleError as exc:
+        raise InvalidOperationError(f"invalid handle {handle[:100]!r}: {exc}") from None
+
+
+def _pds_service(endpoint: str) -> PlcService:
+    if normalize_service_endpoint(endpoint) is None:
+        raise InvalidOperationError(
+            f"invalid PDS endpoint {endpoint[:100]!r}: must be an http(s) URL with a host "
+            "and no path, query, fragment or credentials (e.g. https://pds.example.com)"
+        )
+    return PlcService(ATPROTO_PDS_TYPE, endpoint)
 
 
 def _check_signer(signer: Keypair, allowed: Sequence[str], what: str) -> None:
@@ -84,9 +103,7 @@ def create_genesis(
         rotation_keys=rotation_keys,
         verification_methods={"atproto": signing_key} if signing_key else {},
         also_known_as=[_at_uri(handle)] if handle else [],
-        services=(
-            {"atproto_pds": PlcService(ATPROTO_PDS_TYPE, pds_endpoint)} if pds_endpoint else {}
-        ),
+        services={"atproto_pds": _pds_service(pds_endpoint)} if pds_endpoint else {},
         signer=signer,
     )
 
@@ -129,7 +146,7 @@ def build_update(
         else:
             aka[index] = uri
     if pds_endpoint is not None:
-        svcs["atproto_pds"] = PlcService(ATPROTO_PDS_TYPE, pds_endpoint)
+        svcs["atproto_pds"] = _pds_service(pds_endpoint)
     op = PlcOperation(
         rotation_keys=tuple(base.rotation_keys if rotation_keys is None else rotation_keys),
         verification_methods=methods,

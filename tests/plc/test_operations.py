@@ -364,3 +364,70 @@ def test_builders_enforce_produce_limits() -> None:
             services={},
             signer=k256(100),
         )
+
+
+# -- builders check what atproto readers need -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("handle", "expected"),
+    [("Alice.Test", "at://alice.test"), ("at://bob.example.com", "at://bob.example.com")],
+)
+def test_builders_normalise_handles(handle: str, expected: str) -> None:
+    _, op = create_genesis(
+        rotation_keys=[k256(1).did_key()],
+        signing_key=None,
+        handle=handle,
+        pds_endpoint=None,
+        signer=k256(1),
+    )
+    assert op.also_known_as == (expected,)
+
+
+@pytest.mark.parametrize(
+    "handle", ["bad..handle", "at://", "nodot", "-x.test", "did:plc:x", "a.b/c"]
+)
+def test_builders_refuse_invalid_handles(handle: str) -> None:
+    with pytest.raises(InvalidOperationError, match="invalid handle"):
+        create_genesis(
+            rotation_keys=[k256(1).did_key()],
+            signing_key=None,
+            handle=handle,
+            pds_endpoint=None,
+            signer=k256(1),
+        )
+    _, genesis = create_genesis(
+        rotation_keys=[k256(1).did_key()],
+        signing_key=None,
+        handle=None,
+        pds_endpoint=None,
+        signer=k256(1),
+    )
+    with pytest.raises(InvalidOperationError, match="invalid handle"):
+        build_update(genesis, signer=k256(1), handle=handle)
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    ["notaurl", "ftp://pds.test", "https://pds.test/xrpc", "https://u:p@pds.test", "https://"],
+)
+def test_builders_refuse_invalid_pds_endpoints(endpoint: str) -> None:
+    with pytest.raises(InvalidOperationError, match="invalid PDS endpoint"):
+        create_genesis(
+            rotation_keys=[k256(1).did_key()],
+            signing_key=None,
+            handle=None,
+            pds_endpoint=endpoint,
+            signer=k256(1),
+        )
+
+
+def test_builders_accept_local_pds_endpoints() -> None:
+    _, op = create_genesis(
+        rotation_keys=[k256(1).did_key()],
+        signing_key=None,
+        handle=None,
+        pds_endpoint="http://localhost:2583",
+        signer=k256(1),
+    )
+    assert op.services["atproto_pds"].endpoint == "http://localhost:2583"
