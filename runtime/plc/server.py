@@ -36,6 +36,7 @@ from starlette.routing import Route
 
 from lexforge.runtime import __version__
 from lexforge.runtime.identity.strict_json import StrictJsonError, loads_strict
+from lexforge.runtime.plc.document import PlcState
 from lexforge.runtime.plc.errors import (
     InvalidAuditLogError,
     InvalidOperationError,
@@ -82,7 +83,8 @@ class _Handlers:
     async def health(self, request: Request) -> Response:
         return JSONResponse({"version": __version__})
 
-    async def resolve(self, request: Request) -> Response:
+    async def _state(self, request: Request) -> PlcState | JSONResponse:
+        """The DID's current state, or the 404 / 410 answer if there is none."""
         did = request.path_params["did"]
         last = await run_in_threadpool(self.store.last_operation, did)
         if last is None:
@@ -90,16 +92,18 @@ class _Handlers:
         state = state_after(did, last.operation)
         if state is None:
             return _not_available(did)
+        return state
+
+    async def resolve(self, request: Request) -> Response:
+        state = await self._state(request)
+        if not isinstance(state, PlcState):
+            return state
         return Response(json.dumps(state.to_did_document()), media_type="application/did+ld+json")
 
     async def data(self, request: Request) -> Response:
-        did = request.path_params["did"]
-        last = await run_in_threadpool(self.store.last_operation, did)
-        if last is None:
-            return _not_registered(did)
-        state = state_after(did, last.operation)
-        if state is None:
-            return _not_available(did)
+        state = await self._state(request)
+        if not isinstance(state, PlcState):
+            return state
         return JSONResponse(state.to_data_json())
 
     async def log(self, request: Request) -> Response:
