@@ -11,7 +11,9 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import click
 import httpx
 import pytest
 from click.testing import CliRunner
@@ -312,3 +314,131 @@ def test_resolve_pin_syntax() -> None:
     code, out = run("did", "resolve", "did:web:example.com", "--resolve", "example.com")
     assert code == 2
     assert "HOST=IP" in out
+
+
+# -- bad input: clear errors, never tracebacks ---------------------------------------------
+
+
+def _no_traceback(result: Any) -> None:
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["plc", "update", "not-a-did", "--sign-with", "00" * 31 + "01"], 2, "not a did:plc"),
+        (
+            ["plc", "update", "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa/log", "--sign-with", "01" * 32],
+            2,
+            "not a did:plc",
+        ),
+        (
+            ["plc", "create", "--rotation-key", "01" * 32, "--handle", "bad..handle"],
+            1,
+            "invalid handle",
+        ),
+        (["plc", "create", "--rotation-key", "01" * 32, "--pds", "notaurl"], 1, "PDS endpoint"),
+        (["plc", "serve", "--db", "/nonexistent-dir/x/plc.sqlite3"], 1, "cannot open the data"),
+        (["did", "resolve", "not-a-did"], 1, "MalformedIdentifierError"),
+        (["did", "resolve", "did:plc:short"], 1, "MalformedIdentifierError"),
+        (["did", "resolve", "did:web:example.com:path"], 1, "UnsupportedDidMethodError"),
+        (["handle", "resolve", "bad..handle"], 1, "MalformedIdentifierError"),
+        (["handle", "resolve", "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa"], 1, "expected a handle"),
+    ],
+)
+def test_bad_input_gives_clear_errors(
+    args: list[str], code: int, message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_server(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the server must not start")
+
+    monkeypatch.setattr("lexforge.runtime.plc.cli.uvicorn.run", no_server)
+    extra = ["--no-submit"] if args[:2] == ["plc", "create"] else []
+    result = CliRunner().invoke(main, [*args, *extra])
+    _no_traceback(result)
+    assert result.exit_code == code, result.output
+    assert message in result.output
+
+
+def test_unreachable_directory_is_a_clear_network_error() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    result = CliRunner().invoke(
+        main, ["plc", "create", "--rotation-key", ROTATION.private_hex(), "--plc-url", dead]
+    )
+    _no_traceback(result)
+    assert result.exit_code == 1
+    assert "PlcNetworkError" in result.output
+    assert dead in result.output
+
+
+def test_keys_from_lexforge_key_generate(plc_url: str, tmp_path: Path) -> None:
+    """``lexforge key generate`` output (JSON file or text on stdin) is a usable key,
+    and names its curve, so a P-256 key needs no ``p256:`` prefix."""
+    code, json_out = run("key", "generate", "--curve", "p256", "--json")
+    assert code == 0
+    key_file = tmp_path / "recovery.json"
+    key_file.write_text(json_out)
+    code, text_out = run("key", "generate")
+    assert code == 0
+    code, out = run(
+        "plc",
+        "create",
+        "--rotation-key",
+        f"@{key_file}",
+        "--rotation-key",
+        "-",
+        "--sign-with",
+        "-",
+        "--handle",
+        "keys.test",
+        "--plc-url",
+        plc_url,
+        input=text_out,
+    )
+    assert code == 0, out
+    did, _, op_json = out.partition("\n")
+    rotation = json.loads(op_json)["rotationKeys"]
+    assert rotation == [json.loads(json_out)["did_key"], text_out.split("did_key: ")[1].split()[0]]
+    code, out = run(
+        "plc",
+        "update",
+        did,
+        "--sign-with",
+        f"@{key_file}",
+        "--handle",
+        "k2.test",
+        "--plc-url",
+        plc_url,
+    )
+    assert code == 0, out
+    assert json.loads(out)["alsoKnownAs"] == ["at://k2.test"]
+
+
+def test_bare_hex_p256_key_gets_a_hint(plc_url: str) -> None:
+    did = create(plc_url, "hint.test")
+    code, out = run(
+        "plc", "update", did, "--sign-with", RECOVERY.private_hex(), "--plc-url", plc_url
+    )
+    assert code == 2
+    assert "p256:HEX" in out
+
+
+def test_every_option_has_help() -> None:
+    """Help texts are complete: every option of did, handle, plc and their commands."""
+    ctx = click.Context(main)
+    missing = []
+    for name in ("did", "handle", "plc"):
+        group = main.get_command(ctx, name)
+        assert isinstance(group, click.Group)
+        assert group.help
+        for sub_name in group.list_commands(ctx):
+            command = group.get_command(ctx, sub_name)
+            assert command is not None
+            assert command.help, f"{name} {sub_name}"
+            for param in command.params:
+                if isinstance(param, click.Option) and not param.help:
+                    missing.append(f"{name} {sub_name} {param.opts[0]}")
+    assert missing == []
