@@ -131,8 +131,9 @@ def did_from_well_known_body(body: bytes) -> Did | None:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    lines = text.splitlines()
-    first = lines[0].strip() if lines else ""
+    # The first line as the reference cuts it (at "\n" only; str.splitlines would also
+    # cut at \u2028, \x0b, ... and accept bodies the reference rejects), trimmed.
+    first = text.split("\n", 1)[0].strip()
     if not first.startswith("did:") or not is_valid_did(first):
         return None
     return Did.parse(first)

@@ -106,6 +106,9 @@ def test_txt_record_selection(records: list[str], expected: str | None) -> None:
         (f"{DID_A} trailing".encode(), None),
         (b"\xff\xfe", None),
         (b"<html>did:plc:aaaaaaaaaaaaaaaaaaaaaaaa</html>", None),
+        (f"{DID_A}\u2028junk".encode(), None),  # only "\n" ends the first line
+        (f"{DID_A}\x0bjunk".encode(), None),
+        (f"{DID_A}\r".encode(), DID_A),
     ],
 )
 def test_well_known_body(body: bytes, expected: str | None) -> None:
