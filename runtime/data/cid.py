@@ -242,6 +242,7 @@ class CID:
 
     @property
     def version(self) -> int:
+        """1, or 0 for a CIDv0 read with ``allow_v0=True``."""
         return self._parts[0]
 
     @property
@@ -256,6 +257,7 @@ class CID:
 
     @property
     def multihash(self) -> builtins.bytes:
+        """Hash code, digest length and digest (``12 20 <32 bytes>`` for sha2-256)."""
         return self._bytes[self._parts[3] :]
 
     @property

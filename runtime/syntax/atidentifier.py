@@ -50,10 +50,12 @@ class AtIdentifier(SyntaxStr):
 
     @property
     def is_did(self) -> bool:
+        """True if this identifier is a DID (``did:...``)."""
         return self.startswith("did:")
 
     @property
     def is_handle(self) -> bool:
+        """True if this identifier is a handle (always lowercased)."""
         return not self.is_did
 
     @property

@@ -58,6 +58,7 @@ class TidClock:
 
     @property
     def clock_id(self) -> int:
+        """The 10-bit clock id in every TID this clock emits (fixed per instance)."""
         return self._clock_id
 
     @property
