@@ -24,6 +24,7 @@ from starlette.routing import Route
 
 from lexforge.runtime.identity.errors import (
     FetchConnectError,
+    FetchError,
     FetchTimeoutError,
     RedirectError,
     ResponseTooLargeError,
@@ -383,7 +384,7 @@ def test_small_gzip_body_decoded(server4: ServerThread) -> None:
 
 
 def test_unknown_content_encoding_refused(server4: ServerThread) -> None:
-    with pytest.raises(Exception, match="Content-Encoding"):
+    with pytest.raises(FetchError, match="Content-Encoding"):
         fetch(f"http://v4.test:{server4.port}/br", allow_loopback=True)
 
 
