@@ -151,7 +151,7 @@ def generate(config: GenConfig, *, check: bool = False) -> GenResult:
 
 def _input_key(config: GenConfig) -> str:
     roots = list(config.lexicon_dirs)
-    if config.package != OFFICIAL_PACKAGE:
+    if config.package != OFFICIAL_PACKAGE and official_lexicons_dir() not in roots:
         roots.append(official_lexicons_dir())
     return buildcache.input_key(config, roots, ruff_version() if config.format else "")
 

@@ -4,10 +4,11 @@
 never raises for bad input (callers decide what an error means); use
 ``CompileResult.raise_for_errors()`` for an exception.
 
-Compiling into the official package (``lexforge.generated``) compiles the given
-lexicons as they are. Compiling into any other package also loads the official set
-(shipped as ``lexforge.lexicons``) as *external* documents: references into it resolve
-to ``lexforge.generated.models...`` and are not generated again.
+Compiling into the official package (``lexforge.generated``), or compiling the shipped
+official set itself, compiles the given lexicons as they are. Compiling a user's
+lexicons into any other package also loads the official set (shipped as
+``lexforge.lexicons``) as *external* documents: references into it resolve to
+``lexforge.generated.models...`` and are not generated again.
 """
 
 from __future__ import annotations
@@ -111,7 +112,9 @@ def compile_lexicons(
     diagnostics = list(loaded.diagnostics)
     local = select_documents(loaded.docs, include, exclude)
     external: list[SourceDoc] = []
-    if package != OFFICIAL_PACKAGE:
+    official_dir = official_lexicons_dir().resolve()
+    compiling_official = any(d.resolve() == official_dir for d in lexicon_dirs)
+    if package != OFFICIAL_PACKAGE and not compiling_official:
         if official is None:
             official = load_lexicons([official_lexicons_dir()])
         external = official.docs

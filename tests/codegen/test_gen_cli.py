@@ -255,3 +255,17 @@ def test_up_to_date_fast_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     result = generate(config, check=True)
     assert not result.cached
     assert [str(p) for p in result.diff.removed] == ["models/old.py"]
+
+
+def test_gen_with_no_options_in_a_user_project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No ./lexicons: the shipped official set is generated into ./generated."""
+    monkeypatch.chdir(tmp_path)
+    result = run("gen", "--only", "models")
+    assert result.exit_code == 0, result.output
+    assert "package generated" in result.stdout
+    assert not result.stderr
+    post = tmp_path / "generated" / "models" / "app" / "bsky" / "feed" / "post.py"
+    assert "import generated.models.app.bsky.embed.images" in post.read_text()
+    assert run("check", "--only", "models").exit_code == 0
