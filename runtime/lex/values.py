@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from pydantic import GetCoreSchemaHandler
+from pydantic import BaseModel, GetCoreSchemaHandler
 from pydantic_core import PydanticCustomError, core_schema
 
 from lexforge.runtime.data.blob import Blob
@@ -269,6 +269,10 @@ class UnknownObject(dict[str, Any]):
     def _validate(cls, value: object) -> UnknownObject:
         if isinstance(value, UnknownObject):
             return value
+        if isinstance(value, BaseModel):
+            # A generated model given where any object is allowed (a record passed to
+            # createRecord): keep its data-model form, as it would be written.
+            value = value.model_dump(mode="python", by_alias=True, exclude_unset=True)
         if not isinstance(value, Mapping):
             raise PydanticCustomError(
                 "lex_unknown", "expected an object, not {kind}", {"kind": type(value).__name__}

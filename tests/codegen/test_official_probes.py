@@ -242,3 +242,13 @@ def test_xrpc_module_shapes() -> None:
         "#account",
         "#info",
     }
+
+
+def test_a_record_model_can_fill_an_unknown_field() -> None:
+    record = post.Record(text="hi", created_at=WHEN)  # type: ignore[arg-type]
+    body = create_record.Input(repo=DID, collection="app.bsky.feed.post", record=record)  # type: ignore[arg-type]
+    assert body.to_json()["record"] == {
+        "$type": "app.bsky.feed.post",
+        "text": "hi",
+        "createdAt": WHEN,
+    }
