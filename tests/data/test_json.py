@@ -328,6 +328,25 @@ def test_json_depth_boundary() -> None:
         loads_json("[" * (MAX_JSON_DEPTH + 1) + "]" * (MAX_JSON_DEPTH + 1))
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        '"' + '\\"' * 200_000 + "[" * 40,  # one unterminated string of escaped quotes
+        '"' * 200_000 + "[" * 40,
+        '["' + "\\" * 200_000 + "[" * 40,
+        "[" + '"\\"",' * 100_000 + "[" * 40,  # many terminated strings: still linear
+    ],
+    ids=["unterminated-escaped-quotes", "quotes", "backslashes", "many-strings"],
+)
+def test_depth_scan_is_linear_on_hostile_strings(text: str) -> None:
+    """The pre-parse depth scan skips string literals; an unterminated one must not make
+    it rescan the rest of the text from every quote (quadratic: 80 KB took 30 s)."""
+    start = time.perf_counter()
+    with pytest.raises(InvalidJsonError):
+        loads_json(text)
+    assert time.perf_counter() - start < 1
+
+
 def test_brackets_inside_strings_do_not_count_toward_depth() -> None:
     text = json.dumps({"a": "[" * 1000 + "{" * 1000, "b": 'x\\"[[[', "c": ["]" * 50]})
     assert loads_json(text)["a"].startswith("[[[")
