@@ -21,6 +21,7 @@ import base64
 import binascii
 import builtins
 import hashlib
+import math
 import re
 from collections.abc import Callable
 from typing import Any, Final, final
@@ -47,6 +48,31 @@ HASH_SHA2_256: Final = 0x12
 # Text forms are capped before decoding anything: 100 bytes is at most 801 characters
 # even in base2, so longer text cannot be a CID we accept.
 _MAX_CID_TEXT: Final = 1024
+
+
+def _text_cap(bits_per_char: float, group: int = 1) -> int:
+    """Longest text (multibase prefix included) that a MAX_CID_BYTES-byte CID can take in
+    a base carrying ``bits_per_char``, padded to a multiple of ``group`` characters."""
+    chars = math.ceil(MAX_CID_BYTES * 8 / bits_per_char)
+    return 1 + -(-chars // group) * group
+
+
+# Per-multibase caps, checked before decoding: the base58, base36 and base10 decoders are
+# quadratic in the text length (a 1,024-character base58 string took 50 ms), so the one
+# global cap would let a JSON body full of long ``$link`` strings burn seconds of CPU.
+# Unlisted prefixes (identity, proquint, base256emoji) decode in linear time.
+_TEXT_CAPS: Final = {
+    "0": _text_cap(1),
+    "7": _text_cap(3, 8),
+    "9": _text_cap(math.log2(10)),
+    **dict.fromkeys("fF", _text_cap(4)),
+    **dict.fromkeys("bBvVh", _text_cap(5)),
+    **dict.fromkeys("cCtT", _text_cap(5, 8)),
+    **dict.fromkeys("kK", _text_cap(math.log2(36))),
+    **dict.fromkeys("zZ", _text_cap(math.log2(58))),
+    **dict.fromkeys("mu", _text_cap(6)),
+    **dict.fromkeys("MU", _text_cap(6, 4)),
+}
 
 _PREFIX_DAG_CBOR: Final = b"\x01\x71\x12\x20"
 _PREFIX_RAW: Final = b"\x01\x55\x12\x20"
@@ -201,9 +227,9 @@ class CID:
             raise TypeError(f"CID text must be str, not {type(text).__name__}")
         if not text:
             raise InvalidCidError("empty CID text")
-        if len(text) > _MAX_CID_TEXT:
-            raise InvalidCidError(f"CID text is {len(text)} characters, too long")
         first = text[0]
+        if len(text) > _TEXT_CAPS.get(first, _MAX_CID_TEXT):
+            raise InvalidCidError(f"CID text is {len(text)} characters, too long")
         if first == "b":
             binary = _b32_decode(text[1:])
             parts = _parse_binary(binary, allow_v0=False)

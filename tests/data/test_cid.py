@@ -6,11 +6,12 @@ import base64
 import copy
 import hashlib
 import pickle
+import time
 
 import pytest
 
 from lexforge.runtime.data import CID, InvalidCidError
-from lexforge.runtime.data.cid import _b32_decode_py, _b32_encode_py
+from lexforge.runtime.data.cid import MAX_CID_BYTES, _b32_decode_py, _b32_encode_py
 
 DAG_CBOR = "bafyreihldkhcwijkde7gx4rpkkuw7pl6lbyu5gieunyc7ihactn5bkd2nm"
 RAW = "bafkreiccldh766hwcnuxnf2wh6jgzepf2nlu2lvcllt63eww5p6chi4ity"
@@ -175,3 +176,32 @@ def test_pure_base32_matches_stdlib(n: int) -> None:
     assert _b32_encode_py(data) == text
     if n:
         assert _b32_decode_py(text) == data
+
+
+_LONGEST = [b"\x01\x71\x13\x60" + d for d in (b"\xff" * 96, bytes(96), bytes(range(96)))]
+
+
+@pytest.mark.parametrize("binary", _LONGEST, ids=["ff", "zero", "ramp"])
+def test_every_multibase_reads_a_cid_of_the_maximum_size(binary: bytes) -> None:
+    """The per-base text caps never refuse a CID we accept: a MAX_CID_BYTES CID in every
+    multibase multiformats knows parses back to the same bytes."""
+    from multiformats import multibase
+
+    assert len(binary) == MAX_CID_BYTES
+    for base in multibase.table():
+        if base.name in {"identity", "proquint", "base256emoji"}:
+            continue
+        text = multibase.encode(binary, base.name)
+        assert CID.parse(text).bytes == binary, base.name
+
+
+def test_long_text_is_refused_before_the_slow_decoders() -> None:
+    """base58/base36/base10 decoding is quadratic: text longer than a 100-byte CID can be
+    in its base is refused at once (a 1,024-character base58 string took 50 ms)."""
+    for first in "z9kK0Zf":
+        text = first + "2" * 1023
+        start = time.perf_counter()
+        for _ in range(20):
+            with pytest.raises(InvalidCidError, match="too long"):
+                CID.parse(text)
+        assert time.perf_counter() - start < 0.02, first
