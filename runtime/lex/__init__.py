@@ -14,6 +14,7 @@ This package is the runtime half of the compiler's output (it never imports
 """
 
 from lexforge.runtime.lex.constraints import BlobConstraints, BytesLength, Omittable, StringLimits
+from lexforge.runtime.lex.errors import ERROR_TYPES
 from lexforge.runtime.lex.lazy import LazyModule, lazy_module
 from lexforge.runtime.lex.model import UNKNOWN_TAG, LexModel, LexRecord, TypedUnion, union
 from lexforge.runtime.lex.values import (
@@ -26,6 +27,7 @@ from lexforge.runtime.lex.values import (
 )
 
 __all__ = [
+    "ERROR_TYPES",
     "UNKNOWN_TAG",
     "BlobConstraints",
     "BlobRef",

@@ -92,3 +92,15 @@ def test_docstrings_keep_their_meaning(text: str) -> None:
         got == [p.replace("\t", "    ") for p in expected]
         or "".join(got).split() == " ".join(expected).split()
     )
+
+
+def test_every_error_type_raised_is_documented() -> None:
+    from pathlib import Path
+
+    from lexforge.runtime import lex
+    from lexforge.runtime.lex.errors import ERROR_TYPES
+
+    files = Path(lex.__file__).parent.glob("*.py")
+    source = "".join(p.read_text() for p in files if p.name != "errors.py")
+    raised = set(re.findall(r'"(lex_[a-z_]+)"', source))
+    assert raised == set(ERROR_TYPES)
