@@ -5,11 +5,6 @@ The core packages never import ``lexforge.generated``; services built on generat
 bindings live beside them and may.
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from lexforge.runtime._version import __version__
 
 __all__ = ["__version__"]
-
-try:
-    __version__ = version("lexforge")
-except PackageNotFoundError:  # pragma: no cover - running from an uninstalled tree
-    __version__ = "0.0.0"
