@@ -2,8 +2,11 @@
 
 ``inspect`` prints the root, DID, rev and record counts per collection (structure
 checked, signature not); ``verify`` checks everything including the signature, against
-``--key`` (a did:key) or the current ``#atproto`` key of ``--did`` (resolved over the
-network). Exit status 1 on a verification failure, with the reason on stderr.
+``--key`` (a did:key) or the current ``#atproto`` key of ``--did``, resolved over the
+network from its DID document (did:plc through ``--plc-url``, default plc.directory or
+the ``LEXFORGE_PLC_URL`` environment variable; a directory on localhost, such as
+``lexforge plc serve``, is allowed). Exit status 1 on a verification or resolution
+failure, with the reason on stderr.
 """
 
 from __future__ import annotations
@@ -47,26 +50,36 @@ def inspect(car: Path) -> None:
     _print(verified)
 
 
-async def _resolve_key(did: str) -> PublicKey:
-    from lexforge.runtime.identity import BaseDirectory  # noqa: PLC0415 - network stack on demand
+async def _resolve_key(did: str, plc_url: str) -> PublicKey:
+    """The ``#atproto`` key of ``did``'s current DID document (no handle check needed)."""
+    # the network stack loads on demand: inspect and --key never need it
+    from lexforge.runtime.identity import BaseDirectory, IdentityError  # noqa: PLC0415
 
-    async with BaseDirectory.create() as directory:
-        ident = await directory.lookup_did(did)
-    if ident.signing_key is None:
-        raise click.ClickException(f"{did} has no #atproto signing key")
-    return ident.signing_key
+    try:
+        async with BaseDirectory.create(plc_url=plc_url) as directory:
+            document = await directory.did_resolver.resolve(did)
+            return document.signing_key()
+    except IdentityError as exc:
+        raise click.ClickException(f"cannot resolve the signing key of {did}: {exc}") from None
 
 
 @repo.command()
 @click.argument("car", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--did", help="expected repo DID; its current signing key is resolved")
 @click.option("--key", "did_key", help="signing key as did:key (no resolution)")
-def verify(car: Path, did: str | None, did_key: str | None) -> None:
+@click.option(
+    "--plc-url",
+    default="https://plc.directory",
+    show_default=True,
+    envvar="LEXFORGE_PLC_URL",
+    help="PLC directory resolving a did:plc --did (env LEXFORGE_PLC_URL).",
+)
+def verify(car: Path, did: str | None, did_key: str | None, plc_url: str) -> None:
     """Fully verify a repo CAR: hashes, MST structure, records, and the signature."""
     if did is None and did_key is None:
         raise click.UsageError("give --did or --key")
     try:
-        key = parse_did_key(did_key) if did_key else asyncio.run(_resolve_key(str(did)))
+        key = parse_did_key(did_key) if did_key else asyncio.run(_resolve_key(str(did), plc_url))
     except CryptoError as exc:
         raise click.UsageError(f"bad --key: {exc}") from None
     try:

@@ -14,9 +14,10 @@ from typing import Any
 from lexforge.runtime.crypto import Keypair, PublicKey, parse_did_key
 from lexforge.runtime.crypto.errors import CryptoError
 from lexforge.runtime.data import CID, DataModelError, decode, encode
+from lexforge.runtime.repo.cids import cbor_cid
 from lexforge.runtime.repo.errors import CommitError, InvalidSignatureError
+from lexforge.runtime.repo.fastsyntax import fast_is_did, fast_is_tid
 from lexforge.runtime.repo.mst import is_node_cid
-from lexforge.runtime.syntax import is_valid_did, is_valid_tid
 
 __all__ = ["COMMIT_VERSION", "Commit", "sign_commit"]
 
@@ -52,7 +53,7 @@ class Commit:
 
     @property
     def cid(self) -> CID:
-        return CID.for_cbor(self.to_block())
+        return cbor_cid(self.to_block())
 
     def verify(self, key: PublicKey | str) -> bool:
         """Whether ``sig`` is a valid low-S signature by ``key`` (a PublicKey or did:key)."""
@@ -86,9 +87,9 @@ class Commit:
         if version == 3 and "prev" not in obj:
             raise CommitError("v3 commit lacks 'prev' (must be present, possibly null)")
         prev = obj.get("prev")
-        if not isinstance(did, str) or not is_valid_did(did):
+        if not fast_is_did(did):
             raise CommitError("commit 'did' is not a valid DID")
-        if not isinstance(rev, str) or not is_valid_tid(rev):
+        if not fast_is_tid(rev):
             raise CommitError("commit 'rev' is not a TID")
         if not is_node_cid(data):
             raise CommitError("commit 'data' is not a dag-cbor sha-256 CID")
@@ -96,6 +97,8 @@ class Commit:
             raise CommitError("commit 'prev' is not null or a CID")
         if not isinstance(sig, bytes) or not sig:
             raise CommitError("commit 'sig' missing or not bytes")
+        assert isinstance(did, str)
+        assert isinstance(rev, str)
         assert isinstance(data, CID)
         commit = cls(did=did, rev=rev, data=data, sig=sig, prev=prev, version=version)
         if commit.to_block() != block:
@@ -105,5 +108,5 @@ class Commit:
 
 def sign_commit(did: str, rev: str, data: CID, key: Keypair, prev: CID | None = None) -> Commit:
     """A new v3 commit signed with ``key``."""
-    unsigned = Commit(did=did, rev=rev, data=data, sig=b"", prev=prev)
-    return Commit(did=did, rev=rev, data=data, sig=key.sign(unsigned.unsigned_bytes()), prev=prev)
+    unsigned = {"did": did, "rev": rev, "data": data, "prev": prev, "version": COMMIT_VERSION}
+    return Commit(did=did, rev=rev, data=data, sig=key.sign(encode(unsigned)), prev=prev)

@@ -79,7 +79,7 @@ def iter_repo_blocks(
         block = store.get(cid)
         if block is None:
             raise MissingBlockError(cid, "MST node")
-        node = decode_node(block, layer=layer, lo=lo, hi=hi, limits=limits)
+        node = decode_node(block, layer=layer, lo=lo, hi=hi, limits=limits, cache_layers=False)
         yield cid, block
         assert node.keys is not None
         children: list[tuple[bool, CID, int | None, str | None, str | None, str]] = []

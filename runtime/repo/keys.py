@@ -10,6 +10,7 @@ for them again.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from hashlib import sha256
 from typing import Final
 
@@ -21,6 +22,9 @@ __all__ = [
     "common_prefix_length",
     "is_valid_key",
     "key_layer",
+    "key_layer_uncached",
+    "key_layers",
+    "key_layers_cached",
     "split_key",
 ]
 
@@ -56,14 +60,8 @@ def split_key(key: str) -> tuple[str, str]:
 
 
 def _layer_of_digest(digest: bytes) -> int:
-    zeros = 0
-    for byte in digest:
-        if byte == 0:
-            zeros += 8
-            continue
-        zeros += 8 - byte.bit_length()
-        break
-    return zeros // 2
+    # leading zero bits of the 256-bit digest, halved (an all-zero digest gives 128)
+    return (256 - int.from_bytes(digest, "big").bit_length()) >> 1
 
 
 def key_layer(key: str | bytes) -> int:
@@ -72,13 +70,40 @@ def key_layer(key: str | bytes) -> int:
         return _layer_of_digest(sha256(key).digest())
     layer = _LAYER_CACHE.get(key)
     if layer is None:
-        digest = sha256(key.encode("utf-8")).digest()
-        top = int.from_bytes(digest[:8], "big")
-        layer = (64 - top.bit_length()) // 2 if top else _layer_of_digest(digest)
+        layer = (256 - int.from_bytes(sha256(key.encode()).digest(), "big").bit_length()) >> 1
         if len(_LAYER_CACHE) >= _LAYER_CACHE_MAX:
             _LAYER_CACHE.clear()
         _LAYER_CACHE[key] = layer
     return layer
+
+
+def key_layer_uncached(key: str) -> int:
+    """:func:`key_layer` without touching the cache (for one-pass walks of whole trees)."""
+    layer = _LAYER_CACHE.get(key)
+    if layer is None:
+        return (256 - int.from_bytes(sha256(key.encode()).digest(), "big").bit_length()) >> 1
+    return layer
+
+
+def key_layers_cached(keys: list[str]) -> list[int]:
+    """``[key_layer(k) for k in keys]``, looking the cache up in one pass (node checks)."""
+    get = _LAYER_CACHE.get
+    out = [get(k, -1) for k in keys]
+    if -1 in out:
+        out = [key_layer(k) if layer < 0 else layer for k, layer in zip(keys, out, strict=True)]
+    return out
+
+
+def key_layers(keys: Iterable[str]) -> list[int]:
+    """``[key_layer(k) for k in keys]`` in one pass, without filling the cache (bulk builds)."""
+    get = _LAYER_CACHE.get
+    from_bytes = int.from_bytes
+    return [
+        (256 - from_bytes(sha256(k.encode()).digest(), "big").bit_length()) >> 1
+        if (layer := get(k)) is None
+        else layer
+        for k in keys
+    ]
 
 
 def common_prefix_length(a: bytes | str, b: bytes | str) -> int:

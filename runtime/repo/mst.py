@@ -16,18 +16,27 @@ order against the bounds inherited from the parent, prefix lengths, and the caps
 from __future__ import annotations
 
 import itertools
+import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Final
+from operator import itemgetter
+from typing import Any, Final
 
 from lexforge.runtime.data import CID, DataModelError, decode, encode
+from lexforge.runtime.repo.cids import cbor_cid
 from lexforge.runtime.repo.errors import (
     InvalidMstError,
     MissingBlockError,
     MstLimitError,
 )
-from lexforge.runtime.repo.keys import is_valid_key, key_layer
+from lexforge.runtime.repo.keys import (
+    MAX_KEY_BYTES,
+    is_valid_key,
+    key_layer,
+    key_layers,
+    key_layers_cached,
+)
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -47,6 +56,13 @@ BlockGetter = Callable[[CID], bytes | None]
 
 _NODE_PREFIX: Final = b"\x01\x71\x12\x20"
 _generations = itertools.count(1)
+#: One entry of a node's ``e`` list: ``{"k": bytes, "p": int, "t": CID | None, "v": CID}``.
+_Entry = dict[str, Any]
+# Every key of a node joined by newlines (a byte no key may hold), checked in one match.
+_SEGMENT = rb"[A-Za-z0-9._~:\-]+"
+_KEYS_RE: Final = re.compile(
+    _SEGMENT + b"/" + _SEGMENT + b"(?:\n" + _SEGMENT + b"/" + _SEGMENT + b")*"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +81,10 @@ EMPTY_ROOT_CID: Final = CID.parse("bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5
 
 def is_node_cid(cid: object) -> bool:
     """Whether ``cid`` is a CIDv1 dag-cbor sha-256 link (the only kind allowed between nodes)."""
-    return isinstance(cid, CID) and len(cid.bytes) == 36 and cid.bytes.startswith(_NODE_PREFIX)
+    if type(cid) is not CID:  # CID is final: no subclasses to allow for
+        return False
+    raw = cid.bytes
+    return len(raw) == 36 and raw[:4] == _NODE_PREFIX
 
 
 class Node:
@@ -73,9 +92,33 @@ class Node:
 
     A *stub* (``keys is None``) is a child known only by CID, loaded on first use within
     the key bounds ``lo < key < hi`` its parent implies.
+
+    ``_ents`` caches the node's encoded entry maps (the ``e`` list): a decoded node keeps
+    the maps it was decoded from, and a node derived from another (copy-on-write) reuses
+    the maps of the entries it did not change, marking the changed ones ``None``. Encoding
+    then rebuilds only those, so a write re-encodes one or two entries per node on its
+    path instead of every entry of every node.
+
+    ``_splice`` is cheaper still, for the commonest change of all (a node on a write's
+    path whose only change is one link, to a child or a value, of the same size):
+    ``(old block, old CID, new link)``. Its block is the old block with the 36 bytes of
+    the old CID replaced by the new CID's, when the old CID occurs exactly once in it.
     """
 
-    __slots__ = ("_block", "_cid", "gen", "hi", "keys", "layer", "left", "lo", "rights", "vals")
+    __slots__ = (
+        "_block",
+        "_cid",
+        "_ents",
+        "_splice",
+        "gen",
+        "hi",
+        "keys",
+        "layer",
+        "left",
+        "lo",
+        "rights",
+        "vals",
+    )
 
     def __init__(  # noqa: PLR0917 - hot constructor, positional on purpose
         self,
@@ -85,6 +128,7 @@ class Node:
         vals: list[CID],
         rights: list[Node | None],
         gen: int,
+        ents: list[_Entry | None] | None = None,
     ) -> None:
         self.layer = layer
         self.left = left
@@ -92,6 +136,8 @@ class Node:
         self.vals = vals
         self.rights = rights
         self.gen = gen
+        self._ents = ents
+        self._splice: tuple[bytes, CID, Node | CID] | None = None
         self._cid: CID | None = None
         self._block: bytes | None = None
         self.lo: str | None = None
@@ -99,11 +145,7 @@ class Node:
 
     @classmethod
     def stub(cls, cid: CID, layer: int, lo: str | None, hi: str | None) -> Node:
-        node = cls(layer, None, None, [], [], 0)
-        node._cid = cid
-        node.lo = lo
-        node.hi = hi
-        return node
+        return _stub(cid, layer, lo, hi)
 
     @property
     def is_empty(self) -> bool:
@@ -113,17 +155,19 @@ class Node:
     @property
     def block(self) -> bytes:
         """The canonical DAG-CBOR encoding (computed once)."""
-        if self._block is None:
+        block = self._block
+        if block is None:
             if self.keys is None:
                 raise RuntimeError("a stub node has no block until it is loaded")
-            self._block = encode_node(self)
-        return self._block
+            block = self._block = encode_node(self)
+        return block
 
     @property
     def cid(self) -> CID:
-        if self._cid is None:
-            self._cid = CID.for_cbor(self.block)
-        return self._cid
+        cid = self._cid
+        if cid is None:
+            cid = self._cid = cbor_cid(self.block)
+        return cid
 
     def child(self, i: int) -> Node | None:
         """The subtree in gap ``i`` (0 = left of the first entry)."""
@@ -135,63 +179,144 @@ class Node:
         return f"<Node layer={self.layer} entries={len(self.keys)}>"
 
 
-def encode_node(node: Node) -> bytes:
-    """The node's canonical block: ``{"e": [{"k","p","t","v"}...], "l"}``, prefixes node-local."""
+_new_object = object.__new__
+
+
+def _stub(cid: CID, layer: int, lo: str | None, hi: str | None) -> Node:
+    # every slot set, without the __init__ call (decoding makes one per child link)
+    node: Node = _new_object(Node)
+    node.layer = layer
+    node.left = None
+    node.keys = None
+    node.vals = []
+    node.rights = []
+    node.gen = 0
+    node._ents = None
+    node._splice = None
+    node._cid = cid
+    node._block = None
+    node.lo = lo
+    node.hi = hi
+    return node
+
+
+def _prefix_length(a: bytes, b: bytes) -> int:
+    # common prefix via XOR of the big-endian integers: the highest differing bit marks
+    # the first differing byte (one C-level operation instead of a byte loop)
+    n = min(len(a), len(b))
+    diff = int.from_bytes(a[:n], "big") ^ int.from_bytes(b[:n], "big")
+    return n if not diff else n - 1 - (diff.bit_length() - 1) // 8
+
+
+def _entries(node: Node, ents: list[_Entry | None] | None) -> list[_Entry | None]:
+    """``ents`` with every missing entry map built from the node's keys (in place)."""
     keys = node.keys
     assert keys is not None
-    entries = []
-    prev = b""
-    for key, val, right in zip(keys, node.vals, node.rights, strict=True):
-        raw = key.encode("ascii")
-        # common prefix via XOR of the big-endian integers: the highest differing bit
-        # marks the first differing byte (one C-level operation instead of a char loop)
-        n = min(len(prev), len(raw))
-        diff = int.from_bytes(prev[:n], "big") ^ int.from_bytes(raw[:n], "big")
-        p = n if not diff else n - 1 - (diff.bit_length() - 1) // 8
-        entries.append({"k": raw[p:], "p": p, "t": None if right is None else right.cid, "v": val})
-        prev = raw
-    return encode({"e": entries, "l": None if node.left is None else node.left.cid})
+    vals = node.vals
+    rights = node.rights
+    if ents is None:
+        ents = []
+        append = ents.append
+        prev = b""
+        for key, val, right in zip(keys, vals, rights, strict=True):
+            raw = key.encode("ascii")
+            p = _prefix_length(prev, raw)
+            append({"k": raw[p:], "p": p, "t": None if right is None else right.cid, "v": val})
+            prev = raw
+        return ents
+    for i, ent in enumerate(ents):
+        if ent is None:
+            raw = keys[i].encode("ascii")
+            p = _prefix_length(keys[i - 1].encode("ascii"), raw) if i else 0
+            right = rights[i]
+            ents[i] = {
+                "k": raw[p:],
+                "p": p,
+                "t": None if right is None else right.cid,
+                "v": vals[i],
+            }
+    return ents
+
+
+def encode_node(node: Node) -> bytes:
+    """The node's canonical block: ``{"e": [{"k","p","t","v"}...], "l"}``, prefixes node-local.
+
+    Entry maps cached in the node are reused; only missing ones are built (and kept).
+    """
+    splice = node._splice
+    if splice is not None:
+        node._splice = None
+        base, old, new = splice
+        new_cid = new if isinstance(new, CID) else new.cid
+        old_bytes = old.bytes
+        new_bytes = new_cid.bytes
+        if len(new_bytes) == len(old_bytes) and base.count(old_bytes) == 1:
+            return base.replace(old_bytes, new_bytes)
+    ents = node._ents
+    if ents is None or None in ents:
+        ents = node._ents = _entries(node, ents)
+    left = node.left
+    return encode({"e": ents, "l": None if left is None else left.cid})
 
 
 def _bad(msg: str) -> InvalidMstError:
     return InvalidMstError(msg)
 
 
-def decode_node(
-    block: bytes,
-    *,
-    layer: int | None,
-    lo: str | None = None,
-    hi: str | None = None,
-    limits: MstLimits = DEFAULT_LIMITS,
-    gen: int = 0,
-) -> Node:
-    """Decode and check one untrusted node block.
+def _entry_order_error(prev: bytes, p: int, suffix: bytes) -> InvalidMstError:
+    """Why ``prev[:p] + suffix`` does not follow ``prev`` with ``p`` its whole shared prefix."""
+    key = (prev[:p] + suffix).decode("ascii", "replace")
+    if suffix[:1] == prev[p : p + 1] and suffix:
+        return _bad(
+            f"MST entry prefix length {p} is not the whole prefix shared with the previous "
+            f"key at {key!r:.80} (non-canonical node)"
+        )
+    return _bad(f"MST keys out of order or repeated at {key!r:.80}")
 
-    ``layer`` is the layer the parent implies (``None`` for the root, whose layer is that
-    of its keys); ``lo``/``hi`` are exclusive bounds on its keys. Children become stubs
-    carrying their own bounds. Raises :class:`InvalidMstError` on any violation.
+
+def _bad_key(raws: list[bytes]) -> InvalidMstError:
+    for raw in raws:
+        try:
+            key = raw.decode("ascii")
+        except UnicodeDecodeError:
+            return _bad("MST key is not ASCII")
+        if not is_valid_key(key):
+            return _bad(f"MST key {key!r:.80} is not a valid repo path")
+    raise AssertionError("no bad key found")  # pragma: no cover - caller checked
+
+
+def _fill(  # noqa: PLR0917 - hot internal helper, positional on purpose
+    node: Node,
+    block: bytes,
+    layer: int | None,
+    lo: str | None,
+    hi: str | None,
+    limits: MstLimits,
+    layers_of: Callable[[list[str]], list[int]] = key_layers_cached,
+) -> Node:
+    """Decode ``block`` into ``node`` (a stub or a fresh node), checking everything.
+
+    ``node.keys`` is set last, so a node whose block fails a check stays a stub.
     """
     try:
         obj = decode(block)
     except DataModelError as exc:
         raise _bad(f"MST node is not canonical DAG-CBOR: {exc}") from None
-    if not isinstance(obj, dict) or obj.keys() != {"e", "l"}:
+    if type(obj) is not dict or len(obj) != 2 or "e" not in obj or "l" not in obj:
         raise _bad("MST node must be a map with exactly the keys 'e' and 'l'")
-    raw_entries = obj["e"]
+    ents = obj["e"]
     left_cid = obj["l"]
-    if not isinstance(raw_entries, list):
+    if type(ents) is not list:
         raise _bad("MST node 'e' is not a list")
-    if len(raw_entries) > limits.max_entries:
-        raise MstLimitError(f"MST node has {len(raw_entries)} entries (cap {limits.max_entries})")
+    if len(ents) > limits.max_entries:
+        raise MstLimitError(f"MST node has {len(ents)} entries (cap {limits.max_entries})")
     if left_cid is not None and not is_node_cid(left_cid):
         raise _bad("MST node 'l' is not null or a dag-cbor sha-256 CID")
-    keys: list[str] = []
+    raws: list[bytes] = []
     vals: list[CID] = []
     right_cids: list[CID | None] = []
     prev = b""
-    prev_key = lo
-    for entry in raw_entries:
+    for entry in ents:
         if type(entry) is not dict or len(entry) != 4:
             raise _bad("MST entry must be a map with exactly the keys 'k', 'p', 't', 'v'")
         try:
@@ -207,52 +332,97 @@ def decode_node(
             raise _bad("MST entry 'k' must be a byte string")
         if type(val) is not CID:
             raise _bad("MST entry 'v' must be a CID")
-        if right is not None and not is_node_cid(right):
+        if right is not None and (
+            type(right) is not CID or len(link := right.bytes) != 36 or link[:4] != _NODE_PREFIX
+        ):
             raise _bad("MST entry 't' is not null or a dag-cbor sha-256 CID")
-        raw_key = prev[:p] + suffix
-        try:
-            key = raw_key.decode("ascii")
-        except UnicodeDecodeError:
-            raise _bad("MST key is not ASCII") from None
-        if not is_valid_key(key):
-            raise _bad(f"MST key {key!r:.80} is not a valid repo path")
-        if prev_key is not None and key <= prev_key:
-            raise _bad(f"MST keys out of order or outside their subtree at {key!r:.80}")
-        keys.append(key)
+        # The key must be above the previous one and ``p`` their whole shared prefix: then
+        # the first byte after the prefix decides, and it must be greater (an empty suffix
+        # repeats or shortens the previous key; an equal byte means ``p`` was too short).
+        if not suffix[:1] > prev[p : p + 1]:
+            raise _entry_order_error(prev, p, suffix)
+        prev = prev[:p] + suffix
+        raws.append(prev)
         vals.append(val)
         right_cids.append(right)
-        prev = raw_key
-        prev_key = key
-    if hi is not None and keys and keys[-1] >= hi:
-        raise _bad(f"MST key {keys[-1]!r:.80} outside its subtree")
-    if keys:
-        actual = key_layer(keys[0])
-        for key in keys[1:]:
-            if key_layer(key) != actual:
-                raise _bad("MST node holds keys of different layers")
+    keys: list[str]
+    if raws:
+        joined = b"\n".join(raws)
+        if _KEYS_RE.fullmatch(joined) is None:
+            raise _bad_key(raws)
+        keys = joined.decode("ascii").split("\n")
+        if max(map(len, raws)) > MAX_KEY_BYTES:
+            raise _bad_key(raws)
+        if lo is not None and keys[0] <= lo:
+            raise _bad(f"MST keys out of order or outside their subtree at {keys[0]!r:.80}")
+        if hi is not None and keys[-1] >= hi:
+            raise _bad(f"MST key {keys[-1]!r:.80} outside its subtree")
+        layers = layers_of(keys)
+        actual = layers[0]
+        if layers.count(actual) != len(layers):
+            raise _bad("MST node holds keys of different layers")
         if layer is not None and actual != layer:
             raise _bad(f"MST node at layer {layer} holds keys of layer {actual}")
         layer = actual
-    elif layer is None:
-        if left_cid is not None:
-            raise _bad("MST root has no entries and only points down (untrimmed root)")
-        layer = 0
-    elif left_cid is None:
-        raise _bad("empty MST node below the root (untrimmed leaf)")
+    else:
+        keys = []
+        if layer is None:
+            if left_cid is not None:
+                raise _bad("MST root has no entries and only points down (untrimmed root)")
+            layer = 0
+        elif left_cid is None:
+            raise _bad("empty MST node below the root (untrimmed leaf)")
     if layer > limits.max_height:
         raise MstLimitError(f"MST height {layer} exceeds the cap {limits.max_height}")
-    if layer == 0 and (left_cid is not None or any(c is not None for c in right_cids)):
+    if layer == 0 and (left_cid is not None or right_cids.count(None) != len(right_cids)):
         raise _bad("MST node at layer 0 has a subtree (child below layer 0)")
     sub = layer - 1
-    bounds = [lo, *keys, hi]
-    left = None if left_cid is None else Node.stub(left_cid, sub, bounds[0], bounds[1])
-    rights: list[Node | None] = [
-        None if c is None else Node.stub(c, sub, bounds[i + 1], bounds[i + 2])
-        for i, c in enumerate(right_cids)
-    ]
-    node = Node(layer, left, keys, vals, rights, gen)
+    stub = _stub
+    left = None if left_cid is None else stub(left_cid, sub, lo, keys[0] if keys else hi)
+    rights: list[Node | None] = []
+    if right_cids:
+        uppers = [*keys[1:], hi]
+        rights = [
+            None if c is None else stub(c, sub, k, u)
+            for c, k, u in zip(right_cids, keys, uppers, strict=True)
+        ]
+    node.layer = layer
+    node.left = left
+    node.vals = vals
+    node.rights = rights
+    node._ents = ents
     node._block = block
+    node.keys = keys  # last: marks a stub loaded
     return node
+
+
+def decode_node(
+    block: bytes,
+    *,
+    layer: int | None,
+    lo: str | None = None,
+    hi: str | None = None,
+    limits: MstLimits = DEFAULT_LIMITS,
+    gen: int = 0,
+    cache_layers: bool = True,
+) -> Node:
+    """Decode and check one untrusted node block.
+
+    ``layer`` is the layer the parent implies (``None`` for the root, whose layer is that
+    of its keys); ``lo``/``hi`` are exclusive bounds on its keys. Every key must be a
+    valid repo path at the node's layer, above the previous one (and ``lo``) and below
+    ``hi``, with its prefix length the whole prefix it shares with the previous key (so
+    the node re-encodes to its own bytes). Children become stubs carrying their own
+    bounds. Raises :class:`InvalidMstError` on any violation. ``cache_layers=False``
+    leaves the key-layer cache alone (one-pass walks of whole trees, whose memory must
+    not grow with the tree).
+    """
+    node = Node(0, None, None, [], [], gen)
+    node.lo = lo
+    node.hi = hi
+    return _fill(
+        node, block, layer, lo, hi, limits, key_layers_cached if cache_layers else key_layers
+    )
 
 
 def _normalize(node: Node) -> Node | None:
@@ -283,7 +453,7 @@ class Tree:
 
     @classmethod
     def empty(cls, get_block: BlockGetter, *, limits: MstLimits = DEFAULT_LIMITS) -> Tree:
-        tree = cls(Node(0, None, [], [], [], 0), get_block, limits=limits)
+        tree = cls(Node(0, None, [], [], [], 0, []), get_block, limits=limits)
         tree.root.gen = tree._gen
         return tree
 
@@ -310,7 +480,7 @@ class Tree:
         limits: MstLimits = DEFAULT_LIMITS,
     ) -> Tree:
         """Build bottom-up from ``(key, cid)`` pairs (sorted or not; keys must be unique)."""
-        pairs = sorted(items)
+        pairs = sorted(items, key=itemgetter(0))
         tree = cls.empty(get_block, limits=limits)
         if not pairs:
             return tree
@@ -319,7 +489,7 @@ class Tree:
             if a == b:
                 raise ValueError(f"duplicate key {a!r}")
         vals = [v for _, v in pairs]
-        layers = [key_layer(k) for k in keys]
+        layers = key_layers(keys)
         top = max(layers)
         positions: list[list[int]] = [[] for _ in range(top + 1)]
         for i, layer in enumerate(layers):
@@ -329,12 +499,12 @@ class Tree:
         def build(lo: int, hi: int, layer: int) -> Node | None:
             if lo >= hi:
                 return None
-            pos = positions[layer]
-            idx = pos[bisect_left(pos, lo) : bisect_left(pos, hi)]
             if layer == 0:
                 return Node(0, None, keys[lo:hi], vals[lo:hi], [None] * (hi - lo), gen)
+            pos = positions[layer]
+            idx = pos[bisect_left(pos, lo) : bisect_left(pos, hi)]
             if not idx:
-                return Node(layer, build(lo, hi, layer - 1), [], [], [], gen)
+                return Node(layer, build(lo, hi, layer - 1), [], [], [], gen, [])
             left = build(lo, idx[0], layer - 1)
             ends = [*idx[1:], hi]
             rights = [build(i + 1, end, layer - 1) for i, end in zip(idx, ends, strict=True)]
@@ -371,23 +541,25 @@ class Tree:
             raise MissingBlockError(cid, "MST node")
         if node.layer < 0:
             raise InvalidMstError("MST subtree below layer 0")
-        full = decode_node(block, layer=node.layer, lo=node.lo, hi=node.hi, limits=self.limits)
-        node.left = full.left
-        node.vals = full.vals
-        node.rights = full.rights
-        node._block = block
-        node.keys = full.keys  # last: marks the stub loaded
-        return node
+        return _fill(node, block, node.layer, node.lo, node.hi, self.limits)
 
-    def _new(
+    def _keys(self, node: Node) -> list[str]:
+        keys = node.keys
+        if keys is None:
+            keys = self._load(node).keys
+            assert keys is not None
+        return keys
+
+    def _new(  # noqa: PLR0917 - hot helper, positional on purpose
         self,
         layer: int,
         left: Node | None,
         keys: list[str],
         vals: list[CID],
         rights: list[Node | None],
+        ents: list[_Entry | None] | None = None,
     ) -> Node:
-        return Node(layer, left, keys, vals, rights, self._gen)
+        return Node(layer, left, keys, vals, rights, self._gen, ents)
 
     # -- reads ----------------------------------------------------------------------
 
@@ -395,12 +567,13 @@ class Tree:
         """The value at ``key``, or None."""
         node: Node | None = self.root
         while node is not None:
-            keys = self._load(node).keys
-            assert keys is not None
+            keys = node.keys
+            if keys is None:
+                keys = self._keys(node)
             i = bisect_left(keys, key)
             if i < len(keys) and keys[i] == key:
                 return node.vals[i]
-            node = node.child(i)
+            node = node.left if i == 0 else node.rights[i - 1]
         return None
 
     def items(self, start: str | None = None) -> Iterator[tuple[str, CID]]:
@@ -409,8 +582,7 @@ class Tree:
         def walk(node: Node | None) -> Iterator[tuple[str, CID]]:
             if node is None:
                 return
-            keys = self._load(node).keys
-            assert keys is not None
+            keys = self._keys(node)
             if start is not None and node.hi is not None and node.hi <= start:
                 return
             yield from walk(node.left)
@@ -440,17 +612,16 @@ class Tree:
             if node.keys is None or node.gen != gen:
                 continue
             yield node
-            for child in (node.left, *node.rights):
-                if child is not None:
-                    stack.append(child)
+            if node.left is not None:
+                stack.append(node.left)
+            stack.extend([right for right in node.rights if right is not None])
 
     def path(self, key: str) -> list[Node]:
         """Nodes visited searching ``key``: the proof of its presence or absence."""
         out: list[Node] = []
         node: Node | None = self.root
         while node is not None:
-            keys = self._load(node).keys
-            assert keys is not None
+            keys = self._keys(node)
             out.append(node)
             i = bisect_left(keys, key)
             if i < len(keys) and keys[i] == key:
@@ -463,8 +634,7 @@ class Tree:
         below: str | None = None
         node: Node | None = self.root
         while node is not None:
-            keys = self._load(node).keys
-            assert keys is not None
+            keys = self._keys(node)
             i = bisect_left(keys, key)
             if i:
                 below = keys[i - 1]
@@ -472,8 +642,7 @@ class Tree:
         above: str | None = None
         node = self.root
         while node is not None:
-            keys = self._load(node).keys
-            assert keys is not None
+            keys = self._keys(node)
             i = bisect_right(keys, key)
             if i < len(keys):
                 above = keys[i]
@@ -481,15 +650,33 @@ class Tree:
         return below, above
 
     def covering_proof(self, key: str) -> list[Node]:
-        """Nodes needed to add or remove ``key`` here: its path and its neighbours' paths."""
-        seen: dict[int, Node] = {}
-        for node in self.path(key):
-            seen[id(node)] = node
-        for other in self.neighbours(key):
-            if other is not None:
-                for node in self.path(other):
-                    seen[id(node)] = node
-        return list(seen.values())
+        """Nodes needed to add or remove ``key`` here: its path and its neighbours' paths.
+
+        Computed in one descent: a neighbour's path leaves the key's path only where the
+        key sits in a node, and then runs down the rightmost spine of the gap below the
+        key (to the key before it) and the leftmost spine of the gap above it (to the key
+        after it). An absent key's neighbours lie on its own path. Equal, as a set, to
+        ``path(key)`` plus ``path(n)`` for both :meth:`neighbours`.
+        """
+        out: list[Node] = []
+        node: Node | None = self.root
+        while node is not None:
+            keys = self._keys(node)
+            out.append(node)
+            i = bisect_left(keys, key)
+            if i < len(keys) and keys[i] == key:
+                spine = node.child(i)
+                while spine is not None:
+                    out.append(spine)
+                    spine = spine.rights[-1] if self._keys(spine) else spine.left
+                spine = node.rights[i]
+                while spine is not None:
+                    self._keys(spine)
+                    out.append(spine)
+                    spine = spine.left
+                break
+            node = node.left if i == 0 else node.rights[i - 1]
+        return out
 
     # -- writes ---------------------------------------------------------------------
 
@@ -511,30 +698,37 @@ class Tree:
 
     def delete(self, key: str) -> CID | None:
         """Remove ``key``; returns its value, or None (tree unchanged) if absent."""
-        if self.get(key) is None:
-            return None
         root, prev = self._delete(self._load(self.root), key)
+        if prev is None:
+            return None
         while root is not None and not root.keys and root.left is not None:
             root = self._load(root.left)
-        self.root = root if root is not None else self._new(0, None, [], [], [])
+        self.root = root if root is not None else self._new(0, None, [], [], [], [])
         return prev
 
     def _wrap(self, node: Node | None, layer: int) -> Node | None:
         while node is not None and node.layer < layer:
-            node = self._new(node.layer + 1, node, [], [], [])
+            node = self._new(node.layer + 1, node, [], [], [], [])
         return node
 
     def _put(self, node: Node, key: str, layer: int, value: CID) -> tuple[Node, CID | None]:
-        keys = self._load(node).keys
-        assert keys is not None
+        keys = self._keys(node)
         i = bisect_left(keys, key)
-        if i < len(keys) and keys[i] == key:
-            vals = list(node.vals)
-            prev = vals[i]
+        n = len(keys)
+        ents = node._ents
+        if i < n and keys[i] == key:
+            prev = node.vals[i]
             if prev == value:
                 return node, prev
+            vals = list(node.vals)
             vals[i] = value
-            return self._new(node.layer, node.left, keys, vals, node.rights), prev
+            if ents is not None:
+                ents = list(ents)
+                ents[i] = None
+            new = self._new(node.layer, node.left, keys, vals, node.rights, ents)
+            if node._block is not None:
+                new._splice = (node._block, prev, value)
+            return new, prev
         child = node.child(i)
         if layer == node.layer:
             a, b = self._split(child, key)
@@ -549,62 +743,95 @@ class Tree:
             new_keys.insert(i, key)
             vals = list(node.vals)
             vals.insert(i, value)
-            return self._new(node.layer, left, new_keys, vals, rights), None
+            if ents is not None:
+                # rebuilt: the entry before (new subtree), the new one, the one after (prefix)
+                if i:
+                    ents = [*ents[: i - 1], None, None, *([None] if i < n else []), *ents[i + 1 :]]
+                else:
+                    ents = [None, *([None] if n else []), *ents[1:]]
+            return self._new(node.layer, left, new_keys, vals, rights, ents), None
         found: CID | None
         if child is None:
             sub = self._wrap(self._new(layer, None, [key], [value], [None]), node.layer - 1)
             found = None
         else:
             sub, found = self._put(child, key, layer, value)
+            if sub is child:
+                return node, found
         return self._replace_child(node, i, sub), found
 
     def _replace_child(self, node: Node, i: int, child: Node | None) -> Node:
-        assert node.keys is not None
+        keys = node.keys
+        assert keys is not None
         if i == 0:
-            return self._new(node.layer, child, node.keys, node.vals, node.rights)
-        rights = list(node.rights)
-        rights[i - 1] = child
-        return self._new(node.layer, node.left, node.keys, node.vals, rights)
+            old = node.left
+            new = self._new(node.layer, child, keys, node.vals, node.rights, node._ents)
+        else:
+            old = node.rights[i - 1]
+            rights = list(node.rights)
+            rights[i - 1] = child
+            ents = node._ents
+            if ents is not None:
+                ents = list(ents)
+                ents[i - 1] = None
+            new = self._new(node.layer, node.left, keys, node.vals, rights, ents)
+        base = node._block
+        if base is not None and old is not None and child is not None and old._cid is not None:
+            new._splice = (base, old._cid, child)
+        return new
 
     def _split(self, node: Node | None, key: str) -> tuple[Node | None, Node | None]:
         """Split a subtree into the parts below and above ``key`` (not in it)."""
         if node is None:
             return None, None
-        keys = self._load(node).keys
-        assert keys is not None
+        keys = self._keys(node)
         i = bisect_left(keys, key)
         a, b = self._split(node.child(i), key)
+        ents = node._ents
         if i == 0:
-            low = _normalize(self._new(node.layer, a, [], [], []))
+            low = _normalize(self._new(node.layer, a, [], [], [], []))
         else:
             rights = [*node.rights[: i - 1], a]
-            low = self._new(node.layer, node.left, keys[:i], node.vals[:i], rights)
-        high = _normalize(self._new(node.layer, b, keys[i:], node.vals[i:], node.rights[i:]))
+            low_ents = None if ents is None else [*ents[: i - 1], None]
+            low = self._new(node.layer, node.left, keys[:i], node.vals[:i], rights, low_ents)
+        high_ents = None if ents is None else [None, *ents[i + 1 :]] if i < len(keys) else []
+        high = _normalize(
+            self._new(node.layer, b, keys[i:], node.vals[i:], node.rights[i:], high_ents)
+        )
         return low, high
 
     def _delete(self, node: Node, key: str) -> tuple[Node | None, CID | None]:
-        keys = node.keys
-        assert keys is not None
+        """``(new subtree, removed value)``, or ``(node, None)`` (unchanged) if absent."""
+        keys = self._keys(node)
         i = bisect_left(keys, key)
-        if i < len(keys) and keys[i] == key:
+        n = len(keys)
+        if i < n and keys[i] == key:
             merged = self._merge(node.child(i), node.rights[i])
+            ents = node._ents
             if i == 0:
                 left, rights = merged, node.rights[1:]
+                if ents is not None:
+                    ents = [None, *ents[2:]] if n > 1 else []
             else:
                 left = node.left
                 rights = [*node.rights[: i - 1], merged, *node.rights[i + 1 :]]
+                if ents is not None:
+                    ents = [*ents[: i - 1], None, *([None] if i + 1 < n else []), *ents[i + 2 :]]
             new = self._new(
                 node.layer,
                 left,
                 keys[:i] + keys[i + 1 :],
                 node.vals[:i] + node.vals[i + 1 :],
                 rights,
+                ents,
             )
             return _normalize(new), node.vals[i]
         child = node.child(i)
         if child is None:
             return node, None
-        sub, prev = self._delete(self._load(child), key)
+        sub, prev = self._delete(child, key)
+        if prev is None:
+            return node, None
         return _normalize(self._replace_child(node, i, sub)), prev
 
     def _merge(self, a: Node | None, b: Node | None) -> Node | None:
@@ -613,20 +840,34 @@ class Tree:
             return b
         if b is None:
             return a
-        a_keys = self._load(a).keys
-        b_keys = self._load(b).keys
-        assert a_keys is not None
-        assert b_keys is not None
+        a_keys = self._keys(a)
+        b_keys = self._keys(b)
         if not a_keys:
-            return self._new(a.layer, self._merge(a.left, b.left), b_keys, b.vals, b.rights)
+            merged = self._merge(a.left, b.left)
+            return self._new(a.layer, merged, b_keys, b.vals, b.rights, b._ents)
         junction = self._merge(a.rights[-1], b.left)
+        a_ents, b_ents = a._ents, b._ents
+        ents = None
+        if a_ents is not None and b_ents is not None:
+            # rebuilt: a's last entry (new subtree) and b's first (prefix now against a's)
+            ents = [*a_ents[:-1], None, *([None, *b_ents[1:]] if b_keys else [])]
         return self._new(
             a.layer,
             a.left,
             a_keys + b_keys,
             a.vals + b.vals,
             [*a.rights[:-1], junction, *b.rights],
+            ents,
         )
+
+    def new_blocks(self) -> dict[CID, bytes]:
+        """``{cid: block}`` of the nodes this handle created, after :meth:`check_new_nodes`.
+
+        What a commit stores and puts in its slice: one walk over the new nodes (those
+        of this handle's generation reachable from the root), each encoded once.
+        """
+        self.check_new_nodes()
+        return {node.cid: node.block for node in self.new_nodes()}
 
     # -- checks ---------------------------------------------------------------------
 
@@ -634,12 +875,11 @@ class Tree:
         """Apply the caps to nodes this handle created (a write must not exceed them)."""
         if self.root.layer > self.limits.max_height:
             raise MstLimitError(f"MST height {self.root.layer} exceeds {self.limits.max_height}")
+        cap = self.limits.max_entries
         for node in self.new_nodes(generation):
             assert node.keys is not None
-            if len(node.keys) > self.limits.max_entries:
-                raise MstLimitError(
-                    f"MST node would hold {len(node.keys)} entries (cap {self.limits.max_entries})"
-                )
+            if len(node.keys) > cap:
+                raise MstLimitError(f"MST node would hold {len(node.keys)} entries (cap {cap})")
 
 
 def blocks_of(nodes: Sequence[Node]) -> dict[CID, bytes]:

@@ -19,6 +19,7 @@ from lexforge.runtime.car import write_car
 from lexforge.runtime.crypto import Keypair
 from lexforge.runtime.data import CID, DataModelError, decode, encode
 from lexforge.runtime.repo.blockstore import BlockStore
+from lexforge.runtime.repo.cids import cbor_cid
 from lexforge.runtime.repo.commit import Commit, sign_commit
 from lexforge.runtime.repo.errors import MissingBlockError, RepoError, SwapError, WriteError
 from lexforge.runtime.repo.mst import DEFAULT_LIMITS, MstLimits, Node, Tree
@@ -57,20 +58,33 @@ class CommitDiff:
 
 def encode_record(record: Mapping[str, Any]) -> tuple[CID, bytes]:
     """``(cid, block)`` of a record; raises :class:`WriteError` if it is not one."""
-    if not isinstance(record, Mapping) or not isinstance(record.get("$type"), str):
+    if type(record) is not dict:
+        if not isinstance(record, Mapping):
+            raise WriteError("a record must be a map with a string '$type'")
+        record = dict(record)
+    if type(record.get("$type")) is not str:
         raise WriteError("a record must be a map with a string '$type'")
     try:
-        block = encode(dict(record))
+        block = encode(record)
     except DataModelError as exc:
         raise WriteError(f"record cannot be encoded: {exc}") from None
     if len(block) > MAX_RECORD_BYTES:
         raise WriteError(f"record is {len(block)} bytes, more than {MAX_RECORD_BYTES}")
-    return CID.for_cbor(block), block
+    return cbor_cid(block), block
+
+
+# Collections seen valid (a repo writes to a handful; the NSID check is the slow part).
+_VALID_COLLECTIONS: set[str] = set()
+_VALID_COLLECTIONS_MAX = 4096
 
 
 def _path(collection: str, rkey: str) -> str:
-    if not is_valid_nsid(collection):
-        raise WriteError(f"invalid collection NSID {collection!r:.80}")
+    if collection not in _VALID_COLLECTIONS:
+        if not is_valid_nsid(collection):
+            raise WriteError(f"invalid collection NSID {collection!r:.80}")
+        if len(_VALID_COLLECTIONS) >= _VALID_COLLECTIONS_MAX:
+            _VALID_COLLECTIONS.clear()
+        _VALID_COLLECTIONS.add(collection)
     if not is_valid_record_key(rkey):
         raise WriteError(f"invalid record key {rkey!r:.80}")
     return f"{collection}/{rkey}"
@@ -96,6 +110,8 @@ class Repo:
         self.clock = clock or TidClock()
         self.limits = limits
         self.tree = Tree.load(commit.data, store.get, limits=limits)
+        # (clock, rev) of the last commit this repo made (None: the head came from elsewhere)
+        self._own_rev: tuple[TidClock, str] | None = None
 
     # -- opening --------------------------------------------------------------------
 
@@ -132,7 +148,7 @@ class Repo:
             blocks[node.cid] = node.block
         commit = sign_commit(did, clock.next(), tree.root_cid, key)
         commit_block = commit.to_block()
-        commit_cid = CID.for_cbor(commit_block)
+        commit_cid = cbor_cid(commit_block)
         store.apply_commit(
             {commit_cid: commit_block, **blocks},
             commit=commit_cid,
@@ -141,6 +157,7 @@ class Repo:
         )
         repo = cls(store, key, commit, commit_cid, clock=clock, limits=limits)
         repo.tree = tree
+        repo._own_rev = (clock, commit.rev)
         ops = tuple(RecordOp("create", path, cid) for path, cid in sorted(items))
         slice_blocks = {commit_cid: commit_block, **blocks}
         return repo, CommitDiff(commit, commit_cid, None, None, ops, slice_blocks)
@@ -217,38 +234,37 @@ class Repo:
         record_blocks: dict[CID, bytes] = {}
         ops: list[RecordOp] = []
         seen: set[str] = set()
+        # Each write is applied straight to the copy and its previous value checked
+        # afterwards: a failed check aborts the whole batch, and the copy with it.
         for write in writes:
             path = _path(write.collection, write.rkey)
             if path in seen:
                 raise WriteError(f"two writes to {path} in one batch")
             seen.add(path)
-            current = tree.get(path)
             if isinstance(write, Create):
-                if current is not None:
-                    raise WriteError(f"record {path} already exists")
                 cid, block = encode_record(write.record)
+                if tree.put(path, cid) is not None:
+                    raise WriteError(f"record {path} already exists")
                 record_blocks[cid] = block
-                tree.put(path, cid)
                 ops.append(RecordOp("create", path, cid))
             elif isinstance(write, Update):
+                cid, block = encode_record(write.record)
+                current = tree.put(path, cid)
                 if current is None:
                     raise WriteError(f"record {path} does not exist")
                 if write.swap_record is not None and write.swap_record != current:
                     raise SwapError(f"record {path} is {current}, not {write.swap_record}")
-                cid, block = encode_record(write.record)
                 record_blocks[cid] = block
-                tree.put(path, cid)
                 ops.append(RecordOp("update", path, cid, current))
             elif isinstance(write, Delete):
+                current = tree.delete(path)
                 if current is None:
                     raise WriteError(f"record {path} does not exist")
                 if write.swap_record is not None and write.swap_record != current:
                     raise SwapError(f"record {path} is {current}, not {write.swap_record}")
-                tree.delete(path)
                 ops.append(RecordOp("delete", path, None, current))
             else:
                 raise WriteError(f"unknown write {write!r:.80}")
-        tree.check_new_nodes()
         return self._commit(tree, ops, record_blocks)
 
     def rotate_key(self, key: Keypair) -> CommitDiff:
@@ -264,20 +280,31 @@ class Repo:
     def _commit(
         self, tree: Tree, ops: list[RecordOp], record_blocks: dict[CID, bytes]
     ) -> CommitDiff:
-        rev = self.clock.next_after(self.rev)
+        new_nodes = tree.new_blocks()  # checks the caps first
+        # The clock's own last TID is above the head's rev when this repo made it: then
+        # next() suffices; otherwise (opened from a store) step over the stored rev.
+        clock = self.clock
+        own = self._own_rev
+        if own is not None and own[0] is clock and own[1] == self.rev:
+            rev = clock.next()
+        else:
+            rev = clock.next_after(self.rev)
         commit = sign_commit(self.did, rev, tree.root_cid, self.key)
         commit_block = commit.to_block()
-        commit_cid = CID.for_cbor(commit_block)
-        new_nodes = {node.cid: node.block for node in tree.new_nodes()}
+        commit_cid = cbor_cid(commit_block)
         stored = {commit_cid: commit_block, **new_nodes, **record_blocks}
         self.store.apply_commit(stored, commit=commit_cid, rev=rev, expected_head=self.head)
+        self._own_rev = (clock, rev)
         slice_blocks: dict[CID, bytes] = {commit_cid: commit_block, **new_nodes}
-        proof: dict[int, Node] = {id(tree.root): tree.root}
+        root = tree.root
+        proof: dict[int, Node] = {id(root): root}
         for op in ops:
             for node in tree.covering_proof(op.path):
                 proof[id(node)] = node
         for node in proof.values():
-            slice_blocks.setdefault(node.cid, node.block)
+            cid = node.cid
+            if cid not in slice_blocks:
+                slice_blocks[cid] = node.block
         slice_blocks.update(record_blocks)
         diff = CommitDiff(commit, commit_cid, self.rev, self.data, tuple(ops), slice_blocks)
         self.commit = commit

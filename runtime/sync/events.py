@@ -20,13 +20,13 @@ event's ops feed commit verification (op inversion) without conversion.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeAlias
 
 from lexforge.runtime.car import CarError, read_car
 from lexforge.runtime.data import CID
+from lexforge.runtime.repo.fastsyntax import fast_is_did, fast_is_tid
 from lexforge.runtime.repo.keys import is_valid_key
 from lexforge.runtime.repo.ops import RecordOp
 from lexforge.runtime.sync.errors import EventShapeError, FrameLimitError
@@ -69,28 +69,6 @@ MAX_OPS = 200
 MAX_SEQ = 2**53 - 1
 
 _ACTIONS = frozenset(("create", "update", "delete"))
-
-# The complete DID and TID syntax rules (spec/syntax), inlined for the hot path: the
-# ``lexforge.runtime.syntax`` checks build a typed string per call, which costs several
-# microseconds per field at firehose rates. tests/sync/test_events.py checks that these
-# agree with ``is_valid_did``/``is_valid_tid`` on the interop syntax vectors.
-_DID_RE = re.compile(r"did:[a-z]+:[a-zA-Z0-9._:%-]*[a-zA-Z0-9._-]")
-_TID_RE = re.compile(r"[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}")
-_MAX_DID_LENGTH = 2048
-
-
-def fast_is_did(value: object) -> bool:
-    """``is_valid_did`` without building a :class:`~lexforge.runtime.syntax.Did`."""
-    return (
-        isinstance(value, str)
-        and len(value) <= _MAX_DID_LENGTH
-        and _DID_RE.fullmatch(value) is not None
-    )
-
-
-def fast_is_tid(value: object) -> bool:
-    """``is_valid_tid`` without building a :class:`~lexforge.runtime.syntax.Tid`."""
-    return isinstance(value, str) and _TID_RE.fullmatch(value) is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,11 +19,13 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from lexforge.runtime.car import CarError, read_car
+from lexforge.runtime.car import CarError
 from lexforge.runtime.crypto import PublicKey, parse_did_key
 from lexforge.runtime.crypto.errors import CryptoError
 from lexforge.runtime.data import CID, DataModelError, decode
 from lexforge.runtime.repo import EMPTY_ROOT_CID, Commit, MstLimits, RepoError, invert_ops
+from lexforge.runtime.repo.carslice import read_slice
+from lexforge.runtime.repo.fastsyntax import fast_is_tid, tid_timestamp_us
 from lexforge.runtime.sync.errors import (
     FutureRevError,
     StaleRevError,
@@ -35,7 +37,6 @@ from lexforge.runtime.sync.events import (
     CommitEvent,
     SyncEvent,
 )
-from lexforge.runtime.syntax import Tid, is_valid_tid
 
 __all__ = ["MAX_FUTURE_REV_SECONDS", "CommitVerifier", "KeyLookup", "RepoState", "Verified"]
 
@@ -106,12 +107,12 @@ class CommitVerifier:
         raise VerificationError(f"commit {commit.rev} of {commit.did}: bad signature")
 
     def _check_rev(self, did: str, rev: str) -> None:
-        if not is_valid_tid(rev):
+        if not fast_is_tid(rev):
             raise VerificationError(f"rev {rev!r:.40} is not a TID")
         state = self.state.get(did)
         if state is not None and rev <= state.rev:
             raise StaleRevError(f"rev {rev} of {did} is not after {state.rev}")
-        ahead = Tid(rev).timestamp_us / 1e6 - self.now()
+        ahead = tid_timestamp_us(rev) / 1e6 - self.now()
         if ahead > self.max_future_seconds:
             raise FutureRevError(f"rev {rev} of {did} is {ahead:.0f} s in the future")
 
@@ -119,12 +120,12 @@ class CommitVerifier:
         self, data: bytes, commit_cid: CID | None, did: str, rev: str
     ) -> tuple[Commit, dict[CID, bytes]]:
         try:
-            roots, blocks = read_car(data, require_single_root=True)
+            root, blocks = read_slice(data)
         except CarError as exc:
             raise VerificationError(f"bad CAR slice: {exc}") from None
-        if commit_cid is not None and roots[0] != commit_cid:
+        if commit_cid is not None and root != commit_cid:
             raise VerificationError("CAR root is not the event's commit")
-        block = blocks.get(roots[0])
+        block = blocks.get(root)
         if block is None:
             raise VerificationError("CAR slice lacks the commit block")
         try:

@@ -7,12 +7,20 @@ import random
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lexforge.runtime.car import read_car, write_car
 from lexforge.runtime.crypto import K256Keypair, P256Keypair, PublicKey
 from lexforge.runtime.data import CID
 from lexforge.runtime.repo import CommitDiff, Create, Delete, RecordOp, Update
-from lexforge.runtime.sync.errors import FutureRevError, StaleRevError, VerificationError
+from lexforge.runtime.sync.errors import (
+    EventError,
+    FutureRevError,
+    StaleRevError,
+    StreamErrorFrame,
+    VerificationError,
+)
 from lexforge.runtime.sync.events import CommitEvent, SyncEvent
 from lexforge.runtime.sync.frames import decode_event, encode_frame
 from lexforge.runtime.sync.verify import CommitVerifier
@@ -229,3 +237,84 @@ def test_sync_event() -> None:
                 replace(event, blocks=car + b"x" * 10_000)
             )
         )
+
+
+def _with_commit_block(diff: CommitDiff, block: bytes) -> CommitEvent:
+    """The diff's event with its commit block replaced (CID recomputed, so hashes match)."""
+    cid = CID.for_cbor(block)
+    blocks = {cid: block, **{c: b for c, b in diff.blocks.items() if c != diff.cid}}
+    return replace(event_of(diff), commit=cid, blocks=write_car([cid], blocks))
+
+
+def test_non_canonical_commit_blocks_rejected() -> None:
+    from lexforge.runtime.data import encode
+
+    repo, key = make_repo(5)
+    diff = repo.apply_writes([Create(POST, "a", post("a"))])
+    block = diff.blocks[diff.cid]
+    run(CommitVerifier(Keys(key.public_key)).verify_commit(_with_commit_block(diff, block)))
+    assert block.endswith(b"gversion\x03")
+    fields = diff.commit.unsigned() | {"sig": diff.commit.sig}
+    variants = [
+        block[:-1] + b"\x18\x03",  # version as a non-minimal integer
+        # the same fields with the map keys out of canonical order
+        bytes([0xA6]) + b"".join(encode(k) + encode(v) for k, v in sorted(fields.items())),
+        block + b"\x00",  # trailing bytes
+    ]
+    for variant in variants:
+        assert variant != block
+        with pytest.raises(VerificationError, match="commit"):
+            run(
+                CommitVerifier(Keys(key.public_key)).verify_commit(
+                    _with_commit_block(diff, variant)
+                )
+            )
+
+
+GOOD_REPO, GOOD_KEY = make_repo(40)
+GOOD_DIFF = GOOD_REPO.apply_writes(
+    [
+        Create(POST, "m1", post("m1")),
+        Update(POST, "3k00000000007", post("u")),
+        Delete(POST, "3k00000000011"),
+    ]
+)
+GOOD_EVENT = event_of(GOOD_DIFF, 5)
+GOOD_FRAME = encode_frame(GOOD_EVENT)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_any_change_to_the_slice_is_rejected(data: st.DataObject) -> None:
+    blocks = bytearray(GOOD_EVENT.blocks)
+    i = data.draw(st.integers(0, len(blocks) - 1))
+    blocks[i] ^= data.draw(st.integers(1, 255))
+    verifier = CommitVerifier(Keys(GOOD_KEY.public_key))
+    with pytest.raises(VerificationError):
+        run(verifier.verify_commit(replace(GOOD_EVENT, blocks=bytes(blocks))))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_mutated_frames_are_rejected_or_change_nothing_verified(data: st.DataObject) -> None:
+    frame = bytearray(GOOD_FRAME)
+    for _ in range(data.draw(st.integers(1, 3))):
+        i = data.draw(st.integers(0, len(frame) - 1))
+        frame[i] ^= data.draw(st.integers(1, 255))
+    try:
+        event = decode_event(bytes(frame))
+    except (EventError, StreamErrorFrame):
+        return
+    if not isinstance(event, CommitEvent):
+        return
+    verifier = CommitVerifier(Keys(GOOD_KEY.public_key))
+    try:
+        run(verifier.verify_commit(event))
+    except VerificationError:
+        return
+    # accepted: then everything the signature and the inversion cover is unchanged
+    for name in ("repo", "commit", "rev", "blocks", "prev_data"):
+        assert getattr(event, name) == getattr(GOOD_EVENT, name), name
+    assert sorted(event.ops, key=lambda op: op.path) == sorted(
+        GOOD_EVENT.ops, key=lambda op: op.path
+    )

@@ -1,0 +1,235 @@
+"""The hot-path shortcuts give exactly what the plain definitions give.
+
+Node encodings reuse cached entry maps and splice one changed link into the old block;
+covering proofs come from one descent; CAR slices are read by a one-pass reader; CIDs
+are built by the C codec; TID timestamps are read without a ``Tid``. Each is checked
+here against the slow, obvious computation, including the cases where a shortcut must
+step aside (a CID occurring twice in a block, unusual CARs).
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lexforge.runtime.car import CarError, read_car, write_car
+from lexforge.runtime.data import CID, encode
+from lexforge.runtime.repo import InvalidMstError, Node, Tree, key_layer
+from lexforge.runtime.repo.carslice import read_slice
+from lexforge.runtime.repo.cids import cbor_cid, cid_from_blessed, raw_cid
+from lexforge.runtime.repo.fastsyntax import tid_timestamp_us
+from lexforge.runtime.syntax import Tid, TidClock
+from tests.repo.helpers import make_repo, random_writes
+
+VALUES = [CID.for_cbor(bytes([0x60 + i])) for i in range(4)]
+rkeys = st.text(alphabet="abcdefghijklmnopqrstuvwxyz234567", min_size=1, max_size=6)
+paths = st.builds(lambda c, r: f"com.example.{c}/{r}", st.sampled_from(["a", "b", "post"]), rkeys)
+mappings = st.dictionaries(paths, st.sampled_from(VALUES), max_size=60)
+
+
+def reference_block(node: Node) -> bytes:
+    """The node's encoding computed from scratch (no cached maps, no splicing)."""
+    assert node.keys is not None
+    entries = []
+    prev = b""
+    for key, val, right in zip(node.keys, node.vals, node.rights, strict=True):
+        raw = key.encode()
+        p = 0
+        while p < min(len(prev), len(raw)) and prev[p] == raw[p]:
+            p += 1
+        entries.append({"k": raw[p:], "p": p, "t": None if right is None else right.cid, "v": val})
+        prev = raw
+    return encode({"e": entries, "l": None if node.left is None else node.left.cid})
+
+
+def stored(tree: Tree) -> dict[CID, bytes]:
+    return {node.cid: node.block for node in tree.nodes()}
+
+
+@settings(max_examples=150, deadline=None)
+@given(mappings, st.lists(st.tuples(paths, st.sampled_from([None, *VALUES])), max_size=25))
+def test_derived_nodes_encode_like_fresh_ones(
+    mapping: dict[str, CID], writes: list[tuple[str, CID | None]]
+) -> None:
+    # a stored tree, loaded back (decoded nodes carry their entry maps), then written to
+    blocks = stored(Tree.build(mapping.items(), {}.get))
+    root = Tree.build(mapping.items(), {}.get).root_cid
+    tree = Tree.load(root, blocks.get)
+    expected = dict(mapping)
+    for key, value in writes:
+        if value is None:
+            assert tree.delete(key) == expected.pop(key, None)
+        else:
+            assert tree.put(key, value) == expected.get(key)
+            expected[key] = value
+        for node in tree.new_nodes():
+            assert node.block == reference_block(node)
+        blocks.update(tree.new_blocks())
+        tree = Tree.load(tree.root_cid, blocks.get)  # the next write starts from decoded nodes
+    assert tree.root_cid == Tree.build(expected.items(), {}.get).root_cid
+
+
+def keys_at(layer: int, count: int, start: int = 0) -> list[str]:
+    out = []
+    i = start
+    while len(out) < count:
+        key = f"com.example.record/k{i:06d}"
+        if key_layer(key) == layer:
+            out.append(key)
+        i += 1
+    return out
+
+
+def test_splice_steps_aside_when_the_old_cid_occurs_twice() -> None:
+    # a layer-1 key whose *value* is the CID of the left subtree: replacing the subtree
+    # must not also rewrite the value
+    (top,) = keys_at(1, 1, start=5000)
+    low = [k for k in keys_at(0, 40) if k < top][:3]
+    assert len(low) == 3
+    leaf = Tree.build([(k, VALUES[0]) for k in low[:2]], {}.get)
+    leaf_cid = leaf.root_cid
+    items = [*((k, VALUES[0]) for k in low[:2]), (top, leaf_cid)]
+    built = Tree.build(items, {}.get)
+    assert built.root.left is not None
+    assert built.root.left.cid == leaf_cid
+    assert built.root.block.count(leaf_cid.bytes) == 2
+    tree = Tree.load(built.root_cid, stored(built).get)
+    tree.put(low[2], VALUES[1])
+    assert tree.root.block == reference_block(tree.root)
+    assert tree.root.vals == [leaf_cid]
+    assert tree.root_cid == Tree.build([*items, (low[2], VALUES[1])], {}.get).root_cid
+    # an update whose old value also occurs as a link: same
+    tree = Tree.load(built.root_cid, stored(built).get)
+    assert tree.put(top, VALUES[2]) == leaf_cid
+    assert tree.root.block == reference_block(tree.root)
+
+
+def test_non_canonical_prefix_length_is_rejected() -> None:
+    a, b = keys_at(0, 2)
+    common = 0
+    while a[common] == b[common]:
+        common += 1
+    assert common > 1
+    short = common - 1  # a valid range, but not the whole shared prefix
+    entries = [
+        {"k": a.encode(), "p": 0, "t": None, "v": VALUES[0]},
+        {"k": b.encode()[short:], "p": short, "t": None, "v": VALUES[0]},
+    ]
+    block = encode({"e": entries, "l": None})
+    with pytest.raises(InvalidMstError, match="prefix length"):
+        Tree.load(CID.for_cbor(block), {CID.for_cbor(block): block}.get)
+
+
+@settings(max_examples=150, deadline=None)
+@given(mappings, paths)
+def test_covering_proof_is_the_paths_to_the_key_and_its_neighbours(
+    mapping: dict[str, CID], key: str
+) -> None:
+    tree = Tree.build(mapping.items(), {}.get)
+    tree = Tree.load(tree.root_cid, stored(tree).get)
+    for probe in {key, *list(mapping)[:3]}:
+        expected = {n.cid for n in tree.path(probe)}
+        for other in tree.neighbours(probe):
+            if other is not None:
+                expected |= {n.cid for n in tree.path(other)}
+        proof = [n.cid for n in tree.covering_proof(probe)]
+        assert len(proof) == len(set(proof))
+        assert set(proof) == expected
+
+
+def test_cid_helpers_match_the_constructors() -> None:
+    rnd = random.Random(3)
+    for size in (0, 1, 55, 1000):
+        data = rnd.randbytes(size)
+        assert cbor_cid(data) == CID.for_cbor(data)
+        assert raw_cid(data) == CID.for_raw(data)
+        for cid in (CID.for_cbor(data), CID.for_raw(data)):
+            again = cid_from_blessed(cid.bytes)
+            assert again == cid
+            assert str(again) == str(cid)
+            assert type(again) is CID
+
+
+def test_tid_timestamp() -> None:
+    clock = TidClock()
+    samples = [clock.next() for _ in range(200)]
+    samples += ["2222222222222", "3kaaaaaaaaa22", "jzzzzzzzzzzzz", "7777777777777"]
+    for tid in samples:
+        assert tid_timestamp_us(tid) == Tid(tid).timestamp_us
+
+
+# -- CAR slices -------------------------------------------------------------------------
+
+
+def slices() -> list[bytes]:
+    rnd = random.Random(11)
+    repo, _ = make_repo(150)
+    out = [repo.apply_writes(random_writes(repo, rnd)).car() for _ in range(15)]
+    # a slice with a block over 16 KiB (a three-byte section length)
+    big: dict[str, Any] = {"$type": "x", "blob": rnd.randbytes(40_000)}
+    from lexforge.runtime.repo import Create
+
+    out.append(repo.apply_writes([Create("app.bsky.feed.post", "big", big)]).car())
+    return out
+
+
+SLICES = slices()
+
+
+def outcome(fn: Any, data: bytes) -> Any:
+    try:
+        root, blocks = fn(data)
+    except CarError as exc:
+        return type(exc)
+    return root, blocks
+
+
+def via_read_car(data: bytes) -> tuple[CID, dict[CID, bytes]]:
+    roots, blocks = read_car(data, require_single_root=True)
+    return roots[0], blocks
+
+
+def test_read_slice_reads_what_read_car_reads() -> None:
+    for data in SLICES:
+        root, blocks = read_slice(data)
+        assert (root, blocks) == via_read_car(data)
+        assert all(type(c) is CID for c in blocks)
+
+
+def test_read_slice_unusual_cars_go_to_the_full_reader() -> None:
+    root, blocks = via_read_car(SLICES[0])
+    first = next(iter(blocks))
+    cases = [
+        write_car([root, first], blocks),  # two roots
+        write_car([], blocks),  # no root
+        SLICES[0][:-1],  # truncated
+        SLICES[0] + b"\x00",  # an empty section
+        SLICES[0] + b"\x80\x00",  # a non-minimal section length
+        write_car([root], blocks, verify=False)[:-1] + b"\x00",  # last byte changed
+        b"",
+    ]
+    for data in cases:
+        assert outcome(read_slice, data) == outcome(via_read_car, data)
+        assert isinstance(outcome(read_slice, data), type)
+    # duplicates and a raw block are fine, as for read_car
+    dup = write_car([root], blocks) + write_car([root], blocks)[59:]
+    raw = CID.for_raw(b"blob")
+    with_raw = write_car([root], {**blocks, raw: b"blob"})
+    for data in (dup, with_raw):
+        assert outcome(read_slice, data) == outcome(via_read_car, data)
+    with pytest.raises(CarError):
+        read_slice(SLICES[0], max_blocks=2)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_read_slice_agrees_with_read_car_on_mutations(data: st.DataObject) -> None:
+    car = bytearray(data.draw(st.sampled_from(SLICES)))
+    for _ in range(data.draw(st.integers(1, 3))):
+        i = data.draw(st.integers(0, len(car) - 1))
+        car[i] ^= data.draw(st.integers(1, 255))
+    assert outcome(read_slice, bytes(car)) == outcome(via_read_car, bytes(car))
