@@ -36,6 +36,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any, NoReturn
 
@@ -158,33 +159,34 @@ def _float_to_int(value: float, path: _Path) -> int:
     return int(value)
 
 
+# The two wrapper objects: key -> (reader of its string value, what it is called).
+_WRAPPERS: dict[str, tuple[Callable[[str], Any], str]] = {
+    "$link": (CID.parse, "invalid CID in $link"),
+    "$bytes": (b64decode_strict, "invalid $bytes"),
+}
+
+
+def _from_wrapper(obj: dict[Any, Any], key: str, path: _Path) -> Any:
+    """A ``{"$link": ...}`` or ``{"$bytes": ...}`` object as a CID or bytes."""
+    if len(obj) != 1:
+        _fail(f"a {key} object must have exactly one key", path)
+    text = obj[key]
+    path.append(key)
+    if not isinstance(text, str):
+        _fail(f"{key} value must be a string, not {_json_type(text)}", path)
+    read, what = _WRAPPERS[key]
+    try:
+        value = read(text)
+    except (InvalidCidError, InvalidBase64Error) as exc:
+        _fail(f"{what}: {exc}", path)
+    path.pop()
+    return value
+
+
 def _from_object(obj: dict[Any, Any], path: _Path, depth: int) -> Any:
-    if "$link" in obj:
-        if len(obj) != 1:
-            _fail("a $link object must have exactly one key", path)
-        text = obj["$link"]
-        path.append("$link")
-        if not isinstance(text, str):
-            _fail(f"$link value must be a string, not {_json_type(text)}", path)
-        try:
-            cid = CID.parse(text)
-        except InvalidCidError as exc:
-            _fail(f"invalid CID in $link: {exc}", path)
-        path.pop()
-        return cid
-    if "$bytes" in obj:
-        if len(obj) != 1:
-            _fail("a $bytes object must have exactly one key", path)
-        text = obj["$bytes"]
-        path.append("$bytes")
-        if not isinstance(text, str):
-            _fail(f"$bytes value must be a string, not {_json_type(text)}", path)
-        try:
-            data = b64decode_strict(text)
-        except InvalidBase64Error as exc:
-            _fail(f"invalid $bytes: {exc}", path)
-        path.pop()
-        return data
+    for key in _WRAPPERS:
+        if key in obj:
+            return _from_wrapper(obj, key, path)
     if depth >= MAX_DEPTH:
         _fail(f"nesting deeper than {MAX_DEPTH} levels", path)
     if len(obj) > MAX_CONTAINER_LEN:
