@@ -605,16 +605,27 @@ class Tree:
 
     def new_nodes(self, generation: int | None = None) -> Iterator[Node]:
         """Nodes of this tree created in ``generation`` (default: this handle's)."""
-        gen = self._gen if generation is None else generation
-        stack: list[Node] = [self.root]
+        yield from self._new_nodes(self._gen if generation is None else generation)
+
+    def _new_nodes(self, gen: int) -> list[Node]:
+        # new nodes only ever point to new nodes or to older ones, never back: descend
+        # only into children of this generation
+        root = self.root
+        if root.keys is None or root.gen != gen:
+            return []
+        out = [root]
+        stack = [root]
         while stack:
             node = stack.pop()
-            if node.keys is None or node.gen != gen:
-                continue
-            yield node
-            if node.left is not None:
-                stack.append(node.left)
-            stack.extend([right for right in node.rights if right is not None])
+            left = node.left
+            if left is not None and left.gen == gen and left.keys is not None:
+                out.append(left)
+                stack.append(left)
+            for right in node.rights:
+                if right is not None and right.gen == gen and right.keys is not None:
+                    out.append(right)
+                    stack.append(right)
+        return out
 
     def path(self, key: str) -> list[Node]:
         """Nodes visited searching ``key``: the proof of its presence or absence."""
@@ -861,22 +872,27 @@ class Tree:
         )
 
     def new_blocks(self) -> dict[CID, bytes]:
-        """``{cid: block}`` of the nodes this handle created, after :meth:`check_new_nodes`.
+        """``{cid: block}`` of the nodes this handle created, checked against the caps.
 
         What a commit stores and puts in its slice: one walk over the new nodes (those
-        of this handle's generation reachable from the root), each encoded once.
+        of this handle's generation reachable from the root), each encoded once. Raises
+        :class:`MstLimitError` like :meth:`check_new_nodes`.
         """
-        self.check_new_nodes()
-        return {node.cid: node.block for node in self.new_nodes()}
+        nodes = self._new_nodes(self._gen)
+        self._check_caps(nodes)
+        return {node.cid: node.block for node in nodes}
 
     # -- checks ---------------------------------------------------------------------
 
     def check_new_nodes(self, generation: int | None = None) -> None:
         """Apply the caps to nodes this handle created (a write must not exceed them)."""
+        self._check_caps(self._new_nodes(self._gen if generation is None else generation))
+
+    def _check_caps(self, nodes: list[Node]) -> None:
         if self.root.layer > self.limits.max_height:
             raise MstLimitError(f"MST height {self.root.layer} exceeds {self.limits.max_height}")
         cap = self.limits.max_entries
-        for node in self.new_nodes(generation):
+        for node in nodes:
             assert node.keys is not None
             if len(node.keys) > cap:
                 raise MstLimitError(f"MST node would hold {len(node.keys)} entries (cap {cap})")

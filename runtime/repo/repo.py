@@ -22,7 +22,7 @@ from lexforge.runtime.repo.blockstore import BlockStore
 from lexforge.runtime.repo.cids import cbor_cid
 from lexforge.runtime.repo.commit import Commit, sign_commit
 from lexforge.runtime.repo.errors import MissingBlockError, RepoError, SwapError, WriteError
-from lexforge.runtime.repo.mst import DEFAULT_LIMITS, MstLimits, Node, Tree
+from lexforge.runtime.repo.mst import DEFAULT_LIMITS, MstLimits, Tree
 from lexforge.runtime.repo.ops import MAX_OPS, Create, Delete, RecordOp, Update, Write
 from lexforge.runtime.syntax import TidClock, is_valid_nsid, is_valid_record_key
 
@@ -292,19 +292,22 @@ class Repo:
         commit = sign_commit(self.did, rev, tree.root_cid, self.key)
         commit_block = commit.to_block()
         commit_cid = cbor_cid(commit_block)
-        stored = {commit_cid: commit_block, **new_nodes, **record_blocks}
+        slice_blocks: dict[CID, bytes] = {commit_cid: commit_block}
+        slice_blocks.update(new_nodes)
+        stored = dict(slice_blocks)
+        stored.update(record_blocks)
         self.store.apply_commit(stored, commit=commit_cid, rev=rev, expected_head=self.head)
         self._own_rev = (clock, rev)
-        slice_blocks: dict[CID, bytes] = {commit_cid: commit_block, **new_nodes}
+        # the root (inverting even no ops loads it) and the covering proof of every
+        # written key (new nodes are in already)
         root = tree.root
-        proof: dict[int, Node] = {id(root): root}
+        if root.cid not in slice_blocks:
+            slice_blocks[root.cid] = root.block
         for op in ops:
             for node in tree.covering_proof(op.path):
-                proof[id(node)] = node
-        for node in proof.values():
-            cid = node.cid
-            if cid not in slice_blocks:
-                slice_blocks[cid] = node.block
+                cid = node.cid
+                if cid not in slice_blocks:
+                    slice_blocks[cid] = node.block
         slice_blocks.update(record_blocks)
         diff = CommitDiff(commit, commit_cid, self.rev, self.data, tuple(ops), slice_blocks)
         self.commit = commit
