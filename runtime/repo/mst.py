@@ -377,14 +377,15 @@ def _fill(  # noqa: PLR0917 - hot internal helper, positional on purpose
     if layer == 0 and (left_cid is not None or right_cids.count(None) != len(right_cids)):
         raise _bad("MST node at layer 0 has a subtree (child below layer 0)")
     sub = layer - 1
-    stub = _stub
-    left = None if left_cid is None else stub(left_cid, sub, lo, keys[0] if keys else hi)
-    rights: list[Node | None] = []
-    if right_cids:
-        uppers = [*keys[1:], hi]
+    left = None if left_cid is None else _stub(left_cid, sub, lo, keys[0] if keys else hi)
+    rights: list[Node | None]
+    if layer == 0:  # no subtrees (checked above)
+        rights = [None] * len(keys)
+    else:
+        uppers: list[str | None] = [*keys[1:], hi]
         rights = [
-            None if c is None else stub(c, sub, k, u)
-            for c, k, u in zip(right_cids, keys, uppers, strict=True)
+            None if c is None else _stub(c, sub, k, u)
+            for c, k, u in zip(right_cids, keys, uppers)  # noqa: B905 - equal lengths
         ]
     node.layer = layer
     node.left = left

@@ -17,8 +17,9 @@ Rows, one core, frames per second:
   ``models.get_or_create(record, strict=False)``.
 
 The incumbent (``atproto==0.0.73``) is not a dependency: ``pip install atproto==0.0.73``
-into .venv to include it. Full verification (signature, inversion) is the repo
-engineer's part of this bench and is not measured here.
+into .venv to include it. Full verification (signature, every block hash, inversion to
+``prevData``) of these same frames, against the incumbent's signature check, is
+measured by ``bench_repo.py`` (its firehose section).
 """
 
 from __future__ import annotations
