@@ -1,11 +1,19 @@
 """Stage 7, format: run ruff over generated files, once, in a scratch directory.
 
 Formatting is the only subprocess in the compiler. All files of a run are written to a
-temporary tree and formatted by a single ``ruff format`` call with a fixed
-configuration (the repository's: line length 100, Python 3.11, ruff's defaults
-otherwise), so the output never depends on a user's ruff settings, and 400 files cost
-one process start. ruff is a dependency of lexforge; it is looked up next to the running
-interpreter first, then on ``PATH``, then as ``python -m ruff``.
+temporary tree, their imports sorted by one ``ruff check --select I --fix`` call and
+the result formatted by one ``ruff format`` call, with a fixed configuration (the
+repository's: line length 100, Python 3.11, ruff's defaults otherwise), so the output
+never depends on a user's ruff settings, and 400 files cost two process starts. ruff is
+a dependency of lexforge; it is looked up next to the running interpreter first, then
+on ``PATH``, then as ``python -m ruff``.
+
+Import sections depend on the package. In this repository ``lexforge`` is first party.
+In a user's package ``lexforge`` is an installed (third-party) library and the user's
+own top-level package is first party, so a user package also gets a ``ruff.toml``
+(``ruff_toml``) stating exactly these settings and the repository's lint rules: ruff
+picks the nearest configuration file, so ``ruff check`` and ``ruff format --check``
+agree with the generated code whatever the surrounding project configures.
 
 Formatting is deterministic, so results are cached by content hash in the user cache
 directory: ``lexforge check`` with nothing changed formats nothing.
@@ -28,21 +36,43 @@ from collections.abc import Mapping
 from functools import cache
 from pathlib import Path, PurePosixPath
 
+from lexforge.codegen.emit.text import HEADER_MARK, LINE_LENGTH
+
 __all__ = [
+    "LINT_IGNORE",
+    "LINT_SELECT",
     "LONG_LINES_DIRECTIVE",
     "RUFF_SETTINGS",
     "FormatError",
     "allow_long_lines",
     "format_files",
+    "import_settings",
+    "owns_lexforge",
     "ruff_command",
+    "ruff_toml",
     "ruff_version",
 ]
 
 #: Settings passed to ruff on the command line (``--isolated`` ignores config files).
-RUFF_SETTINGS = ("line-length = 100", 'target-version = "py311"')
-LINE_LENGTH = 100
+RUFF_SETTINGS = (f"line-length = {LINE_LENGTH}", 'target-version = "py311"')
+#: The repository's lint rules (``[tool.ruff.lint]`` in pyproject.toml; a test keeps
+#: them equal), which generated code is held to and a user package's ``ruff.toml`` names.
+LINT_SELECT = ("E", "F", "W", "I", "UP", "B", "SIM", "RUF", "PL", "C4", "PIE", "RET", "PT")
+LINT_IGNORE = (
+    "PLR0911",
+    "PLR0912",
+    "PLR0913",
+    "PLR0915",
+    "PLR2004",
+    "PLW2901",
+    "RUF001",
+    "RUF002",
+    "RUF003",
+    "RET505",
+    "SIM108",
+)
 # Bump when post-processing of ruff's output changes (invalidates cached results).
-_CACHE_VERSION = 3
+_CACHE_VERSION = 4
 
 #: Added after the header of a formatted file that still has over-long lines (a long
 #: lexicon path in the header, a URL in a docstring): the formatter cannot split them.
@@ -58,6 +88,54 @@ def allow_long_lines(text: str) -> str:
     while at < len(lines) and lines[at].startswith("#"):
         at += 1
     lines.insert(at, LONG_LINES_DIRECTIVE)
+    return "\n".join(lines)
+
+
+def owns_lexforge(package: str) -> bool:
+    """Whether ``package`` lives inside ``lexforge`` (this repository's own output)."""
+    return package.partition(".")[0] == "lexforge"
+
+
+def import_settings(package: str | None) -> tuple[str, ...]:
+    """ruff ``--config`` settings for the import sections of ``package``'s output.
+
+    ``None`` (no package known) keeps ruff's own guess.
+    """
+    if package is None:
+        return ()
+    top = package.partition(".")[0]
+    if owns_lexforge(package):
+        return ('lint.isort.known-first-party = ["lexforge"]',)
+    return (
+        f'lint.isort.known-first-party = ["{top}"]',
+        'lint.isort.known-third-party = ["lexforge"]',
+    )
+
+
+def _toml_list(items: tuple[str, ...]) -> str:
+    return "[" + ", ".join(f'"{item}"' for item in items) + "]"
+
+
+def ruff_toml(package: str) -> str:
+    """The ``ruff.toml`` of a user's generated package: the settings it was formatted
+    and sorted with, and the lint rules it is held to."""
+    lines = [
+        f"{HEADER_MARK}. DO NOT EDIT.",
+        "# @generated",
+        "# The ruff settings this package was generated with. ruff uses the nearest",
+        "# configuration file, so `ruff check` and `ruff format --check` agree with the",
+        "# generated code whatever the enclosing project configures.",
+        "",
+        *RUFF_SETTINGS,
+        "",
+        "[lint]",
+        f"select = {_toml_list(LINT_SELECT)}",
+        f"ignore = {_toml_list(LINT_IGNORE)}",
+        "",
+        "[lint.isort]",
+        *(setting.removeprefix("lint.isort.") for setting in import_settings(package)),
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -93,10 +171,10 @@ def _cache_dir() -> Path:
     return Path(base) / "lexforge" / "format"
 
 
-def _key(text: str) -> str:
+def _key(text: str, settings: tuple[str, ...]) -> str:
     h = hashlib.sha256()
     h.update(ruff_version().encode())
-    h.update(repr((_CACHE_VERSION, RUFF_SETTINGS, LONG_LINES_DIRECTIVE)).encode())
+    h.update(repr((_CACHE_VERSION, settings, LONG_LINES_DIRECTIVE)).encode())
     h.update(text.encode())
     return h.hexdigest()
 
@@ -129,13 +207,19 @@ class _Cache:
 
 
 def format_files(
-    files: Mapping[PurePosixPath, str], *, cache_name: str | None = "default"
+    files: Mapping[PurePosixPath, str],
+    *,
+    cache_name: str | None = "default",
+    package: str | None = None,
 ) -> dict[PurePosixPath, str]:
-    """Format every ``.py`` file with ruff; other files pass through unchanged.
+    """Sort the imports of every ``.py`` file and format it with ruff; other files pass
+    through unchanged.
 
-    ``cache_name`` selects the cache file (one per output package keeps it small);
-    ``None`` disables caching.
+    ``package`` is the output package, which decides the import sections
+    (``import_settings``). ``cache_name`` selects the cache file (one per output package
+    keeps it small); ``None`` disables caching.
     """
+    settings = (*RUFF_SETTINGS, *import_settings(package))
     cache_file = _cache_dir() / f"{cache_name}.json" if cache_name else None
     store = _Cache(cache_file) if cache_file else None
     out: dict[PurePosixPath, str] = {}
@@ -145,7 +229,7 @@ def format_files(
         if path.suffix != ".py":
             out[path] = text
             continue
-        key = _key(text) if store is not None else ""
+        key = _key(text, settings) if store is not None else ""
         cached = store.entries.get(key) if store is not None else None
         if cached is not None:
             out[path] = cached
@@ -153,7 +237,7 @@ def format_files(
         else:
             todo[path] = (key, text)
     if todo:
-        formatted = _run_ruff({p: t for p, (_, t) in todo.items()})
+        formatted = _run_ruff({p: t for p, (_, t) in todo.items()}, settings)
         for path, (key, _) in todo.items():
             out[path] = formatted[path]
             used[key] = formatted[path]
@@ -162,17 +246,24 @@ def format_files(
     return out
 
 
-def _run_ruff(files: Mapping[PurePosixPath, str]) -> dict[PurePosixPath, str]:
+def _run_ruff(
+    files: Mapping[PurePosixPath, str], settings: tuple[str, ...]
+) -> dict[PurePosixPath, str]:
     with tempfile.TemporaryDirectory(prefix="lexforge-fmt-") as tmp:
         root = Path(tmp)
         for path, text in files.items():
             target = root / path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8", newline="\n")
-        cmd = [*ruff_command(), "format", "--isolated", "--quiet", "--no-cache"]
-        for setting in RUFF_SETTINGS:
-            cmd += ["--config", setting]
-        proc = subprocess.run([*cmd, "."], cwd=root, capture_output=True, text=True, check=False)
+        config = [arg for setting in settings for arg in ("--config", setting)]
+        isort = [*ruff_command(), "check", "--isolated", "--quiet", "--no-cache", "--fix"]
+        isort += ["--select", "I", "--exit-zero", *config, "."]
+        proc = subprocess.run(isort, cwd=root, capture_output=True, text=True, check=False)
+        if proc.returncode == 0:
+            cmd = [*ruff_command(), "format", "--isolated", "--quiet", "--no-cache", *config]
+            proc = subprocess.run(
+                [*cmd, "."], cwd=root, capture_output=True, text=True, check=False
+            )
         if proc.returncode != 0:
             bad = _first_bad(proc.stderr, files)
             dump = Path(tempfile.gettempdir()) / "invalid-generated-code.py"

@@ -18,7 +18,7 @@ from lexforge.codegen.diagnostics import Diagnostic, has_errors
 from lexforge.codegen.emit import ARTIFACTS, emit_all
 from lexforge.codegen.emit.models import emit_models, lexicon_digest
 from lexforge.codegen.emit.text import docstring, header
-from lexforge.codegen.format import format_files, ruff_version
+from lexforge.codegen.format import format_files, owns_lexforge, ruff_toml, ruff_version
 from lexforge.codegen.pipeline import (
     OFFICIAL_PACKAGE,
     CompileResult,
@@ -100,10 +100,12 @@ def build(config: GenConfig) -> tuple[dict[PurePosixPath, str], CompileResult]:
         files = emit_models(program, digest=digest, version=_version())
     files[PurePosixPath("__init__.py")] = _root_init(config.package)
     files[PurePosixPath("py.typed")] = ""
+    if not owns_lexforge(config.package):
+        files[PurePosixPath("ruff.toml")] = ruff_toml(config.package)
     plugins = tuple(a for a in config.artifacts if a != "models")
     files = emit_all(program, files, plugins)
     if config.format:
-        files = format_files(files, cache_name=config.package)
+        files = format_files(files, cache_name=config.package, package=config.package)
     return dict(sorted(files.items())), compiled
 
 

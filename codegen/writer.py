@@ -2,8 +2,8 @@
 
 ``diff_tree`` computes what ``gen`` would change under an output directory: files to
 add, files whose content differs, and stale files to remove. Only files this compiler
-wrote can be stale: a ``.py`` file is removed only if it starts with the generated
-header, so a hand-written file that strays into the output directory is reported,
+wrote can be stale: a ``.py`` (or ``.toml``) file is removed only if it starts with the
+generated header, so a hand-written file that strays into the output directory is reported,
 never deleted. ``apply_diff`` writes atomically (temporary file + rename) with ``\\n``
 newlines and removes stale files and then-empty directories. ``lexforge check`` is the
 same code path with applying switched off.
@@ -22,6 +22,8 @@ __all__ = ["FileDiff", "apply_diff", "diff_tree", "owned_files"]
 
 #: Files the compiler may own without a header (they cannot carry one).
 _HEADERLESS = frozenset({"py.typed"})
+#: Kinds of file the compiler writes with its header (a user package's ``ruff.toml``).
+_WITH_HEADER = frozenset({".py", ".toml"})
 _SKIP_DIRS = frozenset({"__pycache__"})
 
 
@@ -50,7 +52,7 @@ class FileDiff:
 def _owned(path: Path) -> bool:
     if path.name in _HEADERLESS:
         return True
-    if path.suffix != ".py":
+    if path.suffix not in _WITH_HEADER:
         return False
     try:
         with path.open(encoding="utf-8") as fh:

@@ -25,6 +25,8 @@ from typing import TypeAlias
 
 import libcst as cst
 
+from lexforge.codegen.emit.text import LINE_LENGTH
+
 #: A statement at module level, as libcst types ``Module.body``.
 Statement: TypeAlias = cst.SimpleStatementLine | cst.BaseCompoundStatement
 
@@ -38,8 +40,6 @@ __all__ = [
     "render_imports",
 ]
 
-#: The line length generated handler code is laid out for (the project's ruff setting).
-LINE_LENGTH = 100
 
 _STDLIB: frozenset[str] = frozenset(sys.stdlib_module_names)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -87,6 +89,68 @@ def test_generated_user_package_imports_and_validates(tmp_path: Path) -> None:
         sys.path.remove(str(tmp_path))
         for name in [m for m in sys.modules if m == "mypkg" or m.startswith("mypkg.")]:
             del sys.modules[name]
+
+
+@pytest.mark.slow
+def test_user_package_passes_ruff_and_mypy_strict(tmp_path: Path) -> None:
+    """In a user's project (lexforge installed, the generated package first party, and
+    ruff settings of its own that differ from ours) the generated package passes
+    ``ruff check``, ``ruff format --check`` and plain ``mypy --strict``."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[tool.ruff]\nline-length = 79\n[tool.ruff.lint.isort]\nknown-first-party = ["lexforge"]\n'
+    )
+    out = project / "mypkg"
+    args = ("--lexicons", str(USER_LEXICONS), "--lexicons", str(XRPC_LEXICONS))
+    result = run("gen", *args, "--out", str(out), "--package", "mypkg")
+    assert result.exit_code == 0, result.output
+    ruff = [sys.executable, "-m", "ruff"]
+    for command in (["check", "--no-cache"], ["format", "--check", "--no-cache"]):
+        proc = subprocess.run(
+            [*ruff, *command, "mypkg"], cwd=project, capture_output=True, text=True, check=False
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    # mypy follows lexforge as installed code: through a tree shaped like the installed
+    # package, errors in it silenced, no plugins and no configuration of ours.
+    tree = tmp_path / "site" / "lexforge"
+    tree.mkdir(parents=True)
+    for package in ("codegen", "runtime", "generated"):
+        (tree / package).symlink_to(ROOT / package)
+    (project / "mypy.ini").write_text("[mypy]\nstrict = True\nfollow_imports = silent\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "cache"), "-p", "mypkg"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "MYPYPATH": str(tree.parent)},
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_ruff_toml_states_the_repository_rules(tmp_path: Path) -> None:
+    """A user package's ruff.toml holds the lint rules of this repository and the import
+    sections its files were sorted with; lexforge's own output has none."""
+    import tomllib
+
+    from lexforge.codegen.format import LINT_IGNORE, LINT_SELECT, ruff_toml
+
+    repo = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["ruff"]
+    assert (tuple(repo["lint"]["select"]), tuple(repo["lint"]["ignore"])) == (
+        LINT_SELECT,
+        LINT_IGNORE,
+    )
+    config = tomllib.loads(ruff_toml("myapp.gen"))
+    assert config["line-length"] == repo["line-length"]
+    assert config["target-version"] == repo["target-version"]
+    assert config["lint"]["isort"] == {
+        "known-first-party": ["myapp"],
+        "known-third-party": ["lexforge"],
+    }
+    assert gen(tmp_path / "mypkg").exit_code == 0
+    assert (tmp_path / "mypkg" / "ruff.toml").read_text() == ruff_toml("mypkg")
+    assert not (ROOT / "generated" / "ruff.toml").exists()
 
 
 def test_only_and_include_exclude(tmp_path: Path) -> None:

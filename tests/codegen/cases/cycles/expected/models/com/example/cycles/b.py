@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Final, Literal
 
+from lexforge.runtime.lex import UNKNOWN_TAG, LexModel, Omittable, UnknownObject, lazy_module, union
 from pydantic import Field, Tag
 from typing_extensions import TypeAliasType
-
-from lexforge.runtime.lex import UNKNOWN_TAG, LexModel, Omittable, UnknownObject, lazy_module, union
 
 if TYPE_CHECKING:
     import tests.codegen.cases.cycles.expected.models.com.example.cycles.a as com_example_cycles_a

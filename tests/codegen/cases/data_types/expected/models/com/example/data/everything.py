@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Annotated, Final, Literal
 
-from pydantic import Field
-
 from lexforge.runtime.lex import (
     BlobConstraints,
     BlobRef,
@@ -34,6 +32,7 @@ from lexforge.runtime.lex.formats import (
     Tid,
     Uri,
 )
+from pydantic import Field
 
 __all__ = [
     "NSID",

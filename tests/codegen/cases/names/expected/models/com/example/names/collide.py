@@ -11,10 +11,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Final, Literal
 
-from pydantic import Field
-from pydantic import Tag as _Tag
-from typing_extensions import TypeAliasType
-
 from lexforge.runtime.lex import (
     UNKNOWN_TAG,
     CidLink,
@@ -25,6 +21,9 @@ from lexforge.runtime.lex import (
     union,
 )
 from lexforge.runtime.lex.formats import Did as _Did
+from pydantic import Field
+from pydantic import Tag as _Tag
+from typing_extensions import TypeAliasType
 
 if TYPE_CHECKING:
     import tests.codegen.cases.names.expected.models.com.example.names.other as com_example_names_other_mod

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
-from pydantic import Field
-
 from lexforge.runtime.lex import LexModel, Omittable
+from pydantic import Field
 
 __all__ = [
     "NSID",

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Final, Literal
 
-from pydantic import Field, Tag
-from typing_extensions import TypeAliasType
-
 from lexforge.runtime.lex import (
     UNKNOWN_TAG,
     LexRecord,
@@ -20,6 +17,8 @@ from lexforge.runtime.lex import (
     union,
 )
 from lexforge.runtime.lex.formats import Datetime
+from pydantic import Field, Tag
+from typing_extensions import TypeAliasType
 
 if TYPE_CHECKING:
     import lexforge.generated.models.com.atproto.label.defs as com_atproto_label_defs

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Final, Literal
 
-from pydantic import Field, Tag
-from typing_extensions import TypeAliasType
-
 from lexforge.runtime.lex import (
     UNKNOWN_TAG,
     LexModel,
@@ -22,6 +19,8 @@ from lexforge.runtime.lex import (
     lazy_module,
     union,
 )
+from pydantic import Field, Tag
+from typing_extensions import TypeAliasType
 
 if TYPE_CHECKING:
     import tests.codegen.cases.unions.expected.models.com.example.unions.media as com_example_unions_media

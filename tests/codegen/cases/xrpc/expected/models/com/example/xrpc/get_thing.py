@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from typing import Final, Literal, TypeAlias
 
-from pydantic import Field
-
 from lexforge.runtime.lex import LexModel, Omittable
 from lexforge.runtime.lex.formats import AtIdentifier
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
+from pydantic import Field
 
 __all__ = [
     "NSID",

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from pydantic import Field
-
 from lexforge.runtime.lex import LexModel, Omittable, lazy_module
 from lexforge.runtime.lex.formats import CidString
+from pydantic import Field
 
 if TYPE_CHECKING:
     import tests.codegen.cases.xrpc.expected.models.com.example.xrpc.get_thing as com_example_xrpc_get_thing

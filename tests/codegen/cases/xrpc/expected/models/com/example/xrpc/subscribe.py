@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Final, Literal, TypeAlias
 
-from pydantic import Field
-
 from lexforge.runtime.lex import Bytes, BytesLength, LexModel, Omittable
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
+from pydantic import Field
 
 __all__ = [
     "MESSAGE_TYPES",
