@@ -21,6 +21,7 @@ from lexforge.runtime.repo.blockstore import BlockStore
 from lexforge.runtime.repo.commit import Commit
 from lexforge.runtime.repo.errors import (
     CommitError,
+    InvalidMstError,
     InvalidSignatureError,
     MissingBlockError,
     ProofError,
@@ -28,7 +29,7 @@ from lexforge.runtime.repo.errors import (
     RepoImportError,
 )
 from lexforge.runtime.repo.keys import check_key
-from lexforge.runtime.repo.mst import DEFAULT_LIMITS, MstLimits, Tree
+from lexforge.runtime.repo.mst import DEFAULT_LIMITS, MstLimits, Tree, decode_node, is_node_cid
 
 __all__ = [
     "VerifiedRepo",
@@ -95,11 +96,18 @@ def verify_repo_car(
     records: dict[str, CID] = {}
     collections: Counter[str] = Counter()
     reachable: dict[CID, bytes] = {cid: blocks[cid]}
-    try:
-        tree = Tree.load(commit.data, blocks.get, limits=limits)
-        for node in tree.nodes():
-            reachable[node.cid] = node.block
-        for path, record_cid in tree.items():
+    if not is_node_cid(commit.data):
+        raise InvalidMstError("MST root is not a dag-cbor sha-256 CID")
+    # One in-order walk (left subtree, entry, right subtree, ...), decoding each node once
+    # and keeping none: only the blocks and the record index stay in memory.
+    # stack items: (cid, layer, lo, hi) for a node, (cid, path) for a record
+    stack: list[tuple[CID, int | None, str | None, str | None] | tuple[CID, str]] = [
+        (commit.data, None, None, None)
+    ]
+    while stack:
+        item = stack.pop()
+        if len(item) == 2:
+            record_cid, path = item
             records[path] = record_cid
             collections[path.partition("/")[0]] += 1
             block = blocks.get(record_cid)
@@ -113,8 +121,22 @@ def verify_repo_car(
                 except DataModelError as exc:
                     raise RepoImportError(f"record {path} is not DAG-CBOR: {exc}") from None
             reachable[record_cid] = block
-    except MissingBlockError as exc:
-        raise RepoImportError(f"CAR is incomplete: {exc}") from None
+            continue
+        node_cid, layer, lo, hi = item
+        block = blocks.get(node_cid)
+        if block is None:
+            raise RepoImportError(f"CAR is incomplete: missing MST node {node_cid}")
+        node = decode_node(block, layer=layer, lo=lo, hi=hi, limits=limits, cache_layers=False)
+        reachable[node_cid] = block
+        assert node.keys is not None
+        pending: list[tuple[CID, int | None, str | None, str | None] | tuple[CID, str]] = []
+        if node.left is not None:
+            pending.append((node.left.cid, node.layer - 1, node.left.lo, node.left.hi))
+        for entry_key, value, right in zip(node.keys, node.vals, node.rights, strict=True):
+            pending.append((value, entry_key))
+            if right is not None:
+                pending.append((right.cid, node.layer - 1, right.lo, right.hi))
+        stack.extend(reversed(pending))
     return VerifiedRepo(commit, cid, records, reachable, collections)
 
 
