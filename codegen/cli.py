@@ -208,8 +208,11 @@ def record() -> None:
 def validate_record_command(
     file: IO[bytes], lexicon_dirs: tuple[Path, ...], nsid: str | None, lenient: bool
 ) -> None:
-    """Validate the record JSON in FILE (`-` for stdin); exit 0 if valid, 1 otherwise."""
-    from lexforge.codegen.diagnostics import CodegenError  # noqa: PLC0415
+    """Validate the record JSON in FILE (`-` for stdin); exit 0 if valid, 1 otherwise.
+
+    An invalid lexicon among --lexicons is reported and left out with its dependants;
+    the others are still used.
+    """
     from lexforge.codegen.records import RecordValidator  # noqa: PLC0415
     from lexforge.runtime.data.errors import DataModelError  # noqa: PLC0415
     from lexforge.runtime.data.json import loads_json  # noqa: PLC0415
@@ -219,11 +222,8 @@ def validate_record_command(
     except DataModelError as exc:
         click.echo(f"invalid: not a record: {exc}", err=True)
         sys.exit(1)
-    try:
-        validator = RecordValidator(lexicon_dirs)
-    except CodegenError as exc:
-        _print_diagnostics(list(exc.diagnostics), warnings=False)
-        raise click.ClickException("the lexicons do not compile") from exc
+    validator = RecordValidator(lexicon_dirs)
+    _print_diagnostics(list(validator.diagnostics), warnings=False)
     result = validator.validate(data, nsid, lenient=lenient)
     if result.ok:
         click.echo(f"valid: {result.nsid}")

@@ -4,7 +4,9 @@ For the official set the generated models in ``lexforge.generated`` are used dir
 (looked up through the NSID index, never by recomputing a name). For a user's lexicons
 the compiler emits models for them into a private temporary package and imports it:
 the very same generated code and runtime checks, so the command and the models can
-never disagree.
+never disagree. An invalid user lexicon drops only itself and what depends on it (its
+diagnostics are in ``RecordValidator.diagnostics``); a record of a dropped type is
+reported as such.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from lexforge.codegen.diagnostics import CodegenError, has_errors
+from lexforge.codegen.diagnostics import Diagnostic
 from lexforge.codegen.emit.models import emit_models
 from lexforge.codegen.pipeline import compile_lexicons
 
@@ -54,12 +56,22 @@ def _error_lines(exc: ValidationError) -> list[str]:
 
 
 class RecordValidator:
-    """Looks up ``Record`` classes for NSIDs: user lexicons first, then the official set."""
+    """Looks up ``Record`` classes for NSIDs: user lexicons first, then the official set.
+
+    ``diagnostics`` are those of compiling the user lexicons; documents with errors are
+    left out (with their dependants) and named in ``invalid``.
+    """
 
     def __init__(self, lexicon_dirs: Sequence[Path] = ()) -> None:
         self._indexes: list[Any] = []
+        self.diagnostics: tuple[Diagnostic, ...] = ()
+        self.invalid: frozenset[str] = frozenset()
         if lexicon_dirs:
-            self._indexes.append(_temporary_models(lexicon_dirs))
+            index, self.diagnostics = _temporary_models(lexicon_dirs)
+            self._indexes.append(index)
+            self.invalid = frozenset(
+                d.nsid for d in self.diagnostics if d.severity == "error" and d.nsid
+            )
         self._indexes.append(importlib.import_module("lexforge.generated.models._index"))
 
     def record_class(self, nsid: str) -> Any | None:
@@ -90,7 +102,12 @@ class RecordValidator:
             return RecordCheck(nsid, [f"$type: {type_value!r} is not {nsid!r}"])
         cls = self.record_class(nsid)
         if cls is None:
-            why = "is not a record type" if self.is_known(nsid) else "no lexicon for it"
+            if self.is_known(nsid):
+                why = "is not a record type"
+            elif nsid in self.invalid:
+                why = "has an invalid lexicon (see its diagnostics)"
+            else:
+                why = "no lexicon for it"
             return RecordCheck(nsid, [f"$type: {nsid} {why}"])
         context = None
         if lenient:
@@ -104,12 +121,11 @@ class RecordValidator:
         return RecordCheck(nsid)
 
 
-def _temporary_models(lexicon_dirs: Sequence[Path]) -> Any:
-    """Emit models for ``lexicon_dirs`` into a private package and import its index."""
+def _temporary_models(lexicon_dirs: Sequence[Path]) -> tuple[Any, tuple[Diagnostic, ...]]:
+    """Emit models for the valid documents of ``lexicon_dirs`` into a private package;
+    its imported index and the compiler's diagnostics."""
     package = f"_lexforge_records_{os.getpid()}_{next(_counter)}"
     compiled = compile_lexicons(lexicon_dirs, package=package)
-    if has_errors(compiled.diagnostics):
-        raise CodegenError(compiled.diagnostics)
     files = emit_models(compiled.program, digest="", version="")
     root = Path(tempfile.mkdtemp(prefix="lexforge-records-"))
     atexit.register(shutil.rmtree, root, ignore_errors=True)
@@ -120,7 +136,7 @@ def _temporary_models(lexicon_dirs: Sequence[Path]) -> Any:
     (root / package / "__init__.py").write_text("", encoding="utf-8")
     sys.path.insert(0, str(root))
     importlib.invalidate_caches()
-    return importlib.import_module(f"{package}.models._index")
+    return importlib.import_module(f"{package}.models._index"), tuple(compiled.diagnostics)
 
 
 def validate_record(

@@ -293,6 +293,39 @@ def test_record_validate_with_user_lexicons(tmp_path: Path) -> None:
     assert "subject.uri" in result.stderr
 
 
+def test_record_validate_with_a_broken_lexicon_among_the_others(tmp_path: Path) -> None:
+    """A bad lexicon drops only itself and its dependants: it is reported, and records
+    of the other types are still validated."""
+    lexicons = tmp_path / "lexicons"
+    lexicons.mkdir()
+
+    def record_doc(nsid: str, properties: dict[str, object]) -> str:
+        schema = {"type": "object", "properties": properties}
+        main = {"type": "record", "key": "tid", "record": schema}
+        return json.dumps({"lexicon": 1, "id": nsid, "defs": {"main": main}})
+
+    good = record_doc("com.example.good", {"n": {"type": "integer", "maximum": 3}})
+    (lexicons / "good.json").write_text(good)
+    bad = record_doc("com.example.bad", {"n": {"type": "integer", "minimum": 5, "maximum": 1}})
+    (lexicons / "bad.json").write_text(bad)
+    uses_bad = record_doc("com.example.usesBad", {"b": {"type": "ref", "ref": "com.example.bad"}})
+    (lexicons / "usesBad.json").write_text(uses_bad)
+    args = ("record", "validate", "--lexicons", str(lexicons), "-")
+
+    result = run(*args, input='{"$type": "com.example.good", "n": 2}')
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "valid: com.example.good"
+    assert "error[invalid-field]" in result.stderr
+    assert "error[dependency-failed]" in result.stderr
+    result = run(*args, input='{"$type": "com.example.good", "n": 4}')
+    assert result.exit_code == 1
+    assert "invalid: n: " in result.stderr
+    for nsid in ("com.example.bad", "com.example.usesBad"):
+        result = run(*args, input=json.dumps({"$type": nsid}))
+        assert result.exit_code == 1
+        assert f"invalid: $type: {nsid} has an invalid lexicon" in result.stderr
+
+
 def test_up_to_date_fast_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from lexforge.codegen.generate import GenConfig, generate
 
