@@ -108,7 +108,11 @@ def _string_props(*names: str) -> dict[str, object]:
 
 
 def _write_lexicons(root: Path, *, changed: bool) -> None:
+    """The first lexicon set, or the changed one: getThing gains a parameter, its output
+    field ``name`` is renamed ``title`` and its description grows; putThing loses its
+    input and gains parameters and an output; subscribeThings goes; deleteThing is new."""
     get_params = ["name", "owner"] if changed else ["name"]
+    get_output = "title" if changed else "name"
     _lexicon(
         root,
         "com.example.getThing",
@@ -128,8 +132,8 @@ def _write_lexicons(root: Path, *, changed: bool) -> None:
                         "encoding": "application/json",
                         "schema": {
                             "type": "object",
-                            "required": ["name"],
-                            "properties": _string_props("name"),
+                            "required": [get_output],
+                            "properties": _string_props(get_output),
                         },
                     },
                     "errors": [{"name": "ThingNotFound"}],
@@ -173,6 +177,19 @@ def _write_lexicons(root: Path, *, changed: bool) -> None:
         )
     else:
         (root / "com/example/subscribeThings.json").unlink()
+        _lexicon(
+            root,
+            "com.example.deleteThing",
+            {
+                "defs": {
+                    "main": {
+                        "type": "procedure",
+                        "description": "Delete a thing.",
+                        "input": body,
+                    }
+                }
+            },
+        )
 
 
 def _mypy(project: Path, *modules: str) -> None:
@@ -206,9 +223,12 @@ def _mypy(project: Path, *modules: str) -> None:
 
 @pytest.mark.slow
 def test_life_cycle_with_gen_handlers(tmp_path: Path) -> None:
-    """scaffold -> gen (nothing to merge) -> implement -> lexicons change -> gen merges
-    signatures, keeps bodies, reports the orphan -> check is clean; every step type-checks
-    under mypy --strict against the generated models and server ``Handler`` protocols."""
+    """scaffold -> gen (nothing to merge) -> implement (body, helper, decorator, import)
+    -> lexicons change (a parameter added, one removed with the input, an output field
+    renamed, a method added, one removed) -> gen merges signatures and docstrings, keeps
+    what the author wrote, adds the new stub, keeps and reports the orphan -> gen again
+    changes nothing -> check is clean; the handlers type-check under mypy --strict
+    against the generated models and server ``Handler`` protocols."""
     lex = tmp_path / "lex"
     app = tmp_path / "thingapp"
     app.mkdir()
@@ -238,39 +258,70 @@ def test_life_cycle_with_gen_handlers(tmp_path: Path) -> None:
     )
     _mypy(tmp_path, "thingapp.conformance")
 
-    # The author implements getThing, with a helper and a comment.
+    # The author implements getThing: a body with a comment, a helper, and a decorator
+    # with the import it needs.
     get_path = handlers / "com/example/get_thing.py"
     get_path.write_text(
-        get_path.read_text().replace(
+        get_path.read_text()
+        .replace(
             "    raise MethodNotImplemented()\n",
             "    # Look it up.\n    return get_thing.Output(name=_normal(params.name))\n",
         )
+        .replace("\nfrom lexforge", "\nimport functools\n\nfrom lexforge", 1)
+        .replace("\nasync def handle(", "\n@functools.cache  # memoised by hand\nasync def handle(")
         + "\n\ndef _normal(name: str) -> str:\n    return name.strip()\n"
     )
+    put_before = (handlers / "com/example/put_thing.py").read_text()
+    orphan = handlers / "com/example/subscribe_things.py"
+    orphan_before = orphan.read_bytes()
     _write_lexicons(lex, changed=True)
     check = runner.invoke(main, ["check", *gen_args])
     assert check.exit_code == 1
     assert "would update com/example/get_thing.py" in check.output
+    assert "would add com/example/delete_thing.py" in check.output
 
     second = runner.invoke(main, ["gen", *gen_args])
     assert second.exit_code == 0, second.output
-    assert "handlers: 0 added, 2 updated, 0 unchanged, 1 orphaned, 0 skipped" in second.output
+    assert "handlers: 1 added, 2 updated, 0 unchanged, 1 orphaned, 0 skipped" in second.output
     assert "warning[orphan-handler]" in second.output
+    # getThing: the docstring follows the lexicon; the body (which still builds the old
+    # output field: bodies are never rewritten), helper, decorator and import are kept.
     source = get_path.read_text()
     assert "Get a thing by name. Now by owner too." in source
     assert "    # Look it up.\n    return get_thing.Output(name=_normal(params.name))\n" in source
     assert "def _normal(name: str) -> str:" in source
+    assert "import functools\n" in source
+    assert "@functools.cache  # memoised by hand\nasync def handle(" in source
+    # putThing: input removed, parameters and output added -> new signature.
     put_source = (handlers / "com/example/put_thing.py").read_text()
+    assert put_source != put_before
     assert (
         "async def handle(ctx: XrpcContext, params: put_thing.Params) -> put_thing.Output:"
         in put_source
     )
-    assert (handlers / "com/example/subscribe_things.py").exists()
+    # deleteThing is new: a fresh stub; subscribeThings vanished: kept byte for byte.
+    delete_source = (handlers / "com/example/delete_thing.py").read_text()
+    assert "async def handle(ctx: XrpcContext, input: delete_thing.Input) -> None:" in (
+        delete_source
+    )
+    assert "raise MethodNotImplemented()" in delete_source
+    assert orphan.read_bytes() == orphan_before
 
+    # Merging again changes nothing.
+    snapshot = {p: p.read_bytes() for p in sorted(handlers.rglob("*.py"))}
+    third = runner.invoke(main, ["gen", *gen_args])
+    assert third.exit_code == 0, third.output
+    assert "handlers: 0 added, 0 updated, 3 unchanged, 1 orphaned, 0 skipped" in third.output
+    assert {p: p.read_bytes() for p in sorted(handlers.rglob("*.py"))} == snapshot
+
+    # The author follows the renamed output field; everything type-checks again.
+    get_path.write_text(source.replace("Output(name=", "Output(title="))
     conformance.write_text(
-        "from thingapp.gen.server.com.example import get_thing, put_thing\n"
+        "from thingapp.gen.server.com.example import delete_thing, get_thing, put_thing\n"
+        "from thingapp.handlers.com.example import delete_thing as h0\n"
         "from thingapp.handlers.com.example import get_thing as h1\n"
         "from thingapp.handlers.com.example import put_thing as h2\n\n"
+        "_0: delete_thing.Handler = h0.handle\n"
         "_1: get_thing.Handler = h1.handle\n"
         "_2: put_thing.Handler = h2.handle\n"
     )
