@@ -32,6 +32,7 @@ from lexforge.runtime.repo.export import (
 from lexforge.runtime.repo.keys import (
     MAX_KEY_BYTES,
     check_key,
+    clear_layer_cache,
     common_prefix_length,
     is_valid_key,
     key_layer,
@@ -89,6 +90,7 @@ __all__ = [
     "Write",
     "WriteError",
     "check_key",
+    "clear_layer_cache",
     "common_prefix_length",
     "decode_node",
     "encode_record",

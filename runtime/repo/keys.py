@@ -3,8 +3,10 @@
 A key is the path ``<collection>/<rkey>`` (exactly two non-empty segments of
 ``A-Za-z0-9 . - _ ~ :``, at most 1024 bytes). Its *layer* is the number of leading zero
 2-bit pairs of ``SHA-256(key)``: a quarter of all keys sit at layer >= 1, giving the tree
-a fanout of about four. Layers are cached because every write, proof and inversion asks
-for them again.
+a fanout of about four. Layers of keys met while loading or writing trees are cached
+(the working set of a repo is asked again and again); the cache is bounded (about
+130,000 keys, some 20 MB at most) and starts over when full. Walks over whole trees use
+the uncached functions, so they neither fill it nor grow with the tree.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from lexforge.runtime.repo.errors import InvalidKeyError
 __all__ = [
     "MAX_KEY_BYTES",
     "check_key",
+    "clear_layer_cache",
     "common_prefix_length",
     "is_valid_key",
     "key_layer",
@@ -33,7 +36,7 @@ MAX_KEY_BYTES: Final = 1024
 
 _KEY_RE: Final = re.compile(r"[A-Za-z0-9._~:\-]+/[A-Za-z0-9._~:\-]+")
 _LAYER_CACHE: dict[str, int] = {}
-_LAYER_CACHE_MAX: Final = 1 << 20
+_LAYER_CACHE_MAX: Final = 1 << 17
 
 
 def is_valid_key(key: object) -> bool:
@@ -75,6 +78,11 @@ def key_layer(key: str | bytes) -> int:
             _LAYER_CACHE.clear()
         _LAYER_CACHE[key] = layer
     return layer
+
+
+def clear_layer_cache() -> None:
+    """Forget every cached key layer (benchmarks of cold caches; memory pressure)."""
+    _LAYER_CACHE.clear()
 
 
 def key_layer_uncached(key: str) -> int:

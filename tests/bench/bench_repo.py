@@ -53,6 +53,7 @@ from lexforge.runtime.repo import (
     MemoryBlockStore,
     Repo,
     Tree,
+    clear_layer_cache,
     iter_car_chunks,
     verify_repo_car,
 )
@@ -289,9 +290,11 @@ def bench_firehose(frames: int = 1000) -> None:
     async def lookup(did: str, refresh: bool) -> PublicKey:
         return key.public_key
 
-    async def verify_all() -> None:
+    async def verify_all(cold: bool = False) -> None:
         verifier = CommitVerifier(lookup)
         for frame in encoded:
+            if cold:
+                clear_layer_cache()
             event = decode_event(frame)
             assert isinstance(event, CommitEvent)
             await verifier.verify_commit(event)
@@ -303,6 +306,7 @@ def bench_firehose(frames: int = 1000) -> None:
     cases: dict[str, Callable[[], Any]] = {
         "lexforge decode": decode_only,
         "lexforge fully verified": lambda: asyncio.run(verify_all()),
+        "lexforge verified, cold cache": lambda: asyncio.run(verify_all(cold=True)),
     }
     try:
         import libipld
@@ -337,17 +341,22 @@ def bench_firehose(frames: int = 1000) -> None:
     )
     for name, rate in rates.items():
         print(f"  {name:28} {rate:9,.0f} frames/s  ({1e6 / rate:6.1f} us/frame)")
+    print(
+        "  (cold cache: the key-layer cache is emptied before every frame, as for a relay "
+        "whose consecutive frames come from different repos; the one-repo stream above "
+        "meets most keys again)"
+    )
     decode = rates["lexforge decode"]
-    verified = rates["lexforge fully verified"]
+    verified = rates["lexforge verified, cold cache"]
     if "atproto decode" in rates:
         print(f"  decode ratio vs atproto: {decode / rates['atproto decode']:.2f}x")
         print(
-            "  fully verified (signature, every hash, inversion) vs atproto's signature "
-            f"check alone: {verified / rates['atproto decode + signature']:.2f}x"
+            "  fully verified (signature, every hash, inversion; cold cache) vs atproto's "
+            f"signature check alone: {verified / rates['atproto decode + signature']:.2f}x"
         )
     print(
         f"  against the issue's figures: decode {decode / ISSUE_INCUMBENT_DECODE_PER_S:.2f}x "
-        f"of 21,600/s (target 1x); verified {verified:,.0f}/s (target 10,000/s)"
+        f"of 21,600/s (target 1x); verified (cold cache) {verified:,.0f}/s (target 10,000/s)"
     )
 
 
