@@ -3,7 +3,9 @@
 The ``basic`` case is compiled into a throwaway package; the async client talks to the
 app through httpx's ASGITransport, the blocking client through Starlette's TestClient
 (an ``httpx.Client``). Handlers are a plain NSID -> function mapping here; the
-end-to-end test uses scaffolded handler modules and a real server.
+end-to-end test uses scaffolded handler modules and a real server. The generated
+client's auth hook, timeouts and proxy header are checked against mock transports,
+its subscriptions against a hand-written event stream on a real uvicorn.
 """
 
 from __future__ import annotations
@@ -14,18 +16,26 @@ from collections.abc import AsyncIterator, Iterator
 from types import ModuleType
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from pydantic import ValidationError
+from starlette.applications import Starlette
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket
 
+from lexforge.runtime.data import encode
 from lexforge.runtime.xrpc import (
     AuthRequest,
     XrpcBadRequest,
     XrpcContext,
+    XrpcError,
     XrpcNotImplemented,
     XrpcUnauthorized,
 )
+from lexforge.runtime.xrpc.frames import encode_error_frame, encode_message_frame
 from tests.codegen.xrpc_support import SyncASGITransport, emitted_package
+from tests.xrpc.live import serve
 
 PACKAGE = "xrpc_behaviour_gen"
 
@@ -144,6 +154,10 @@ def test_sync_client(gen: ModuleType) -> None:
     uploaded = client.com.example.upload_thing(iter([b"ab", b"cd"]), content_type="image/png")
     assert (uploaded.size, uploaded.mime_type) == (4, "image/png")
     assert client.com.example.export_things(did="did:plc:abc") == b"CAR for did:plc:abc"
+    export_things = gen.models.com.example.export_things
+    with client.query_stream(export_things.NSID, {"did": "did:plc:abc"}, chunk_size=4) as resp:
+        assert resp.content_type == "application/vnd.ipld.car"
+        assert b"".join(resp.chunks) == b"CAR for did:plc:abc"
     with pytest.raises(XrpcNotImplemented):
         client.com.example.admin.reset_things({"confirm": True})
 
@@ -197,3 +211,204 @@ def test_bytes_travel_as_dollar_bytes(gen: ModuleType) -> None:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+# --- the generated client's transport behaviour: auth hook, timeouts, proxy --------------
+
+
+def _thing(name: str) -> dict[str, object]:
+    return {"name": name, "limit": 50, "includeHidden": False}
+
+
+class _RefreshingAuth:
+    """An auth hook whose token is stale until ``refresh`` runs once."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.refreshed: list[tuple[int, str]] = []
+
+    def auth_headers(self, nsid: str) -> dict[str, str]:
+        return {"authorization": f"Bearer {self.token}"}
+
+    def refresh(self, client: object, error: XrpcError) -> bool:
+        self.refreshed.append((error.status, error.error))
+        self.token = "fresh"
+        return True
+
+
+def _auth_server(seen: list[str | None]) -> httpx.MockTransport:
+    """401 for ``stale401``, 400 ExpiredToken for ``stale400``, 400 InvalidRequest for
+    ``bad``, the thing for ``fresh``."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        seen.append(token)
+        if token == "stale401":
+            return httpx.Response(401, json={"error": "AuthMissing"})
+        if token == "stale400":
+            return httpx.Response(400, json={"error": "ExpiredToken", "message": "expired"})
+        if token == "bad":
+            return httpx.Response(400, json={"error": "InvalidRequest"})
+        return httpx.Response(200, json=_thing(request.url.params["name"]))
+
+    return httpx.MockTransport(handle)
+
+
+@pytest.mark.parametrize(
+    ("token", "status", "error"),
+    [("stale401", 401, "AuthMissing"), ("stale400", 400, "ExpiredToken")],
+)
+def test_auth_hook_refreshes_on_401_and_expired_token(
+    gen: ModuleType, token: str, status: int, error: str
+) -> None:
+    seen: list[str | None] = []
+    auth = _RefreshingAuth(token)
+    client = gen.client.Client("http://x.test", auth=auth, transport=_auth_server(seen))
+    assert client.com.example.get_thing(name="a").name == "a"
+    assert auth.refreshed == [(status, error)]
+    assert seen == [token, "fresh"]  # one retry, with the refreshed credentials
+
+
+def test_other_errors_do_not_refresh(gen: ModuleType) -> None:
+    seen: list[str | None] = []
+    auth = _RefreshingAuth("bad")
+    client = gen.client.Client("http://x.test", auth=auth, transport=_auth_server(seen))
+    with pytest.raises(XrpcBadRequest):
+        client.com.example.get_thing(name="a")
+    assert auth.refreshed == []
+    assert seen == ["bad"]
+
+
+def test_a_refresh_that_fails_raises_the_original_error(gen: ModuleType) -> None:
+    class Refuses(_RefreshingAuth):
+        def refresh(self, client: object, error: XrpcError) -> bool:
+            self.refreshed.append((error.status, error.error))
+            return False
+
+    seen: list[str | None] = []
+    auth = Refuses("stale401")
+    client = gen.client.Client("http://x.test", auth=auth, transport=_auth_server(seen))
+    with pytest.raises(XrpcUnauthorized) as info:
+        client.com.example.get_thing(name="a")
+    assert info.value.error == "AuthMissing"
+    assert seen == ["stale401"]
+
+
+@pytest.mark.anyio
+async def test_async_auth_hook_refreshes_on_expired_token(gen: ModuleType) -> None:
+    class AsyncRefreshing:
+        token = "stale400"
+        refreshed = 0
+
+        async def auth_headers(self, nsid: str) -> dict[str, str]:
+            return {"authorization": f"Bearer {self.token}"}
+
+        async def refresh(self, client: object, error: XrpcError) -> bool:
+            self.refreshed += 1
+            self.token = "fresh"
+            return True
+
+    seen: list[str | None] = []
+    sync_transport = _auth_server(seen)
+
+    async def handle(request: httpx.Request) -> httpx.Response:
+        return sync_transport.handle_request(request)
+
+    auth = AsyncRefreshing()
+    transport = httpx.MockTransport(handle)
+    async with gen.client.AsyncClient("http://x.test", auth=auth, transport=transport) as client:
+        assert (await client.com.example.get_thing(name="b")).name == "b"
+    assert auth.refreshed == 1
+    assert seen == ["stale400", "fresh"]
+
+
+def test_timeouts_are_always_set(gen: ModuleType) -> None:
+    timeouts: list[dict[str, float | None]] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        timeouts.append(request.extensions["timeout"])
+        return httpx.Response(200, json=_thing("a"))
+
+    client = gen.client.Client("http://x.test", transport=httpx.MockTransport(handle))
+    client.com.example.get_thing(name="a")
+    client.com.example.get_thing(name="a", timeout=2.5)
+    client.com.example.get_thing(name="a", timeout=None)  # None: the client's default
+    default, explicit, again = timeouts
+    assert all(value is not None and value > 0 for value in default.values())
+    assert set(explicit.values()) == {2.5}
+    assert again == default
+    for disabled in (None, 0, -1, httpx.Timeout(None)):
+        with pytest.raises(ValueError, match="timeout"):
+            gen.client.Client("http://x.test", timeout=disabled)
+    with pytest.raises(ValueError, match="timeout"):
+        client.com.example.get_thing(name="a", timeout=0)
+
+
+def test_service_proxy_header(gen: ModuleType) -> None:
+    headers: list[str | None] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        headers.append(request.headers.get("atproto-proxy"))
+        return httpx.Response(200, json=_thing("a"))
+
+    transport = httpx.MockTransport(handle)
+    service = "did:web:api.example.com#bsky_appview"
+    gen.client.Client("http://x.test", transport=transport).com.example.get_thing(name="a")
+    gen.client.Client("http://x.test", proxy=service, transport=transport).com.example.get_thing(
+        name="a"
+    )
+    assert headers == [None, service]
+    for bad in ("did:web:api.example.com", "api.example.com#svc", "did:web:a#b c"):
+        with pytest.raises(ValueError, match="atproto-proxy"):
+            gen.client.Client("http://x.test", proxy=bad)
+
+
+# --- the generated client's subscriptions over a real WebSocket --------------------------
+
+
+def _stream_app(cursors: list[str | None]) -> Starlette:
+    """A hand-written event stream (not a generated binding): known messages, frames of
+    types and ops the client does not know, then a declared error frame."""
+
+    async def stream(websocket: WebSocket) -> None:
+        cursors.append(websocket.query_params.get("cursor"))
+        await websocket.accept()
+        await websocket.send_bytes(encode_message_frame("#created", {"seq": 1, "name": "a"}))
+        await websocket.send_bytes(encode_message_frame("#renamed", {"seq": 2, "to": "b"}))
+        await websocket.send_bytes(encode({"op": 2, "t": "#created"}) + encode({"seq": 3}))
+        await websocket.send_bytes(encode_message_frame("#info", {"name": "OutdatedCursor"}))
+        await websocket.send_bytes(encode_error_frame("FutureCursor", "too far"))
+        await websocket.close(code=1008)
+
+    return Starlette(routes=[WebSocketRoute("/xrpc/com.example.subscribeThings", stream)])
+
+
+def test_subscription_typed_messages_unknown_types_skipped_error_frames_raise(
+    gen: ModuleType,
+) -> None:
+    subscribe_things = gen.models.com.example.subscribe_things
+    cursors: list[str | None] = []
+    got: list[object] = []
+    async_got: list[object] = []
+
+    def consume(url: str) -> None:
+        for message in gen.client.Client(url).com.example.subscribe_things(cursor=7):
+            got.append(message)
+
+    async def consume_async(url: str) -> None:
+        async with gen.client.AsyncClient(url) as client:
+            async for message in client.com.example.subscribe_things():
+                async_got.append(message)
+
+    with serve(_stream_app(cursors)) as url:
+        with pytest.raises(subscribe_things.FutureCursorError) as info:
+            consume(url)
+        assert (info.value.error, info.value.message) == ("FutureCursor", "too far")
+        with pytest.raises(subscribe_things.FutureCursorError):
+            anyio.run(consume_async, url)
+    assert got == [
+        subscribe_things.Created(seq=1, name="a"),
+        subscribe_things.Info(name="OutdatedCursor"),
+    ]
+    assert async_got == got
+    assert cursors == ["7", None]
