@@ -27,6 +27,7 @@ from starlette.websockets import WebSocket
 from lexforge.runtime.data import encode
 from lexforge.runtime.xrpc import (
     AuthRequest,
+    Limits,
     XrpcBadRequest,
     XrpcContext,
     XrpcError,
@@ -211,6 +212,132 @@ def test_bytes_travel_as_dollar_bytes(gen: ModuleType) -> None:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+# --- the generated server bindings, over raw HTTP --------------------------------------
+
+
+async def _raw(app: Any, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        return await http.request(method, path, **kwargs)
+
+
+def _error(response: httpx.Response) -> tuple[int, str]:
+    assert response.headers["content-type"].startswith("application/json")
+    return response.status_code, response.json()["error"]
+
+
+@pytest.mark.anyio
+async def test_generated_server_routing_params_bodies_and_errors(gen: ModuleType) -> None:
+    """What a client that is not ours may send to the generated bindings: every answer
+    is the XRPC error JSON with the status of spec/xrpc.md."""
+    app = gen.server.create_app(
+        handlers=handlers(gen), auth=auth, limits=Limits(json=200, binary=8)
+    )
+    get = "/xrpc/com.example.getThing"
+
+    # parameters: repeated keys for arrays, booleans, integers, defaults, unknown keys
+    ok = await _raw(
+        app,
+        "GET",
+        get + "?name=a&tags=x&tags=y&sizes=1&sizes=2&includeHidden=true&other=1",
+    )
+    assert ok.status_code == 200
+    assert ok.headers["content-type"] == "application/json; charset=utf-8"
+    assert ok.json() == {
+        "name": "a",
+        "limit": 50,
+        "includeHidden": True,
+        "tags": ["x", "y"],
+        "sizes": [1, 2],
+    }
+    for query in (
+        "",  # name is required
+        "?name=a&name=b",  # not an array
+        "?name=a&limit=x",
+        "?name=a&limit=1.5",
+        "?name=a&limit=0",  # minimum 1
+        "?name=a&includeHidden=yes",
+        "?name=a&sizes=one",
+        "?name=" + "n" * 21,  # maxLength 20
+        "?name=a&actor=not%20an%20identifier",
+        "?name=a&mode=medium",  # enum
+    ):
+        assert _error(await _raw(app, "GET", get + query)) == (400, "InvalidRequest"), query
+
+    # routing: the wrong HTTP method, unknown and unhandled methods, non-NSID paths
+    wrong = await _raw(app, "POST", get + "?name=a")
+    assert _error(wrong) == (400, "InvalidRequest")
+    assert "Incorrect HTTP method (POST) expected GET" in wrong.json()["message"]
+    assert _error(await _raw(app, "GET", "/xrpc/com.example.createThing")) == (
+        400,
+        "InvalidRequest",
+    )
+    assert _error(await _raw(app, "POST", "/xrpc/com.example.admin.resetThings")) == (
+        501,
+        "MethodNotImplemented",
+    )
+    assert _error(await _raw(app, "GET", "/xrpc/com.example.nothingHere")) == (
+        501,
+        "MethodNotImplemented",
+    )
+    assert _error(await _raw(app, "GET", "/xrpc/not-an-nsid")) == (400, "InvalidRequest")
+
+    # bodies: auth first, then content type, presence, size and the input schema
+    create = "/xrpc/com.example.createThing"
+    good = {"authorization": "Bearer good"}
+    body = {"name": "n", "createdAt": "2024-01-01T00:00:00Z"}
+    assert _error(await _raw(app, "POST", create, json=body)) == (401, "AuthenticationRequired")
+    assert _error(
+        await _raw(
+            app, "POST", create, content=b"{}", headers={**good, "content-type": "text/plain"}
+        )
+    ) == (400, "InvalidRequest")
+    assert _error(await _raw(app, "POST", create, headers=good)) == (400, "InvalidRequest")
+    big = {**body, "name": "x" * 300}
+    assert _error(await _raw(app, "POST", create, json=big, headers=good)) == (
+        413,
+        "PayloadTooLarge",
+    )
+    for bad in ({"name": "n"}, {**body, "createdAt": "yesterday"}, {**body, "data": 1}):
+        response = await _raw(app, "POST", create, json=bad, headers=good)
+        assert _error(response) == (400, "InvalidRequest"), bad
+    taken = await _raw(app, "POST", create, json={**body, "name": "taken"}, headers=good)
+    assert _error(taken) == (400, "ThingExists")
+    assert taken.json()["message"] == "already there"
+    assert _error(
+        await _raw(
+            app,
+            "POST",
+            "/xrpc/com.example.uploadThing",
+            content=b"123456789",
+            headers={"content-type": "image/png"},
+        )
+    ) == (413, "PayloadTooLarge")
+
+    # a procedure without input refuses a body and answers an empty 200
+    ping = "/xrpc/com.example.ping"
+    assert _error(await _raw(app, "POST", ping, json={})) == (400, "InvalidRequest")
+    empty = await _raw(app, "POST", ping)
+    assert (empty.status_code, empty.content) == (200, b"")
+
+    # subscriptions need a WebSocket upgrade
+    stream = "/xrpc/com.example.subscribeThings"
+    # (no generic error name exists for these: unknown 4xx read as InvalidRequest)
+    assert _error(await _raw(app, "GET", stream)) == (426, "InvalidRequest")
+    assert _error(await _raw(app, "POST", stream))[0] == 405
+
+
+@pytest.mark.anyio
+async def test_generated_server_validates_handler_output(gen: ModuleType) -> None:
+    async def bad_output(ctx: XrpcContext, params: Any) -> Any:
+        return {"name": params.name}  # limit and includeHidden are required
+
+    app = gen.server.create_app(handlers={"com.example.getThing": bad_output})
+    response = await _raw(app, "GET", "/xrpc/com.example.getThing?name=a")
+    assert _error(response) == (500, "InternalServerError")
+    assert "includeHidden" not in response.text  # no details leak
 
 
 # --- the generated client's transport behaviour: auth hook, timeouts, proxy --------------
