@@ -166,7 +166,12 @@ class Node:
     def cid(self) -> CID:
         cid = self._cid
         if cid is None:
-            cid = self._cid = cbor_cid(self.block)
+            block = self._block
+            if block is None:
+                if self.keys is None:  # pragma: no cover - stubs always carry their CID
+                    raise RuntimeError("a stub node has no block until it is loaded")
+                block = self._block = encode_node(self)
+            cid = self._cid = cbor_cid(block)
         return cid
 
     def child(self, i: int) -> Node | None:
