@@ -7,10 +7,15 @@ list exactly the nodes it added without diffing whole trees.
 
 Children are loaded lazily from a block getter. Every node that is loaded is checked as
 untrusted input (:func:`decode_node`): the node's own shape, its keys' layers, their
-order against the bounds inherited from the parent, prefix lengths, and the caps in
-:class:`MstLimits`. A complete walk therefore verifies a whole tree, and partial trees
-(CAR slices) are verified as far as they are used; a missing block raises
+order against the bounds inherited from the parent, prefix lengths (in range, and the
+whole prefix shared with the previous key, so a node re-encodes to its own bytes), and
+the caps in :class:`MstLimits`. A complete walk therefore verifies a whole tree, and
+partial trees (CAR slices) are verified as far as they are used; a missing block raises
 :class:`~.errors.MissingBlockError`.
+
+Writes are the hot path of a PDS and inversions the hot path of a relay, so encoding a
+changed node does as little as it can (see :class:`Node`): cached entry maps for the
+entries that did not change, or a byte splice when only one link changed.
 """
 
 from __future__ import annotations
@@ -353,10 +358,11 @@ def _fill(  # noqa: PLR0917 - hot internal helper, positional on purpose
     keys: list[str]
     if raws:
         joined = b"\n".join(raws)
-        if _KEYS_RE.fullmatch(joined) is None:
+        if _KEYS_RE.fullmatch(joined) is None:  # one match checks every key
             raise _bad_key(raws)
         keys = joined.decode("ascii").split("\n")
-        if max(map(len, raws)) > MAX_KEY_BYTES:
+        # (a key holding the separator itself would split in two)
+        if len(keys) != len(raws) or max(map(len, raws)) > MAX_KEY_BYTES:
             raise _bad_key(raws)
         if lo is not None and keys[0] <= lo:
             raise _bad(f"MST keys out of order or outside their subtree at {keys[0]!r:.80}")

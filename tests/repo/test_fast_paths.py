@@ -233,3 +233,35 @@ def test_read_slice_agrees_with_read_car_on_mutations(data: st.DataObject) -> No
         i = data.draw(st.integers(0, len(car) - 1))
         car[i] ^= data.draw(st.integers(1, 255))
     assert outcome(read_slice, bytes(car)) == outcome(via_read_car, bytes(car))
+
+
+def test_keys_are_checked_one_by_one_despite_the_joined_match() -> None:
+    """Keys are matched joined by newlines: a key holding a newline must not pass as two."""
+    bad_keys = [
+        b"com.example.record/a\ncom.example.record/b",  # two valid keys' worth in one
+        b"com.example.record/a\n",
+        b"\ncom.example.record/a",
+        b"com.example.record/" + b"x" * 1006,  # 1025 bytes
+        "com.example.record/é".encode(),
+    ]
+    first = b"com.example.record/0"  # sorts before every bad key but the third
+    for raw in bad_keys:
+        block = encode({"e": [{"k": raw, "p": 0, "t": None, "v": VALUES[0]}], "l": None})
+        with pytest.raises(InvalidMstError, match=r"repo path|ASCII"):
+            Tree.load(CID.for_cbor(block), {CID.for_cbor(block): block}.get)
+        # also as the second key of a node, prefix-compressed against the first
+        p = 0
+        while p < min(len(first), len(raw)) and first[p] == raw[p]:
+            p += 1
+        entries = [
+            {"k": first, "p": 0, "t": None, "v": VALUES[0]},
+            {"k": raw[p:], "p": p, "t": None, "v": VALUES[0]},
+        ]
+        block = encode({"e": entries, "l": None})
+        with pytest.raises(InvalidMstError):
+            Tree.load(CID.for_cbor(block), {CID.for_cbor(block): block}.get)
+    longest = "com.example.record/" + "x" * (1024 - 19)
+    assert len(longest) == 1024
+    block = encode({"e": [{"k": longest.encode(), "p": 0, "t": None, "v": VALUES[0]}], "l": None})
+    tree = Tree.load(CID.for_cbor(block), {CID.for_cbor(block): block}.get)
+    assert [k for k, _ in tree.items()] == [longest]
