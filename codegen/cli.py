@@ -169,20 +169,26 @@ def validate_lexicons(paths: tuple[Path, ...], as_json: bool) -> None:
     from lexforge.codegen.pipeline import compile_lexicons  # noqa: PLC0415
 
     result = compile_lexicons(paths, package="_lexforge_validate", prefer_local=True)
-    ok = not has_errors(result.diagnostics)
-    documents = len(result.catalog.local)
+    diagnostics = result.diagnostics
+    ok = not has_errors(diagnostics)
+    # Documents (files): the ones loaded, and the ones an error names.
+    local = [result.catalog.doc(nsid) for nsid in result.catalog.local]
+    with_errors = {d.path for d in diagnostics if d.severity == "error" and d.path}
+    checked = len({doc.path for doc in local} | with_errors)
+    valid = sum(doc.path not in with_errors for doc in local)
     if as_json:
         payload = {
             "ok": ok,
-            "documents": documents,
-            "diagnostics": [d.to_json() for d in result.diagnostics],
+            "documents": checked,
+            "valid": valid,
+            "diagnostics": [d.to_json() for d in diagnostics],
         }
         click.echo(json.dumps(payload, indent=2, sort_keys=True))
     else:
-        _print_diagnostics(result.diagnostics)
-        errors = sum(d.severity == "error" for d in result.diagnostics)
+        _print_diagnostics(diagnostics)
+        errors = sum(d.severity == "error" for d in diagnostics)
         status = "ok" if ok else f"{errors} error(s)"
-        click.echo(f"{documents} valid document(s) checked: {status}")
+        click.echo(f"{checked} document(s) checked, {valid} valid: {status}")
     if not ok:
         sys.exit(1)
 

@@ -212,7 +212,7 @@ def test_check_of_this_repository_is_clean() -> None:
 def test_lexicons_validate() -> None:
     result = run("lexicons", "validate", str(USER_LEXICONS))
     assert result.exit_code == 0, result.output
-    assert "1 valid document(s) checked: ok" in result.stdout
+    assert "1 document(s) checked, 1 valid: ok" in result.stdout
 
 
 def test_lexicons_validate_json_reports_codes(tmp_path: Path) -> None:
@@ -241,6 +241,59 @@ def test_lexicons_validate_json_reports_codes(tmp_path: Path) -> None:
         "com.example.bad",
         "main",
         "properties/a",
+    )
+
+
+def test_lexicons_validate_drops_only_the_bad_document_and_its_dependants(
+    tmp_path: Path,
+) -> None:
+    def write(name: str, properties: dict[str, object]) -> None:
+        main = {"type": "object", "properties": properties}
+        path = tmp_path / "com" / "example" / f"{name}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            json.dumps({"lexicon": 1, "id": f"com.example.{name}", "defs": {"main": main}})
+        )
+
+    write("bad", {"n": {"type": "integer", "minimum": 5, "maximum": 1}})
+    write("user", {"b": {"type": "ref", "ref": "com.example.bad"}})
+    write("fine", {"s": {"type": "string", "format": "did"}})
+    (tmp_path / "broken.json").write_text('{"lexicon": 1,')
+
+    text = run("lexicons", "validate", str(tmp_path))
+    assert text.exit_code == 1
+    lines = text.stderr.splitlines()
+    assert any(
+        line.endswith(
+            "com/example/bad.json:1: com.example.bad#main/properties/n: error[invalid-field]: "
+            "minimum is greater than maximum"
+        )
+        for line in lines
+    ), lines
+    assert any(
+        "com.example.user#main/properties/b: error[dependency-failed]" in line for line in lines
+    )
+    assert any("broken.json:1: error[invalid-json]" in line for line in lines)
+    assert not any("com.example.fine" in line for line in lines)
+    assert text.stdout.strip() == "4 document(s) checked, 1 valid: 3 error(s)"
+
+    report = run("lexicons", "validate", "--json", str(tmp_path))
+    assert report.exit_code == 1
+    payload = json.loads(report.stdout)
+    found = {(d["nsid"], d["code"], d["def"], d["field"]) for d in payload["diagnostics"]}
+    assert found == {
+        ("com.example.bad", "invalid-field", "main", "properties/n"),
+        ("com.example.user", "dependency-failed", "main", "properties/b"),
+        (None, "invalid-json", None, None),
+    }
+    assert {Path(d["path"]).relative_to(tmp_path).as_posix() for d in payload["diagnostics"]} == {
+        "com/example/bad.json",
+        "com/example/user.json",
+        "broken.json",
+    }
+    assert (payload["ok"], payload["documents"], payload["valid"]) == (False, 4, 1)
+    assert (
+        run("lexicons", "validate", str(tmp_path / "com" / "example" / "fine.json")).exit_code == 0
     )
 
 
