@@ -24,8 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeAlias
 
-from lexforge.runtime.car import CarError, read_car
+from lexforge.runtime.car import CarError, CarRootsError, read_car
 from lexforge.runtime.data import CID
+from lexforge.runtime.repo.carslice import read_slice
 from lexforge.runtime.repo.fastsyntax import fast_is_did, fast_is_tid
 from lexforge.runtime.repo.keys import is_valid_key
 from lexforge.runtime.repo.ops import RecordOp
@@ -183,11 +184,16 @@ EVENT_TYPES: dict[str, type[Event]] = {
 
 
 def _read_slice(blocks: bytes, root: CID, t: str) -> dict[CID, bytes]:
+    first: CID | None
     try:
-        roots, found = read_car(blocks)
+        try:
+            first, found = read_slice(blocks)  # the usual single-root slice, fast
+        except CarRootsError:  # several roots: tolerated here, the first must be ours
+            roots, found = read_car(blocks)
+            first = roots[0] if roots else None
     except CarError as exc:
         raise EventShapeError(f"{t} blocks: {exc}", t=t, field="blocks") from None
-    if not roots or roots[0] != root:
+    if first != root:
         raise EventShapeError(f"{t} blocks: first root is not the commit", t=t, field="blocks")
     if root not in found:
         raise EventShapeError(f"{t} blocks: the commit block is missing", t=t, field="blocks")

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lexforge.runtime.car import write_car
 from lexforge.runtime.data import CID, decode, decode_prefix, encode
 from lexforge.runtime.repo import RecordOp
 from lexforge.runtime.sync import (
@@ -125,6 +126,17 @@ def test_read_blocks_checks_the_root() -> None:
     garbage = CommitEvent(**{**_fields(FIRST), "blocks": b"\x01\x02"})
     with pytest.raises(EventShapeError):
         garbage.read_blocks()
+    # extra roots are tolerated as long as the first one is the commit
+    blocks = FIRST.read_blocks()
+    other = next(c for c in blocks if c != FIRST.commit)
+    two = CommitEvent(**{**_fields(FIRST), "blocks": write_car([FIRST.commit, other], blocks)})
+    assert two.read_blocks() == blocks
+    swapped = CommitEvent(**{**_fields(FIRST), "blocks": write_car([other, FIRST.commit], blocks)})
+    with pytest.raises(EventShapeError, match="first root"):
+        swapped.read_blocks()
+    none = CommitEvent(**{**_fields(FIRST), "blocks": write_car([], blocks)})
+    with pytest.raises(EventShapeError, match="first root"):
+        none.read_blocks()
 
 
 def _fields(event: CommitEvent) -> dict[str, Any]:
