@@ -12,6 +12,7 @@ import inspect
 import pkgutil
 import subprocess
 import sys
+from functools import cached_property
 from types import ModuleType
 
 import pytest
@@ -68,6 +69,43 @@ def test_official_models_all_build() -> None:
     models, unions = _build_all(lexforge.generated.models)
     assert models == sum(len(m.models) for m in program.modules)
     assert unions >= sum(len(m.unions) for m in program.modules) - len(program.endpoints)
+
+
+def test_every_client_and_server_module_imports() -> None:
+    """The client namespaces and server bindings import too, and every namespace of the
+    client tree is reachable from ``Client`` / ``AsyncClient``; every ``BINDINGS`` entry
+    names a module whose ``BINDING`` serves that NSID."""
+    import lexforge.generated.client
+    import lexforge.generated.server
+    from lexforge.generated.client import AsyncClient, Client
+
+    clients = _modules(lexforge.generated.client)
+    servers = _modules(lexforge.generated.server)
+    assert len(servers) == len(_index.METHODS)
+    for nsid, relative in lexforge.generated.server.BINDINGS.items():
+        module = importlib.import_module(relative, "lexforge.generated.server")
+        assert module.BINDING.nsid == nsid
+    packages = [
+        importlib.import_module(info.name)
+        for info in pkgutil.walk_packages(
+            lexforge.generated.client.__path__, "lexforge.generated.client."
+        )
+        if info.ispkg
+    ]
+    namespaces = {m.__name__ for m in [*clients, *packages] if hasattr(m, "Namespace")}
+    assert len(namespaces) > 40
+
+    def walk(obj: object, reached: set[tuple[str, str]]) -> None:
+        for name in dir(type(obj)):
+            if isinstance(getattr(type(obj), name, None), cached_property):
+                child = getattr(obj, name)
+                reached.add((type(child).__module__, type(child).__name__))
+                walk(child, reached)
+
+    for root, kind in ((Client, "Namespace"), (AsyncClient, "AsyncNamespace")):
+        reached: set[tuple[str, str]] = set()
+        walk(root("http://127.0.0.1:1"), reached)
+        assert reached == {(module, kind) for module in namespaces}
 
 
 @pytest.mark.parametrize("case", sorted(p.name for p in CASES.iterdir() if p.is_dir()))
