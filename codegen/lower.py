@@ -61,6 +61,7 @@ from lexforge.codegen.lexicon.schema import (
     LexCidLink,
     LexDef,
     LexError,
+    LexiconDoc,
     LexInteger,
     LexObject,
     LexParams,
@@ -630,7 +631,7 @@ class _Lowerer:
                 module=module,
                 path=PurePosixPath("models", *parts[:-1], parts[-1] + ".py"),
                 source=source.source,
-                description=source.doc.description,
+                description=source.doc.description or _permission_set_text(source.doc),
                 imports=imports,
                 tokens=tuple(tokens),
                 aliases=tuple(state.aliases),
@@ -761,3 +762,14 @@ def lower_program(
         index=tuple(sorted(index, key=lambda e: e.lexicon_ref)),
     )
     return program, diagnostics
+
+
+def _permission_set_text(doc: LexiconDoc) -> str | None:
+    """A permission set's module docstring: its title and detail (what a user is shown
+    when asked to grant it), or its description."""
+    main = doc.defs.get("main")
+    if not isinstance(main, LexPermissionSet):
+        return None
+    parts = [f"Permission set: {main.title}" if main.title else None, main.detail]
+    text = "\n\n".join(p for p in parts if p)
+    return text or main.description

@@ -305,3 +305,11 @@ def test_a_record_model_can_fill_an_unknown_field() -> None:
         "text": "hi",
         "createdAt": WHEN,
     }
+
+
+def test_permission_set_module_says_what_it_grants() -> None:
+    from lexforge.generated.models.app.bsky import auth_view_all
+
+    assert (auth_view_all.__doc__ or "").startswith(
+        "Permission set: Read-only access to all content\n\nView Bluesky network content"
+    )

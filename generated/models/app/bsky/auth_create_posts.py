@@ -2,7 +2,10 @@
 # @generated
 # Lexicon: app.bsky.authCreatePosts
 
-"""Lexicon ``app.bsky.authCreatePosts``."""
+"""Permission set: Create Bluesky Posts
+
+Can not update or delete posts.
+"""
 
 from __future__ import annotations
 

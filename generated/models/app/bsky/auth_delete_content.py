@@ -2,7 +2,10 @@
 # @generated
 # Lexicon: app.bsky.authDeleteContent
 
-"""Lexicon ``app.bsky.authDeleteContent``."""
+"""Permission set: Delete Bluesky Content
+
+Clean up public account history: posts, reposts, and likes.
+"""
 
 from __future__ import annotations
 

@@ -2,7 +2,11 @@
 # @generated
 # Lexicon: app.bsky.authFullApp
 
-"""Lexicon ``app.bsky.authFullApp``."""
+"""Permission set: Full Bluesky Social App Permissions
+
+Manage all public content and interactions, private preferences and subscriptions, and other
+Bluesky-specific app features and data.
+"""
 
 from __future__ import annotations
 

@@ -2,7 +2,10 @@
 # @generated
 # Lexicon: app.bsky.authManageFeedDeclarations
 
-"""Lexicon ``app.bsky.authManageFeedDeclarations``."""
+"""Permission set: Manage Hosted Feeds
+
+Configure feed generator declaration records.
+"""
 
 from __future__ import annotations
 

@@ -2,7 +2,10 @@
 # @generated
 # Lexicon: app.bsky.authManageLabelerService
 
-"""Lexicon ``app.bsky.authManageLabelerService``."""
+"""Permission set: Manage Hosted Labeling Service
+
+Configure labeler declaration records.
+"""
 
 from __future__ import annotations
 

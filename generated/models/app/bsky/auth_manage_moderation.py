@@ -2,7 +2,10 @@
 # @generated
 # Lexicon: app.bsky.authManageModeration
 
-"""Lexicon ``app.bsky.authManageModeration``."""
+"""Permission set: Manage Personal Moderation
+
+Control over blocks, mutes, mod lists, mod services, and preferences.
+"""
 
 from __future__ import annotations
 

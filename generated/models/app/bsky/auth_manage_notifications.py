@@ -2,7 +2,10 @@
 # @generated
 # Lexicon: app.bsky.authManageNotifications
 
-"""Lexicon ``app.bsky.authManageNotifications``."""
+"""Permission set: Manage Bluesky Notifications
+
+View and configure notifications for the Bluesky app.
+"""
 
 from __future__ import annotations
 

@@ -2,7 +2,10 @@
 # @generated
 # Lexicon: app.bsky.authManageProfile
 
-"""Lexicon ``app.bsky.authManageProfile``."""
+"""Permission set: Manage Bluesky Profile
+
+Update profile data, as well as status and public chat visibility.
+"""
 
 from __future__ import annotations
 

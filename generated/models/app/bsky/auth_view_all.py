@@ -2,7 +2,11 @@
 # @generated
 # Lexicon: app.bsky.authViewAll
 
-"""Lexicon ``app.bsky.authViewAll``."""
+"""Permission set: Read-only access to all content
+
+View Bluesky network content from account perspective, and read all notifications and
+preferences.
+"""
 
 from __future__ import annotations
 

@@ -2,7 +2,10 @@
 # @generated
 # Lexicon: chat.bsky.authFullChatClient
 
-"""Lexicon ``chat.bsky.authFullChatClient``."""
+"""Permission set: Full Chat Client (All Conversations)
+
+Control of all chat conversations and configuration management.
+"""
 
 from __future__ import annotations
 
