@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from typing import NoReturn
 
 from lexforge.codegen.catalog import Catalog, DefKey
 from lexforge.codegen.diagnostics import Diagnostic
@@ -122,17 +123,21 @@ class _ModuleState:
     def claim(self, name: str, owner: str, where: tuple[str, ...] = ()) -> None:
         previous = self.scope.claim(name, owner)
         if previous is not None:
-            self.diagnostics.append(
-                Diagnostic(
-                    code="name-collision",
-                    message=f"{owner} and {previous} would both be named {name!r}",
-                    path=self.source_path,
-                    nsid=self.nsid,
-                    def_name=self.def_name,
-                    field_path="/".join(where) or None,
-                )
+            self.collision(f"{owner} and {previous} would both be named {name!r}", where)
+
+    def collision(self, message: str, where: tuple[str, ...]) -> NoReturn:
+        """Report a ``name-collision`` at ``where`` and drop the document."""
+        self.diagnostics.append(
+            Diagnostic(
+                code="name-collision",
+                message=message,
+                path=self.source_path,
+                nsid=self.nsid,
+                def_name=self.def_name,
+                field_path="/".join(where) or None,
             )
-            raise _Dropped
+        )
+        raise _Dropped
 
     def inline_name(self, base: str, suffix: str, owner: str, where: tuple[str, ...]) -> str:
         """Name an inline unit ``{Owner}{Field}``; if a def already has that name, add
@@ -344,17 +349,7 @@ class _Lowerer:
             name = field_name(wire)
             previous = scope.claim(name, wire)
             if previous is not None:
-                state.diagnostics.append(
-                    Diagnostic(
-                        code="name-collision",
-                        message=f"properties {previous!r} and {wire!r} both map to {name!r}",
-                        path=state.source_path,
-                        nsid=state.nsid,
-                        def_name=state.def_name,
-                        field_path="/".join(at),
-                    )
-                )
-                raise _Dropped
+                state.collision(f"properties {previous!r} and {wire!r} both map to {name!r}", at)
             type_ir = self.field_type(state, schema, owner, wire, at)
             default = (
                 getattr(schema, "default", None)

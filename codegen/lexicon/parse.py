@@ -14,8 +14,8 @@ A document with any error yields ``None``; warnings alone keep it.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import cast
+from collections.abc import Callable, Mapping
+from typing import TypeVar, cast
 
 from lexforge.codegen.diagnostics import Diagnostic, DiagnosticCode, Severity
 from lexforge.codegen.lexicon.schema import (
@@ -56,6 +56,8 @@ from lexforge.codegen.lexicon.text import (
 )
 
 __all__ = ["parse_document", "parse_ref"]
+
+T = TypeVar("T")
 
 #: Types that can never be named defs.
 _NOT_NAMEABLE = frozenset({"ref", "union", "unknown", "params", "permission"})
@@ -388,11 +390,7 @@ class _Parser:
             default=default,
             const=const,
         )
-        for key, value in (("default", default), ("const", const)):
-            if value is not None and not _integer_ok(schema, value):
-                raise self.fail(
-                    "invalid-default", f"{key} {value} breaks the field's constraints", where
-                )
+        self.check_values(default, const, lambda v: _integer_ok(schema, v), where)
         return schema
 
     def string(
@@ -422,12 +420,22 @@ class _Parser:
             default=default,
             const=const,
         )
+        self.check_values(default, const, lambda v: _string_ok(schema, v), where)
+        return schema
+
+    def check_values(
+        self,
+        default: T | None,
+        const: T | None,
+        ok: Callable[[T], bool],
+        where: tuple[str, ...],
+    ) -> None:
+        """``default`` and ``const`` must satisfy the field's own constraints."""
         for key, value in (("default", default), ("const", const)):
-            if value is not None and not _string_ok(schema, value):
+            if value is not None and not ok(value):
                 raise self.fail(
                     "invalid-default", f"{key} {value!r} breaks the field's constraints", where
                 )
-        return schema
 
     def check_exclusive(self, default: object, const: object, where: tuple[str, ...]) -> None:
         if default is not None and const is not None:
