@@ -51,7 +51,7 @@ def test_scaffold_official_methods(tmp_path: Path) -> None:
     assert "async def handle(ctx: XrpcContext, input: bytes) -> None:" in import_repo
     subscribe = (out / "com/atproto/sync/subscribe_repos.py").read_text()
     assert ") -> AsyncIterator[subscribe_repos.Message]:" in subscribe
-    assert "    yield  # type: ignore[unreachable]\n" in subscribe
+    assert "    yield  # type: ignore[unreachable, unused-ignore]\n" in subscribe
 
 
 def test_scaffold_leaves_existing_handlers_alone(tmp_path: Path) -> None:
@@ -192,8 +192,13 @@ def _write_lexicons(root: Path, *, changed: bool) -> None:
         )
 
 
-def _mypy(project: Path, *modules: str) -> None:
-    """mypy --strict (the repository's settings) over ``modules`` of ``project``."""
+#: A user's plain ``mypy --strict`` (no plugin, no warn_unreachable); lexforge is
+#: followed as installed code, its own errors silenced.
+PLAIN_STRICT = "[mypy]\nstrict = True\nfollow_imports = silent\n"
+
+
+def _mypy(project: Path, *modules: str, config: Path | None = None) -> None:
+    """mypy --strict (the repository's settings, or ``config``) over ``modules``."""
     tree = project / ".typecheck" / "lexforge"
     if not tree.exists():
         tree.mkdir(parents=True)
@@ -206,7 +211,7 @@ def _mypy(project: Path, *modules: str) -> None:
             "-m",
             "mypy",
             "--config-file",
-            str(ROOT / "pyproject.toml"),
+            str(config or ROOT / "pyproject.toml"),
             "--cache-dir",
             str(project / ".mypy_cache"),
             "--no-incremental",
@@ -332,9 +337,13 @@ def test_life_cycle_with_gen_handlers(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_official_handlers_type_check_against_generated_bindings(tmp_path: Path) -> None:
+@pytest.mark.parametrize("settings", ["repository", "plain"])
+def test_official_handlers_type_check_against_generated_bindings(
+    tmp_path: Path, settings: str
+) -> None:
     """Scaffolded com.atproto.repo.* and subscribeRepos handlers pass mypy --strict and
-    fit the ``Handler`` protocols of ``lexforge.generated.server``."""
+    fit the ``Handler`` protocols of ``lexforge.generated.server``, under this
+    repository's settings and under a user's plain ``strict = True``."""
     app = tmp_path / "offh"
     app.mkdir()
     (app / "__init__.py").write_text("")
@@ -349,4 +358,8 @@ def test_official_handlers_type_check_against_generated_bindings(tmp_path: Path)
     lines.append("")
     lines += [f"_{name}: s_{name}.Handler = h_{name}.handle" for _, name in methods]
     (app / "conformance.py").write_text("\n".join(lines) + "\n")
-    _mypy(tmp_path, "offh.conformance", "offh.handlers")
+    config = None
+    if settings == "plain":
+        config = tmp_path / "mypy.ini"
+        config.write_text(PLAIN_STRICT)
+    _mypy(tmp_path, "offh.conformance", "offh.handlers", config=config)
