@@ -251,7 +251,10 @@ def _entries(node: Node, ents: list[_Entry | None] | None) -> list[_Entry | None
 def encode_node(node: Node) -> bytes:
     """The node's canonical block: ``{"e": [{"k","p","t","v"}...], "l"}``, prefixes node-local.
 
-    Entry maps cached in the node are reused; only missing ones are built (and kept).
+    Entry maps cached in the node are reused; only missing ones are built, and kept when
+    the node had some. A node without any (built in bulk or from scratch) keeps none:
+    a bulk-built tree would otherwise hold a map per key for the collector to traverse,
+    and the writes that later change its nodes mostly splice their blocks instead.
     """
     splice = node._splice
     if splice is not None:
@@ -263,7 +266,9 @@ def encode_node(node: Node) -> bytes:
         if len(new_bytes) == len(old_bytes) and base.count(old_bytes) == 1:
             return base.replace(old_bytes, new_bytes)
     ents = node._ents
-    if ents is None or None in ents:
+    if ents is None:
+        ents = _entries(node, None)
+    elif None in ents:
         ents = node._ents = _entries(node, ents)
     left = node.left
     return encode({"e": ents, "l": None if left is None else left.cid})
