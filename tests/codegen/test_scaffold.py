@@ -94,6 +94,46 @@ def test_cli(tmp_path: Path) -> None:
     assert "no query, procedure or subscription matches 'com.nope.*'" in bad.output
 
 
+def test_cli_with_user_lexicons_needs_the_package(tmp_path: Path) -> None:
+    """Without --package, user lexicons would be compiled as if they were lexforge's own
+    (refs to the official set unresolved, imports from lexforge.generated): refused."""
+    lex = tmp_path / "lex"
+    _write_lexicons(lex, changed=False)
+    args = ["scaffold", "--nsid", "com.example.*", "--out", str(tmp_path / "h")]
+    result = CliRunner().invoke(main, [*args, "--lexicons", str(lex)])
+    assert result.exit_code == 2
+    assert "--package is required with --lexicons" in result.output
+    assert not (tmp_path / "h").exists()
+
+
+def test_cli_scaffolds_what_compiles_and_reports_the_rest(tmp_path: Path) -> None:
+    """An invalid lexicon drops only itself and its dependants."""
+    lex = tmp_path / "lex"
+    _write_lexicons(lex, changed=False)
+    broken = {
+        "type": "query",
+        "parameters": {"type": "params", "properties": {"n": {"type": "float"}}},
+    }
+    _lexicon(lex, "com.example.broken", {"defs": {"main": broken}})
+    (lex / "com" / "example" / "junk.json").write_text("{not json")
+    out = tmp_path / "h"
+    args = ["scaffold", "--lexicons", str(lex), "--package", "app.gen", "--out", str(out)]
+    runner = CliRunner()
+    result = runner.invoke(main, [*args, "--nsid", "com.example.*"])
+    assert result.exit_code == 1
+    assert "com.example.broken" in result.stderr
+    assert "error[invalid-json]" in result.stderr
+    assert "3 handler(s) created, 0 already present" in result.stdout
+    assert (out / "com/example/get_thing.py").is_file()
+    assert not (out / "com/example/broken.py").exists()
+    only_broken = runner.invoke(main, [*args, "--nsid", "com.example.broken"])
+    assert only_broken.exit_code == 1
+    assert "no query, procedure or subscription matches 'com.example.broken'" in (
+        only_broken.output
+    )
+    assert "see the lexicon errors" in only_broken.output
+
+
 # --- the life cycle on a user's own lexicons ---------------------------------------------
 
 
