@@ -50,6 +50,7 @@ def test_every_required_case_exists() -> None:
         "param_added",
         "param_removed",
         "output_changed",
+        "output_field_renamed",
         "new_method",
         "removed_method",
         "helper_and_decorator",
@@ -164,6 +165,10 @@ _GET_RECORD = "Get a single record from a repository. Does not require auth."
 #: The lexicon side of each case: ``stub.py`` is exactly what these render to.
 STUB_SPECS = {
     "param_added": _spec(
+        "com.atproto.repo.getRecord", "query", module="get_record", params=True,
+        output="Output", description=_GET_RECORD, errors=("RecordNotFoundError",),
+    ),
+    "output_field_renamed": _spec(
         "com.atproto.repo.getRecord", "query", module="get_record", params=True,
         output="Output", description=_GET_RECORD, errors=("RecordNotFoundError",),
     ),
