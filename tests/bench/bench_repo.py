@@ -260,7 +260,14 @@ def firehose_frames(frames: int) -> tuple[K256Keypair, list[bytes]]:
 
     from lexforge.runtime.syntax import TidClock
 
-    clock = TidClock()
+    # record keys from a fixed clock: the same tree shapes (and frame sizes) every run
+    now = [1_700_000_000_000_000]
+
+    def tick() -> int:
+        now[0] += 1_000
+        return now[0]
+
+    clock = TidClock(time_us=tick, clock_id=7)
     key = K256Keypair.generate()
     repo, _ = Repo.create(
         MemoryBlockStore(), DID, key, [(POST, clock.next(), post(i)) for i in range(1000)]
