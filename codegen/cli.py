@@ -108,7 +108,7 @@ def _run(
     )
     try:
         result = generate(config, check=check_mode)
-    except FormatError as exc:
+    except (FormatError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     _print_diagnostics(result.diagnostics)
     diff = result.diff

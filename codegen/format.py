@@ -260,7 +260,8 @@ def _run_ruff(
         isort += ["--select", "I", "--exit-zero", *config, "."]
         proc = subprocess.run(isort, cwd=root, capture_output=True, text=True, check=False)
         if proc.returncode == 0:
-            cmd = [*ruff_command(), "format", "--isolated", "--quiet", "--no-cache", *config]
+            # Not --quiet: it would also silence the parse error FormatError reports.
+            cmd = [*ruff_command(), "format", "--isolated", "--no-cache", *config]
             proc = subprocess.run(
                 [*cmd, "."], cwd=root, capture_output=True, text=True, check=False
             )

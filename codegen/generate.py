@@ -8,6 +8,7 @@ is in place, through ``lexforge.codegen.merge.update_handlers``.
 
 from __future__ import annotations
 
+import keyword
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -30,7 +31,7 @@ from lexforge.codegen.writer import FileDiff, apply_diff, diff_tree
 if TYPE_CHECKING:
     from lexforge.codegen.merge import HandlerReport
 
-__all__ = ["GenConfig", "GenResult", "build", "generate"]
+__all__ = ["GenConfig", "GenResult", "build", "check_package_name", "generate"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +83,25 @@ def _root_init(package: str) -> str:
     return header() + "\n".join(doc) + "\n\n__all__: list[str] = []\n"
 
 
+def check_package_name(package: str) -> str:
+    """``package`` if it can be imported (dotted identifiers, no keywords), else
+    ``ValueError`` naming the problem."""
+    parts = package.split(".")
+    for part in parts:
+        if not part.isidentifier() or keyword.iskeyword(part):
+            raise ValueError(
+                f"{package!r} is not a Python package name ({part!r} cannot be imported); "
+                "choose one with --package"
+            )
+    return package
+
+
 def build(config: GenConfig) -> tuple[dict[PurePosixPath, str], CompileResult]:
-    """Compile and emit everything for ``config``; formatted unless ``config.format`` is off."""
+    """Compile and emit everything for ``config``; formatted unless ``config.format`` is off.
+
+    Raises ``ValueError`` if ``config.package`` is not an importable name.
+    """
+    check_package_name(config.package)
     compiled = compile_lexicons(
         config.lexicon_dirs,
         package=config.package,

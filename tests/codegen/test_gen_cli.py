@@ -182,6 +182,31 @@ def test_gen_exits_1_on_errors_but_writes_the_rest(tmp_path: Path) -> None:
     assert (out / "models" / "com" / "example" / "good.py").is_file()
 
 
+@pytest.mark.parametrize("package", ["my-pkg", "app.class", "1st", "a..b"])
+def test_a_package_name_that_cannot_be_imported_is_refused(tmp_path: Path, package: str) -> None:
+    result = run(
+        "gen", "--lexicons", str(USER_LEXICONS), "--out", str(tmp_path / "o"), "--package", package
+    )
+    assert result.exit_code == 1
+    assert "is not a Python package name" in result.stderr
+    assert not (tmp_path / "o").exists()
+    # The default package is the output folder's name: the same check applies.
+    result = run("gen", "--lexicons", str(USER_LEXICONS), "--out", str(tmp_path / "my-out"))
+    assert result.exit_code == 1
+    assert "choose one with --package" in result.stderr
+
+
+def test_unformattable_output_names_the_file() -> None:
+    """A compiler bug that emits invalid Python is reported with ruff's parse error."""
+    from pathlib import PurePosixPath
+
+    from lexforge.codegen.format import FormatError, format_files
+
+    with pytest.raises(FormatError, match=r"models/bad\.py") as info:
+        format_files({PurePosixPath("models/bad.py"): "from my-pkg import x\n"}, cache_name=None)
+    assert "Expected" in str(info.value)
+
+
 def test_gen_handlers_hook(tmp_path: Path) -> None:
     out, handlers = tmp_path / "x", tmp_path / "handlers"
     args = ("--lexicons", str(XRPC_LEXICONS), "--out", str(out), "--package", "x")
