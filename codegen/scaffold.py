@@ -24,6 +24,7 @@ from pathlib import Path
 import click
 
 from lexforge.codegen.diagnostics import CodegenError, Diagnostic, has_errors
+from lexforge.codegen.generate import check_package_name
 from lexforge.codegen.lower import OFFICIAL_PACKAGE
 from lexforge.codegen.merge.render import render_handler
 from lexforge.codegen.merge.spec import HandlerSpec, handler_specs_from_program
@@ -197,6 +198,10 @@ def scaffold_command(
                 "generated these lexicons into (handlers import their models from it)"
             )
         package = OFFICIAL_PACKAGE
+    try:
+        check_package_name(package)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
     try:
         result = scaffold_handlers(
             patterns, out_dir, lexicon_dirs=lexicon_dirs or None, package=package

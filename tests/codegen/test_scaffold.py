@@ -103,6 +103,9 @@ def test_cli_with_user_lexicons_needs_the_package(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, [*args, "--lexicons", str(lex)])
     assert result.exit_code == 2
     assert "--package is required with --lexicons" in result.output
+    result = CliRunner().invoke(main, [*args, "--lexicons", str(lex), "--package", "my-app"])
+    assert result.exit_code == 2
+    assert "'my-app' is not a Python package name" in result.output
     assert not (tmp_path / "h").exists()
 
 
