@@ -98,7 +98,16 @@ def key_layers_cached(keys: list[str]) -> list[int]:
     get = _LAYER_CACHE.get
     out = [get(k, -1) for k in keys]
     if -1 in out:
-        out = [key_layer(k) if layer < 0 else layer for k, layer in zip(keys, out, strict=True)]
+        from_bytes = int.from_bytes
+        out = [
+            (256 - from_bytes(sha256(k.encode()).digest(), "big").bit_length()) >> 1
+            if layer < 0
+            else layer
+            for k, layer in zip(keys, out, strict=True)
+        ]
+        if len(_LAYER_CACHE) >= _LAYER_CACHE_MAX:
+            _LAYER_CACHE.clear()
+        _LAYER_CACHE.update(zip(keys, out, strict=True))
     return out
 
 

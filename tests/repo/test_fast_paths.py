@@ -281,3 +281,27 @@ def test_keys_are_checked_one_by_one_despite_the_joined_match() -> None:
     block = encode({"e": [{"k": longest.encode(), "p": 0, "t": None, "v": VALUES[0]}], "l": None})
     tree = Tree.load(CID.for_cbor(block), {CID.for_cbor(block): block}.get)
     assert [k for k, _ in tree.items()] == [longest]
+
+
+def test_bulk_key_layers_match_key_layer() -> None:
+    import json
+    from pathlib import Path
+
+    from lexforge.runtime.repo import clear_layer_cache
+    from lexforge.runtime.repo.keys import key_layer_uncached, key_layers, key_layers_cached
+
+    vectors = json.loads(
+        (Path(__file__).parent.parent / "vectors/mst/key_heights.json").read_text()
+    )
+    keys = [case["key"] for case in vectors] + [f"com.example.record/k{i}" for i in range(3000)]
+    expected = {case["key"]: case["height"] for case in vectors}
+    clear_layer_cache()
+    cold = key_layers_cached(keys)  # every key missing from the cache
+    warm = key_layers_cached(keys)  # every key cached now
+    assert cold == warm == key_layers(keys) == [key_layer_uncached(k) for k in keys]
+    clear_layer_cache()
+    assert [key_layer(k) for k in keys] == cold
+    for key, layer in zip(keys, cold, strict=True):
+        if key in expected:
+            assert layer == expected[key], key
+    assert max(cold) >= 4  # the vectors reach high layers
