@@ -29,9 +29,9 @@ from pathlib import PurePosixPath
 
 from lexforge.codegen.emit.text import LINE_LENGTH, docstring, header
 from lexforge.codegen.emit.xrpc_common import (
+    MESSAGE_TYPES,
     EmitError,
     ImportSet,
-    dict_entry,
     literal,
     models_import,
     render_template,
@@ -272,12 +272,7 @@ def _method(endpoint: EndpointIR, *, asynchronous: bool, imports: ImportSet) -> 
         iterator = "AsyncIterator" if asynchronous else "Iterator"
         imports.add("collections.abc", iterator)
         returns = f"{iterator}[{module}.{endpoint.message.name}]"
-        call.append("    messages={")
-        for member in endpoint.message.members:
-            target = imports.model_ref(member.target.module, member.target.name)
-            entry = dict_entry(16, json.dumps(member.frame_type), target)
-            call += [line[8:] for line in entry]
-        call.append("    },")
+        call.append(f"    messages={module}.{MESSAGE_TYPES},")
     if endpoint.input is not None:
         body = endpoint.input
         if body.model is not None:

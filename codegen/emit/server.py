@@ -23,6 +23,7 @@ from pathlib import PurePosixPath
 
 from lexforge.codegen.emit.text import docstring, header
 from lexforge.codegen.emit.xrpc_common import (
+    MESSAGE_TYPES,
     EmitError,
     ImportSet,
     dict_entry,
@@ -76,11 +77,7 @@ def _binding_args(endpoint: EndpointIR, module: str, imports: ImportSet) -> list
             args.append(f"output={module}.{endpoint.output.model},")
         args.append(f"output_encoding={literal(endpoint.output.encoding)},")
     if endpoint.message is not None:
-        args.append("messages={")
-        for member in endpoint.message.members:
-            target = imports.model_ref(member.target.module, member.target.name)
-            args += [line[4:] for line in dict_entry(8, json.dumps(member.frame_type), target)]
-        args.append("},")
+        args.append(f"messages={module}.{MESSAGE_TYPES},")
     if endpoint.errors:
         names = [f"{module}.{e.class_name}" for e in endpoint.errors]
         args += [line[4:] for line in tuple_arg(4, "errors", names)]

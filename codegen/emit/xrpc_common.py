@@ -17,6 +17,7 @@ from lexforge.codegen.merge.imports import ImportName, render_imports
 from lexforge.codegen.naming import module_alias
 
 __all__ = [
+    "MESSAGE_TYPES",
     "EmitError",
     "ImportSet",
     "dict_entry",
@@ -25,6 +26,11 @@ __all__ = [
     "render_template",
     "tuple_arg",
 ]
+
+
+#: The frame type -> message class table a subscription's models module defines
+#: (``lexforge.codegen.emit.models``); clients and bindings refer to it, never copy it.
+MESSAGE_TYPES = "MESSAGE_TYPES"
 
 
 class EmitError(Exception):

@@ -190,23 +190,7 @@ class Namespace:
                     "cursor": cursor,
                 },
             ),
-            messages={
-                "#eventConvoFirstMessage": subscribe_mod_events.EventConvoFirstMessage,
-                "#eventGroupChatCreated": subscribe_mod_events.EventGroupChatCreated,
-                "#eventGroupChatMemberAdded": subscribe_mod_events.EventGroupChatMemberAdded,
-                "#eventGroupChatMemberJoined": subscribe_mod_events.EventGroupChatMemberJoined,
-                "#eventGroupChatJoinRequest": subscribe_mod_events.EventGroupChatJoinRequest,
-                "#eventGroupChatJoinRequestApproved": (
-                    subscribe_mod_events.EventGroupChatJoinRequestApproved
-                ),
-                "#eventGroupChatJoinRequestRejected": (
-                    subscribe_mod_events.EventGroupChatJoinRequestRejected
-                ),
-                "#eventChatAccepted": subscribe_mod_events.EventChatAccepted,
-                "#eventGroupChatMemberLeft": subscribe_mod_events.EventGroupChatMemberLeft,
-                "#eventGroupChatUpdated": subscribe_mod_events.EventGroupChatUpdated,
-                "#eventRateLimitExceeded": subscribe_mod_events.EventRateLimitExceeded,
-            },
+            messages=subscribe_mod_events.MESSAGE_TYPES,
             errors=(
                 subscribe_mod_events.FutureCursorError,
                 subscribe_mod_events.ConsumerTooSlowError,
@@ -401,23 +385,7 @@ class AsyncNamespace:
                     "cursor": cursor,
                 },
             ),
-            messages={
-                "#eventConvoFirstMessage": subscribe_mod_events.EventConvoFirstMessage,
-                "#eventGroupChatCreated": subscribe_mod_events.EventGroupChatCreated,
-                "#eventGroupChatMemberAdded": subscribe_mod_events.EventGroupChatMemberAdded,
-                "#eventGroupChatMemberJoined": subscribe_mod_events.EventGroupChatMemberJoined,
-                "#eventGroupChatJoinRequest": subscribe_mod_events.EventGroupChatJoinRequest,
-                "#eventGroupChatJoinRequestApproved": (
-                    subscribe_mod_events.EventGroupChatJoinRequestApproved
-                ),
-                "#eventGroupChatJoinRequestRejected": (
-                    subscribe_mod_events.EventGroupChatJoinRequestRejected
-                ),
-                "#eventChatAccepted": subscribe_mod_events.EventChatAccepted,
-                "#eventGroupChatMemberLeft": subscribe_mod_events.EventGroupChatMemberLeft,
-                "#eventGroupChatUpdated": subscribe_mod_events.EventGroupChatUpdated,
-                "#eventRateLimitExceeded": subscribe_mod_events.EventRateLimitExceeded,
-            },
+            messages=subscribe_mod_events.MESSAGE_TYPES,
             errors=(
                 subscribe_mod_events.FutureCursorError,
                 subscribe_mod_events.ConsumerTooSlowError,

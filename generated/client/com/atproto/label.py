@@ -72,10 +72,7 @@ class Namespace:
                     "cursor": cursor,
                 },
             ),
-            messages={
-                "#labels": subscribe_labels.Labels,
-                "#info": subscribe_labels.Info,
-            },
+            messages=subscribe_labels.MESSAGE_TYPES,
             errors=(subscribe_labels.FutureCursorError,),
             headers=headers,
         )
@@ -138,10 +135,7 @@ class AsyncNamespace:
                     "cursor": cursor,
                 },
             ),
-            messages={
-                "#labels": subscribe_labels.Labels,
-                "#info": subscribe_labels.Info,
-            },
+            messages=subscribe_labels.MESSAGE_TYPES,
             errors=(subscribe_labels.FutureCursorError,),
             headers=headers,
         )

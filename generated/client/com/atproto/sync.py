@@ -515,13 +515,7 @@ class Namespace:
                     "cursor": cursor,
                 },
             ),
-            messages={
-                "#commit": subscribe_repos.Commit,
-                "#sync": subscribe_repos.Sync,
-                "#identity": subscribe_repos.Identity,
-                "#account": subscribe_repos.Account,
-                "#info": subscribe_repos.Info,
-            },
+            messages=subscribe_repos.MESSAGE_TYPES,
             errors=(subscribe_repos.FutureCursorError, subscribe_repos.ConsumerTooSlowError),
             headers=headers,
         )
@@ -1009,13 +1003,7 @@ class AsyncNamespace:
                     "cursor": cursor,
                 },
             ),
-            messages={
-                "#commit": subscribe_repos.Commit,
-                "#sync": subscribe_repos.Sync,
-                "#identity": subscribe_repos.Identity,
-                "#account": subscribe_repos.Account,
-                "#info": subscribe_repos.Info,
-            },
+            messages=subscribe_repos.MESSAGE_TYPES,
             errors=(subscribe_repos.FutureCursorError, subscribe_repos.ConsumerTooSlowError),
             headers=headers,
         )

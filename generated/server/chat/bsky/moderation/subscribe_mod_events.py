@@ -33,22 +33,6 @@ class Handler(Protocol):
 BINDING = Subscription(
     nsid=subscribe_mod_events.NSID,
     params=subscribe_mod_events.Params,
-    messages={
-        "#eventConvoFirstMessage": subscribe_mod_events.EventConvoFirstMessage,
-        "#eventGroupChatCreated": subscribe_mod_events.EventGroupChatCreated,
-        "#eventGroupChatMemberAdded": subscribe_mod_events.EventGroupChatMemberAdded,
-        "#eventGroupChatMemberJoined": subscribe_mod_events.EventGroupChatMemberJoined,
-        "#eventGroupChatJoinRequest": subscribe_mod_events.EventGroupChatJoinRequest,
-        "#eventGroupChatJoinRequestApproved": (
-            subscribe_mod_events.EventGroupChatJoinRequestApproved
-        ),
-        "#eventGroupChatJoinRequestRejected": (
-            subscribe_mod_events.EventGroupChatJoinRequestRejected
-        ),
-        "#eventChatAccepted": subscribe_mod_events.EventChatAccepted,
-        "#eventGroupChatMemberLeft": subscribe_mod_events.EventGroupChatMemberLeft,
-        "#eventGroupChatUpdated": subscribe_mod_events.EventGroupChatUpdated,
-        "#eventRateLimitExceeded": subscribe_mod_events.EventRateLimitExceeded,
-    },
+    messages=subscribe_mod_events.MESSAGE_TYPES,
     errors=(subscribe_mod_events.FutureCursorError, subscribe_mod_events.ConsumerTooSlowError),
 )

@@ -33,9 +33,6 @@ class Handler(Protocol):
 BINDING = Subscription(
     nsid=subscribe_labels.NSID,
     params=subscribe_labels.Params,
-    messages={
-        "#labels": subscribe_labels.Labels,
-        "#info": subscribe_labels.Info,
-    },
+    messages=subscribe_labels.MESSAGE_TYPES,
     errors=(subscribe_labels.FutureCursorError,),
 )

@@ -35,12 +35,6 @@ class Handler(Protocol):
 BINDING = Subscription(
     nsid=subscribe_repos.NSID,
     params=subscribe_repos.Params,
-    messages={
-        "#commit": subscribe_repos.Commit,
-        "#sync": subscribe_repos.Sync,
-        "#identity": subscribe_repos.Identity,
-        "#account": subscribe_repos.Account,
-        "#info": subscribe_repos.Info,
-    },
+    messages=subscribe_repos.MESSAGE_TYPES,
     errors=(subscribe_repos.FutureCursorError, subscribe_repos.ConsumerTooSlowError),
 )
