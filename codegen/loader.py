@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 from lexforge.codegen.diagnostics import Diagnostic
@@ -101,18 +101,7 @@ def _with_line(d: Diagnostic, text: str) -> Diagnostic:
     if d.field_path:
         keys += d.field_path.split("/")
     line = locate(text, keys) if keys else None
-    if line is None:
-        return d
-    return Diagnostic(
-        code=d.code,
-        message=d.message,
-        severity=d.severity,
-        path=d.path,
-        nsid=d.nsid,
-        def_name=d.def_name,
-        field_path=d.field_path,
-        line=line,
-    )
+    return d if line is None else replace(d, line=line)
 
 
 def load_text(
