@@ -20,8 +20,8 @@ from typing import Any
 import click
 
 from lexforge.runtime.identity.did_resolver import DidResolver
+from lexforge.runtime.identity.directory import BaseDirectory
 from lexforge.runtime.identity.errors import IdentityError
-from lexforge.runtime.identity.safe_http import SafeHttpClient
 from lexforge.runtime.sync.consumer import FirehoseConsumer, subscribe_url
 from lexforge.runtime.sync.errors import (
     FutureCursorError,
@@ -66,13 +66,13 @@ def format_event(event: RepoEvent | InfoEvent) -> str:
 KeyLookup = Callable[[str, bool], Awaitable[Any]]
 
 
-def network_key_lookup(http: Any, plc_url: str) -> KeyLookup:
-    """A verifier key lookup resolving DIDs (did:plc, did:web, did:key) over the network.
+def network_key_lookup(resolver: DidResolver) -> KeyLookup:
+    """A verifier key lookup resolving DIDs (did:plc, did:web, did:key) with ``resolver``.
 
-    Keys are cached per DID; ``refresh=True`` (the verifier's retry after a failed
-    signature, e.g. a rotated key) resolves again.
+    Only the DID document is needed (no handle check). Keys are cached per DID;
+    ``refresh=True`` (the verifier's retry after a failed signature, e.g. a rotated key)
+    resolves again.
     """
-    resolver = DidResolver(http, plc_url=plc_url)
     cache: dict[str, Any] = {}
 
     async def lookup(did: str, refresh: bool) -> Any:
@@ -128,12 +128,14 @@ async def _run(url: str, cursor: int | None, verify: bool, limit: int | None, pl
     def on_info(event: InfoEvent) -> None:
         click.echo(format_event(event), err=True)
 
-    http: Any = None
+    directory: BaseDirectory | None = None
     verifier: Any = None
     if verify:
         verifier_cls = _load_verifier_class()
-        http = SafeHttpClient()
-        verifier = verifier_cls(network_key_lookup(http, plc_url))
+        # BaseDirectory.create trusts a PLC URL on loopback (a local `lexforge plc serve`)
+        # while did:web fetches keep refusing private addresses.
+        directory = BaseDirectory.create(plc_url=plc_url)
+        verifier = verifier_cls(network_key_lookup(directory.did_resolver))
     consumer = FirehoseConsumer(
         url,
         handler,
@@ -154,8 +156,8 @@ async def _run(url: str, cursor: int | None, verify: bool, limit: int | None, pl
             else:
                 finished.cancel()
     finally:
-        if http is not None:
-            await http.aclose()
+        if directory is not None:
+            await directory.aclose()
     return printed
 
 

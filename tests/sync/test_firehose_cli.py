@@ -7,6 +7,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -144,3 +145,58 @@ def test_verify_checks_commits() -> None:
     assert "REJECTED VerificationError" in lines[2]
     assert "signature" in lines[2]
     del forged_first
+
+
+def test_verify_resolves_did_plc_keys_through_a_local_plc_directory(tmp_path: Path) -> None:
+    """A did:plc repo: keys come from a real `plc serve` app on loopback via --plc-url.
+
+    A local PLC URL is trusted configuration (did:web fetches still refuse loopback), and
+    after the DID document rotates its signing key, a commit signed by the old key is
+    rejected even after the verifier's one refresh.
+    """
+    from lexforge.runtime.identity import FetchPolicy
+    from lexforge.runtime.plc import build_update, create_genesis
+    from lexforge.runtime.plc.client import PlcClient
+    from lexforge.runtime.plc.server import create_app
+    from tests.identity.servers import ServerThread
+
+    rotation, signing, rotated = (K256Keypair.generate() for _ in range(3))
+    did, genesis = create_genesis(
+        rotation_keys=[rotation.did_key()],
+        signing_key=signing.did_key(),
+        handle=None,
+        pds_endpoint=None,
+        signer=rotation,
+    )
+    repo, first = Repo.create(MemoryBlockStore(), did, signing)
+    second = repo.apply_writes([Create("app.bsky.feed.post", "3k2aaaaaaaaaa", post("hi"))])
+    events = [commit_event(first, 1, did), commit_event(second, 2, did)]
+
+    async def submit(url: str, op: object) -> None:
+        async with PlcClient(url, policy=FetchPolicy(allow_loopback=True)) as client:
+            await client.submit(did, op)  # type: ignore[arg-type]
+
+    app = create_app(tmp_path / "plc.sqlite3")
+    try:
+        with ServerThread(app) as plc, relay_thread(FakeRelay(events)) as relay:
+            plc_url = f"http://127.0.0.1:{plc.port}"
+            args = ["firehose", relay.url, "--cursor", "0", "--verify", "--limit", "2"]
+            asyncio.run(submit(plc_url, genesis))
+            result = CliRunner().invoke(main, [*args, "--plc-url", plc_url])
+            assert result.exit_code == 0, result.output
+            lines = result.stdout.splitlines()
+            assert [line.split()[:2] for line in lines] == [["1", "#commit"], ["2", "#commit"]]
+            assert not any("REJECTED" in line for line in lines), result.output
+
+            asyncio.run(
+                submit(
+                    plc_url, build_update(genesis, signer=rotation, signing_key=rotated.did_key())
+                )
+            )
+            result = CliRunner().invoke(main, [*args, "--plc-url", plc_url])
+            assert result.exit_code == 0, result.output
+            lines = result.stdout.splitlines()
+            assert len(lines) == 2
+            assert all("REJECTED VerificationError" in line for line in lines), result.output
+    finally:
+        app.state.store.close()
