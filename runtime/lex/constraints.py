@@ -26,8 +26,10 @@ from pydantic import GetCoreSchemaHandler
 from pydantic_core import PydanticCustomError, core_schema
 
 from lexforge.runtime.data.blob import LEGACY_SIZE, Blob
+from lexforge.runtime.lex.fast import prefer_fast
 from lexforge.runtime.lex.mime import mime_matches
 from lexforge.runtime.lex.text import count_graphemes, graphemes_at_most, utf8_len
+from lexforge.runtime.lex.values import fast_blob_schema
 
 __all__ = ["BlobConstraints", "BytesLength", "Omittable", "StringLimits"]
 
@@ -95,15 +97,38 @@ class StringLimits:
             value = str(value)
         return self.check(value)
 
+    def code_point_bounds(self) -> tuple[int | None, int | None] | None:
+        """Bounds on ``len(value)`` that imply every limit, or None if there are none.
+
+        A code point is 1 to 4 UTF-8 bytes and a grapheme cluster at least one code
+        point, so at most ``min(max_graphemes, max_length // 4)`` code points satisfy
+        both maxima, and at least ``min_length`` code points satisfy the byte minimum.
+        A grapheme minimum cannot be decided this way.
+        """
+        if self.min_graphemes is not None:
+            return None
+        uppers = [] if self.max_graphemes is None else [self.max_graphemes]
+        uppers += [] if self.max_length is None else [self.max_length // 4]
+        upper = min(uppers) if uppers else None
+        if upper is None and self.min_length is None:
+            return None
+        return self.min_length, upper
+
     def __get_pydantic_core_schema__(
         self, source: Any, handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
-        if source is str:
-            # One plain validator instead of str + after-validator: cheaper per call.
-            return core_schema.no_info_plain_validator_function(
-                self.check_str, serialization=core_schema.to_string_ser_schema()
-            )
-        return _after(self.check, handler, source)
+        if source is not str:
+            return _after(self.check, handler, source)
+        # One plain validator instead of str + after-validator: cheaper per call.
+        schema = core_schema.no_info_plain_validator_function(
+            self.check_str, serialization=core_schema.to_string_ser_schema()
+        )
+        bounds = self.code_point_bounds()
+        if bounds is None:
+            return schema
+        lower, upper = bounds
+        fast = core_schema.str_schema(min_length=lower, max_length=upper, strict=True)
+        return prefer_fast(schema, fast)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +185,10 @@ class BlobConstraints:
     def __get_pydantic_core_schema__(
         self, source: Any, handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
-        return _after(self.check, handler, source)
+        schema = _after(self.check, handler, source)
+        if self.accept == ():
+            return schema  # nothing is accepted: no fast form to offer
+        return prefer_fast(schema, fast_blob_schema(self.accept, self.max_size))
 
 
 class _NotNull:

@@ -2,13 +2,24 @@
 fast path for the shapes real records use most.
 
 Each name here is the syntax class itself for type checkers (``AtUri`` *is*
-``lexforge.runtime.syntax.AtUri``), annotated for pydantic with a wrap validator: a
-value matching a deliberately narrow regular expression (``at://did:plc:.../nsid/tid``,
-``2024-01-01T00:00:00.000Z``, ``en``, ``en-US``...) is accepted at once as an instance of
-the syntax class; anything else goes through the syntax type's own full parser (and
-its error messages, and its lenient-reading context flag). Each fast pattern accepts a
-strict subset of what the full parser accepts, and produces the same value (these
-shapes need no normalisation); ``tests/codegen/test_formats.py`` checks both claims.
+``lexforge.runtime.syntax.AtUri``), annotated for pydantic with ``FastPath``: a value of
+one of the common shapes (``at://did:plc:.../nsid/tid``, ``2024-01-01T00:00:00.000Z``,
+``en``, ``en-US``...) is accepted at once as an instance of the syntax class; anything
+else goes through the syntax type's own full parser (and its error messages, and its
+lenient-reading context flag).
+
+A fast shape is a ``FastRule``: a regular expression written in the syntax both Python's
+``re`` and Rust's ``regex`` read the same way (character classes, groups, alternation,
+``*``/``+``/``?`` and small counts; no look-around, no possessive quantifiers), plus
+bounds on the length. Lengths bound the parts the expression leaves open (an NSID
+segment is at most 63 characters because the whole NSID is), so each rule accepts a
+strict subset of what the full parser accepts and produces the same value (these shapes
+need no normalisation). ``tests/codegen/test_formats.py`` and ``tests/lex`` check both
+claims, and that the two engines agree on every rule.
+
+The rule runs twice over: in Python for the full validator (one ``fullmatch`` instead of
+a parse), and in Rust (pydantic-core's ``pattern``) for the fast validator of
+``lexforge.runtime.lex.fast``, where a common value costs no Python call at all.
 
 Why: the full parsers build every part (an AT-URI parses its DID, NSID and record key),
 which costs several microseconds per value; a post holds half a dozen such strings.
@@ -17,23 +28,27 @@ which costs several microseconds per value; a post holds half a dozen such strin
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Any
 
 from pydantic import GetCoreSchemaHandler
 from pydantic_core import PydanticCustomError, core_schema
 
 from lexforge.runtime import syntax
-from lexforge.runtime.syntax import AtIdentifier, Handle, RecordKey, Tid
+from lexforge.runtime.lex.fast import prefer_fast
 from lexforge.runtime.syntax._base import SyntaxStr
 
 __all__ = [
     "FAST_PATTERNS",
+    "FAST_RULES",
     "AtIdentifier",
     "AtUri",
     "CidString",
     "Datetime",
     "Did",
     "FastPath",
+    "FastRule",
     "Handle",
     "Language",
     "Nsid",
@@ -42,43 +57,80 @@ __all__ = [
     "Uri",
 ]
 
-_PLC = r"did:plc:[a-z2-7]{24}"
-# Lowercase NSID with short segments: well inside the 253/317-character limits.
-# Possessive quantifiers (no backtracking) keep these fast; the shapes stay strict
-# subsets: lowercase hyphen-free authority segments, short names and record keys.
-_SEGMENT = r"[a-z][a-z0-9]{0,39}+"
-_NSID = rf"{_SEGMENT}(?:\.{_SEGMENT}){{1,4}}\.[a-zA-Z][a-zA-Z0-9]{{0,40}}+"
-_RKEY = r"[a-zA-Z0-9_~:-][a-zA-Z0-9._~:-]{0,100}+"
 
-#: Fast patterns by syntax class (each a strict subset of the class's valid values).
-FAST_PATTERNS: dict[type[SyntaxStr], str] = {
-    syntax.Did: _PLC,
-    syntax.Nsid: _NSID,
-    syntax.AtUri: rf"at://{_PLC}(?:/{_NSID}(?:/{_RKEY})?)?",
-    syntax.Datetime: (
-        r"[1-9][0-9]{3}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
-        r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,9})?"
-        r"(?:Z|\+(?:0[0-9]|1[0-3]):[0-5][0-9]|-(?:0[1-9]|1[0-3]):[0-5][0-9])"
+@dataclass(frozen=True, slots=True)
+class FastRule:
+    """A fast shape: ``pattern`` (unanchored, matched whole) and the length bounds."""
+
+    pattern: str
+    min_length: int
+    max_length: int
+
+
+# A DID of any method with a plain identifier (no ':' or '%' inside it).
+_DID = r"did:[a-z]+:[a-zA-Z0-9._-]+"
+# Lowercase NSID without hyphens; segment lengths are bounded by the rule's length.
+_NSID = r"[a-z][a-z0-9]*(?:\.[a-z][a-z0-9]*)+\.[a-zA-Z][a-zA-Z0-9]*"
+# Lowercase handle; label lengths are bounded by the rule's length (which also bounds
+# the backtracking of Python's engine on ``[a-z0-9-]*[a-z0-9]``).
+_HANDLE = r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z](?:[a-z0-9-]*[a-z0-9])?"
+# Record keys not starting with '.' (so never '.' or '..').
+_RKEY = r"[a-zA-Z0-9_~:-][a-zA-Z0-9._~:-]*"
+_DATE = (
+    r"[1-9][0-9][0-9][0-9]-(?:"
+    r"(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"  # days every month has
+    r"|(?:0[13-9]|1[0-2])-(?:29|30)"  # not February
+    r"|(?:0[13578]|1[02])-31"  # 31-day months
+    r")"
+)
+
+#: Fast rules by syntax class. The length bounds matter: an NSID of at most 63
+#: characters cannot have a segment longer than 63; an AT-URI of at most 80 characters
+#: cannot have an NSID segment longer than 63 (``at://did:a:b/`` and ``.b.c`` take 17);
+#: years from 1000 with offsets under 15 hours never fall before year 0000.
+FAST_RULES: dict[type[SyntaxStr], FastRule] = {
+    syntax.Did: FastRule(_DID, 7, 2048),
+    syntax.Handle: FastRule(_HANDLE, 3, 63),
+    syntax.AtIdentifier: FastRule(rf"{_DID}|{_HANDLE}", 3, 63),
+    syntax.Nsid: FastRule(_NSID, 5, 63),
+    syntax.AtUri: FastRule(rf"at://{_DID}(?:/{_NSID}(?:/{_RKEY})?)?", 12, 80),
+    syntax.Tid: FastRule(r"[2-7a-j][2-7a-z]{12}", 13, 13),
+    syntax.RecordKey: FastRule(_RKEY, 1, 512),
+    syntax.Datetime: FastRule(
+        rf"{_DATE}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?"
+        r"(?:Z|\+(?:0[0-9]|1[0-4]):[0-5][0-9]|-(?:0[1-9]|1[0-4]):[0-5][0-9])",
+        20,
+        64,
     ),
-    syntax.Language: r"[a-z]{2,3}(?:-[A-Z]{2})?",
-    # CIDv1, base32, sha2-256: dag-cbor ("bafyrei...") or raw ("bafkrei..."). The 8th
-    # character carries the last two bits of the multihash length byte (0x20), the last
-    # one two bits of padding: both are constrained so only canonical encodings match.
-    syntax.CidString: r"baf[ky]rei[a-h][a-z2-7]{50}[aeimquy4]",
+    # Primary language, optional script (Latn) and region (US, 419).
+    syntax.Language: FastRule(
+        r"[a-z][a-z][a-z]?(?:-[A-Z][a-z][a-z][a-z])?(?:-[A-Z][A-Z]|-[0-9][0-9][0-9])?", 2, 16
+    ),
+    # Multibase base32 ("b" + lowercase base32): every CIDv1 atproto writes.
+    syntax.CidString: FastRule(r"b[a-z2-7]+", 8, 256),
     # http(s) URLs of printable ASCII (no space, no control character), not "///".
-    syntax.Uri: r"https?://[a-zA-Z0-9][!-~]{0,2000}+",
+    syntax.Uri: FastRule(r"https?://[a-zA-Z0-9][!-~]*", 9, 8192),
 }
+
+#: The patterns of ``FAST_RULES`` alone (see the rules for the length bounds).
+FAST_PATTERNS: dict[type[SyntaxStr], str] = {cls: r.pattern for cls, r in FAST_RULES.items()}
 
 
 class FastPath:
-    """``Annotated`` metadata: accept ``pattern`` matches directly as ``cls`` instances,
-    delegate everything else to ``cls``'s own pydantic schema."""
+    """``Annotated`` metadata: accept values of the fast shape directly as ``cls``
+    instances, delegate everything else to ``cls``'s own pydantic schema.
 
-    __slots__ = ("cls", "regex")
+    The schema carries a fast-validator form (see ``lexforge.runtime.lex.fast``): the
+    same rule checked by pydantic-core, the instance built by ``str.__new__`` called
+    from Rust, and the full schema as the fallback for any other value.
+    """
+
+    __slots__ = ("cls", "regex", "rule")
 
     def __init__(self, cls: type[SyntaxStr]) -> None:
         self.cls = cls
-        self.regex = re.compile(FAST_PATTERNS[cls])
+        self.rule = FAST_RULES[cls]
+        self.regex = re.compile(self.rule.pattern)
 
     def __repr__(self) -> str:
         return f"FastPath({self.cls.__name__})"
@@ -91,24 +143,37 @@ class FastPath:
         cls = self.cls
         new = str.__new__
         slow = cls._pydantic_validate
+        rule = self.rule
+        lo, hi = rule.min_length, rule.max_length
 
         # A plain validator (not a wrap validator): several times cheaper per call.
         def validate(value: Any, info: core_schema.ValidationInfo) -> Any:
-            if type(value) is str and match(value) is not None:
+            if type(value) is str and lo <= len(value) <= hi and match(value) is not None:
                 return new(cls, value)
             if not isinstance(value, str):
                 raise PydanticCustomError("string_type", "Input should be a valid string")
             return slow(value, info)
 
-        return core_schema.with_info_plain_validator_function(
+        rust = core_schema.no_info_after_validator_function(
+            partial(new, cls),
+            core_schema.str_schema(
+                pattern=f"^(?:{rule.pattern})$", min_length=lo, max_length=hi, strict=True
+            ),
+        )
+        schema = core_schema.with_info_plain_validator_function(
             validate, serialization=full.get("serialization")
         )
+        return prefer_fast(schema, rust, full)
 
 
+AtIdentifier = Annotated[syntax.AtIdentifier, FastPath(syntax.AtIdentifier)]
 AtUri = Annotated[syntax.AtUri, FastPath(syntax.AtUri)]
 CidString = Annotated[syntax.CidString, FastPath(syntax.CidString)]
 Datetime = Annotated[syntax.Datetime, FastPath(syntax.Datetime)]
 Did = Annotated[syntax.Did, FastPath(syntax.Did)]
+Handle = Annotated[syntax.Handle, FastPath(syntax.Handle)]
 Language = Annotated[syntax.Language, FastPath(syntax.Language)]
 Nsid = Annotated[syntax.Nsid, FastPath(syntax.Nsid)]
+RecordKey = Annotated[syntax.RecordKey, FastPath(syntax.RecordKey)]
+Tid = Annotated[syntax.Tid, FastPath(syntax.Tid)]
 Uri = Annotated[syntax.Uri, FastPath(syntax.Uri)]

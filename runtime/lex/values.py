@@ -22,17 +22,20 @@ and written back as JSON forms.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Annotated, Any
 
 from pydantic import BaseModel, GetCoreSchemaHandler
 from pydantic_core import PydanticCustomError, core_schema
 
+from lexforge.runtime.data.b64 import b64encode_unpadded
 from lexforge.runtime.data.blob import Blob
 from lexforge.runtime.data.cbor_limits import MAX_DEPTH
-from lexforge.runtime.data.cid import CID
+from lexforge.runtime.data.cid import CID, CODEC_RAW
 from lexforge.runtime.data.errors import DataModelError
 from lexforge.runtime.data.json import from_json, to_json
+from lexforge.runtime.lex.fast import prefer_fast
 
 __all__ = [
     "BlobRef",
@@ -41,37 +44,40 @@ __all__ = [
     "DataValue",
     "UnknownObject",
     "as_data",
+    "fast_blob_schema",
 ]
 
 
-def as_data(value: object, _depth: int = 0) -> Any:
+def as_data(value: object) -> Any:
     """A JSON or data-model value (or a mix) as a data-model value.
 
     ``{"$link"}``/``{"$bytes"}`` objects become ``CID``/``bytes``; ``CID`` and ``bytes``
-    stay; everything else follows ``lexforge.runtime.data.from_json`` (no floats, safe
-    integers, valid blobs). Raises ``DataModelError``.
+    stay; every rule of ``lexforge.runtime.data.from_json`` applies (no floats, safe
+    integers, non-empty string ``$type``, valid blobs, key and size limits). Raises
+    ``DataModelError``.
     """
-    if isinstance(value, str | bool | int) or value is None:
-        return from_json(value)
-    if isinstance(value, CID | bytes):
-        return value
-    if _depth > MAX_DEPTH:
+    try:
+        return from_json(value)  # plain JSON values: one pass
+    except DataModelError:
+        pass
+    # Data-model values (CID, bytes) inside: their JSON form goes through the same rules.
+    return from_json(_json_form(value, 0))
+
+
+def _json_form(value: object, depth: int) -> Any:
+    """``value`` with ``CID``/``bytes`` replaced by their JSON wrappers (maps copied as
+    dicts; ``from_json`` checks everything else)."""
+    if isinstance(value, CID):
+        return {"$link": str(value)}
+    if isinstance(value, bytes):
+        return {"$bytes": b64encode_unpadded(value)}
+    if depth > MAX_DEPTH:
         raise DataModelError(f"nesting deeper than {MAX_DEPTH} levels")
     if isinstance(value, Mapping):
-        if "$link" in value or "$bytes" in value:
-            return from_json(dict(value))
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise DataModelError(f"map key {key!r} is not a string")
-            out[key] = as_data(item, _depth + 1)
-        if out.get("$type") == "blob":
-            # Re-check the blob in its data-model form.
-            Blob.from_data(out)
-        return out
+        return {key: _json_form(item, depth + 1) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [as_data(item, _depth + 1) for item in value]
-    return from_json(value)
+        return [_json_form(item, depth + 1) for item in value]
+    return value
 
 
 def _is_json(info: core_schema.SerializationInfo) -> bool:
@@ -198,16 +204,86 @@ def _serialize_blob(value: Blob, info: core_schema.SerializationInfo) -> Any:
     return value.to_json() if _is_json(info) else value.to_data()
 
 
+# The CIDv1 text of a raw sha2-256 blob: "b" + base32 of 01 55 12 20 <32 bytes>.
+_RAW_CID_PREFIX = "bafkrei"
+_RAW_CID_LENGTH = 59
+
+
+def _fast_blob_ref(value: object) -> CID:
+    """A blob ``ref`` in its common forms (``{"$link": "bafkrei..."}``, a raw ``CID``);
+    anything else is left to the full validator."""
+    if type(value) is dict and len(value) == 1:
+        link = value.get("$link")
+        if type(link) is str and len(link) == _RAW_CID_LENGTH and link.startswith(_RAW_CID_PREFIX):
+            return CID.parse(link)  # the prefix fixes version, codec (raw) and hash
+    elif type(value) is CID and value.codec == CODEC_RAW:
+        return value
+    raise ValueError("not a common blob ref")
+
+
+def _mime_pattern(accept: tuple[str, ...] | None) -> str:
+    """A pydantic-core (Rust) pattern for MIME types ``accept`` matches (any type if
+    None): ``type/`` prefixes for ``type/*``, exact lowercase types otherwise. Every
+    match is accepted by ``mime_matches`` (it lowercases and drops parameters)."""
+    if accept is None or "*/*" in accept:
+        return "/"
+    options = [
+        re.escape(a.lower()[:-1]) if a.endswith("/*") else re.escape(a.lower()) + "$"
+        for a in accept
+    ]
+    return f"^(?:{'|'.join(options)})"
+
+
+def fast_blob_schema(
+    accept: tuple[str, ...] | None, max_size: int | None
+) -> core_schema.CoreSchema:
+    """The fast form of a blob field: the current JSON or data-model form with a raw CID,
+    checked by pydantic-core (keys, ``$type``, MIME type against ``accept``, size against
+    ``max_size``) and built into a ``Blob`` without a Python call except for the CID."""
+    limit = _MAX_BLOB_SIZE if max_size is None else min(max_size, _MAX_BLOB_SIZE)
+    fields = [
+        core_schema.dataclass_field(
+            "ref", core_schema.no_info_plain_validator_function(_fast_blob_ref)
+        ),
+        core_schema.dataclass_field(
+            "mime_type",
+            core_schema.str_schema(pattern=_mime_pattern(accept), strict=True),
+            validation_alias="mimeType",
+        ),
+        core_schema.dataclass_field("size", core_schema.int_schema(ge=0, le=limit, strict=True)),
+        core_schema.dataclass_field(
+            "legacy_cid",
+            core_schema.with_default_schema(core_schema.none_schema(), default=None),
+            init=False,
+        ),
+        # Checked, not stored: ``Blob`` has no such field.
+        core_schema.dataclass_field(
+            "type", core_schema.literal_schema(["blob"]), validation_alias="$type", init_only=True
+        ),
+    ]
+    return core_schema.dataclass_schema(
+        Blob,
+        core_schema.dataclass_args_schema("Blob", fields, extra_behavior="forbid"),
+        ["ref", "mime_type", "size", "legacy_cid"],
+        slots=True,
+        frozen=True,
+        post_init=False,
+        strict=False,  # an instance or a mapping; the fields themselves are strict
+        config=core_schema.CoreConfig(validate_by_alias=True, validate_by_name=False),
+    )
+
+
 class _BlobSchema:
     def __get_pydantic_core_schema__(
         self, source: Any, handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
-        return core_schema.no_info_plain_validator_function(
+        schema = core_schema.no_info_plain_validator_function(
             _validate_blob,
             serialization=core_schema.plain_serializer_function_ser_schema(
                 _serialize_blob, info_arg=True
             ),
         )
+        return prefer_fast(schema, fast_blob_schema(None, None))
 
 
 #: ``blob``: a ``lexforge.runtime.data.Blob`` (current or legacy form, kept as read).

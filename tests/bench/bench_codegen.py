@@ -62,6 +62,7 @@ WORDS = [
     "post",
 ]
 EMOJI = ["👍🏽", "🎉", "👨‍👩‍👧", "🇯🇵", "é"]
+DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]  # 2024
 
 
 def timed(cmd: list[str], *, env: dict[str, str] | None = None, cwd: Path = ROOT) -> float:
@@ -182,12 +183,13 @@ def realistic_posts(n: int, seed: int = 1) -> list[dict[str, Any]]:
         if rng.random() < 0.2:
             words.insert(rng.randrange(len(words) + 1), rng.choice(EMOJI))
         text = " ".join(words)
+        month = rng.randint(1, 12)
         post: dict[str, Any] = {
             "$type": "app.bsky.feed.post",
             "text": text,
             "createdAt": (
-                f"2024-0{rng.randint(1, 9)}-{rng.randint(10, 28)}T{rng.randint(10, 23)}:"
-                f"{rng.randint(10, 59)}:{rng.randint(10, 59)}.{rng.randint(100, 999)}Z"
+                f"2024-{month:02}-{rng.randint(1, DAYS[month - 1]):02}T{rng.randint(0, 23):02}:"
+                f"{rng.randint(0, 59):02}:{rng.randint(0, 59):02}.{rng.randint(0, 999):03}Z"
             ),
             "langs": [rng.choice(["en", "ja", "pt", "de", "en-US"])],
         }
@@ -266,18 +268,21 @@ def bench_validation(rounds: int, n: int) -> None:
     from lexforge.generated.models.app.bsky.feed import post as lex_post
 
     posts = realistic_posts(n)
-    ours: Callable[[dict[str, Any]], object] = lex_post.Record.model_validate
+    record = lex_post.Record
+    record.model_validate(posts[0])  # first use builds the validators: not timed
+    ours: Callable[[dict[str, Any]], object] = record.model_validate
     candidates = {"lexforge": ours}
     try:
         from atproto_client import models  # type: ignore[import-not-found]
         from atproto_client.models.utils import get_or_create  # type: ignore[import-not-found]
 
         record_cls = models.AppBskyFeedPost.Record
+        record_cls.model_validate(posts[0])
         candidates["atproto 0.0.73 get_or_create"] = lambda d: get_or_create(d, record_cls)
         candidates["atproto 0.0.73 model_validate"] = record_cls.model_validate
     except ImportError:
         print("(incumbent atproto==0.0.73 not installed: pip install atproto==0.0.73)")
-    for fn in candidates.values():  # warm up: build validators
+    for fn in candidates.values():  # warm up
         for post in posts[:50]:
             fn(post)
     results: dict[str, list[float]] = {name: [] for name in candidates}

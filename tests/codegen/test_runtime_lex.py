@@ -6,11 +6,11 @@ import ast
 import re
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from lexforge.codegen.emit.text import docstring
-from lexforge.runtime.lex.formats import FAST_PATTERNS
+from lexforge.runtime.lex.formats import FAST_PATTERNS, FAST_RULES
 from lexforge.runtime.lex.mime import is_valid_mime_pattern, mime_matches, normalize_mime
 from lexforge.runtime.lex.text import count_graphemes, graphemes_at_most, utf8_len
 from lexforge.runtime.syntax._base import SyntaxStr
@@ -74,6 +74,8 @@ def test_mime_patterns() -> None:
 def test_fast_paths_accept_only_valid_values(cls: type[SyntaxStr], data: st.DataObject) -> None:
     """Every string a fast pattern accepts is valid for the full parser, unchanged."""
     value = data.draw(st.from_regex(re.compile(FAST_PATTERNS[cls]), fullmatch=True))
+    rule = FAST_RULES[cls]  # the fast path is the pattern within these lengths
+    assume(rule.min_length <= len(value) <= rule.max_length)
     assert str.__str__(cls.parse(value)) == value
 
 

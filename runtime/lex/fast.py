@@ -1,0 +1,143 @@
+"""The fast validator of a generated model: the same rules, decided in Rust where it can.
+
+Every generated model has two validators over one set of rules:
+
+* the **full** validator, pydantic's own ``__pydantic_validator__``, built from the
+  model's core schema: every check, with this package's precise error types and
+  messages. Whatever is not a ``LexModel`` entry point (a ``TypeAdapter``, a model
+  nested in a user's own pydantic model, ``Model(**fields)``) uses it;
+* the **fast** validator, built here on first use from the same core schema, which
+  ``LexModel.model_validate`` / ``model_validate_json`` try first. Schema nodes that
+  carry a fast form (see ``prefer_fast``) are replaced by it: a string format becomes a
+  pydantic-core ``pattern`` whose instance is built by ``str.__new__`` called from
+  Rust; string limits become code-point bounds that decide the common case without
+  counting bytes or graphemes; a blob becomes a Rust-validated dataclass; a ``$type``
+  union dispatches on the key in Rust.
+
+Each fast form is ``union(fast, full)`` (left to right): a value the fast form does not
+take is handed to the full form's own check, so the fast validator accepts exactly what
+the full one accepts and builds the same values (each fast form accepts a subset of
+what its full form accepts, with identical results; tests prove it per form and across
+the official models). Only errors differ: a union reports both branches. So when the
+fast validator fails, for any reason, the full validator runs on the same input and its
+exception (the one with the right error types) is what the caller sees.
+
+pydantic-core reuses a finished model's own validator wherever a schema nests that model
+(its "prebuilt" validators): built naively, the fast validator of a post would run the
+full validators of its replies and embeds. While the fast validator is built, the
+nested classes are therefore marked not complete (under pydantic's rebuild lock, then
+restored), so each is compiled inline in its fast form.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from contextlib import ExitStack
+from typing import Any, Final
+
+from pydantic_core import SchemaValidator, core_schema
+
+__all__ = ["FAST_KEY", "FastForm", "build_fast_validator", "fast_schema", "prefer_fast"]
+
+#: Core-schema ``metadata`` key holding a node's fast form.
+FAST_KEY: Final = "lexforge_fast_form"
+
+#: Builds a node's fast form; receives the transformer for the node's children.
+FastForm = Callable[[Callable[[Any], Any]], core_schema.CoreSchema]
+
+_lock = threading.RLock()
+
+
+def prefer_fast(
+    schema: core_schema.CoreSchema,
+    fast: core_schema.CoreSchema,
+    fallback: core_schema.CoreSchema | None = None,
+) -> core_schema.CoreSchema:
+    """``schema`` (used by the full validator), marked so that the fast validator uses
+    ``fast`` and, for values ``fast`` rejects, ``fallback`` (default: ``schema``).
+
+    ``fast`` must accept a subset of what ``schema`` accepts and build the same value.
+    """
+    backup = schema if fallback is None else fallback
+    return with_fast_form(
+        schema,
+        lambda transform: core_schema.union_schema([fast, transform(backup)], mode="left_to_right"),
+    )
+
+
+def with_fast_form(schema: core_schema.CoreSchema, form: FastForm) -> core_schema.CoreSchema:
+    """``schema`` with ``form`` as the builder of its fast form (see ``FastForm``)."""
+    metadata = dict(schema.get("metadata") or {})
+    metadata[FAST_KEY] = form
+    out = dict(schema)
+    out["metadata"] = metadata
+    return out
+
+
+def fast_schema(schema: core_schema.CoreSchema) -> core_schema.CoreSchema:
+    """A copy of ``schema`` with every marked node replaced by its fast form."""
+    memo: dict[int, tuple[Any, Any]] = {}
+
+    def transform(node: Any) -> Any:
+        key = id(node)
+        if key in memo:
+            return memo[key][1]
+        if isinstance(node, dict):
+            metadata = node.get("metadata")
+            form = metadata.get(FAST_KEY) if isinstance(metadata, dict) else None
+            if form is not None:
+                out: Any = form(transform)
+            else:
+                out = {
+                    k: v if k == "metadata" or not isinstance(v, dict | list) else transform(v)
+                    for k, v in node.items()
+                }
+        elif isinstance(node, list):
+            out = [transform(item) if isinstance(item, dict | list) else item for item in node]
+        else:
+            out = node
+        memo[key] = (node, out)  # keeps ``node`` alive: its id stays unique
+        return out
+
+    result: core_schema.CoreSchema = transform(schema)
+    return result
+
+
+def _model_classes(schema: Any, found: set[type[Any]]) -> set[type[Any]]:
+    if isinstance(schema, dict):
+        if schema.get("type") == "model" and isinstance(schema.get("cls"), type):
+            found.add(schema["cls"])
+        for key, value in schema.items():
+            if key != "metadata" and isinstance(value, dict | list):
+                _model_classes(value, found)
+    elif isinstance(schema, list):
+        for item in schema:
+            _model_classes(item, found)
+    return found
+
+
+def _pydantic_rebuild_lock() -> Any:
+    import pydantic.main  # noqa: PLC0415 - already imported by every model
+
+    return getattr(pydantic.main, "_rebuild_lock", None)
+
+
+def build_fast_validator(schema: core_schema.CoreSchema) -> SchemaValidator:
+    """The fast validator for a model's complete core ``schema`` (see the module
+    docstring; models call this through ``LexModel``)."""
+    fast = fast_schema(schema)
+    classes = _model_classes(fast, set())
+    with ExitStack() as stack:
+        stack.enter_context(_lock)
+        rebuild_lock = _pydantic_rebuild_lock()
+        if rebuild_lock is not None:
+            stack.enter_context(rebuild_lock)
+        marked = [c for c in classes if c.__dict__.get("__pydantic_complete__") is True]
+        for cls in marked:
+            cls.__pydantic_complete__ = False
+        try:
+            return SchemaValidator(fast)
+        finally:
+            for cls in marked:
+                cls.__pydantic_complete__ = True
