@@ -207,6 +207,24 @@ def test_unformattable_output_names_the_file() -> None:
     assert "Expected" in str(info.value)
 
 
+def test_long_lines_directive_only_where_ruff_reports_them() -> None:
+    """``# ruff: noqa: E501`` goes where ruff's E501 would fire, and nowhere else (an
+    unneeded one is itself an error, RUF100)."""
+    from lexforge.codegen.format import LONG_LINES_DIRECTIVE, allow_long_lines
+
+    def directive(line: str) -> bool:
+        return LONG_LINES_DIRECTIVE in allow_long_lines(f"# header\n\n{line}\n").split("\n")
+
+    assert not directive("x = 1")
+    assert not directive('    "' + "a" * 120 + '"')  # a single word
+    assert not directive("# see https://example.com/" + "a" * 100)  # ends with a URL
+    assert directive("# " + "word " * 30)
+    assert directive("# " + "word " * 25 + "https://example.com/a")  # URL starts too late
+    assert allow_long_lines("# header\n\n" + "# " + "word " * 30).startswith(
+        f"# header\n{LONG_LINES_DIRECTIVE}\n"
+    )
+
+
 def test_gen_handlers_hook(tmp_path: Path) -> None:
     out, handlers = tmp_path / "x", tmp_path / "handlers"
     args = ("--lexicons", str(XRPC_LEXICONS), "--out", str(out), "--package", "x")
