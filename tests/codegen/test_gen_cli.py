@@ -450,6 +450,22 @@ def test_up_to_date_fast_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert [str(p) for p in result.diff.removed] == ["models/old.py"]
 
 
+def test_build_key_names_the_code_this_process_imported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The compiler's sources are hashed once, at import: a source edited while a process
+    runs does not file that process's (old-code) output under the new code's key."""
+    from lexforge.codegen import buildcache
+    from lexforge.codegen.generate import GenConfig
+
+    config = GenConfig(lexicon_dirs=(USER_LEXICONS,), out_dir=tmp_path, package="k")
+    key = buildcache.input_key(config, [USER_LEXICONS], "ruff")
+    monkeypatch.setattr(buildcache, "_code_digest", lambda: "edited since")
+    assert buildcache.input_key(config, [USER_LEXICONS], "ruff") == key
+    monkeypatch.setattr(buildcache, "_CODE_DIGEST", "other code")
+    assert buildcache.input_key(config, [USER_LEXICONS], "ruff") != key
+
+
 def test_gen_with_no_options_in_a_user_project(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
