@@ -52,6 +52,7 @@ from lexforge.codegen.ir import (
 __all__ = ["emit", "emit_clients"]
 
 _XRPC = "lexforge.runtime.xrpc"
+_LEX = "lexforge.runtime.lex"
 _CLIENT_MODULE = "lexforge.runtime.xrpc.client"
 _PARAMS_MODULE = "lexforge.runtime.xrpc.params"
 
@@ -76,6 +77,7 @@ _RESERVED_MODULE_NAMES = frozenset(
         "annotations",
         "cached_property",
         "cast",
+        "lazy_module",
         "validate_params",
     }
 )
@@ -364,7 +366,10 @@ def _render_node(program: ProgramIR, node: _Node) -> str:
         imports.add("functools", "cached_property")
         imports.add("typing", "TYPE_CHECKING")
     for endpoint in node.methods:
-        imports.add_module(*models_import(endpoint.module))
+        imports.add_lazy_module(*models_import(endpoint.module))
+    if node.methods:
+        imports.add("typing", "TYPE_CHECKING")
+        imports.add(_LEX, "lazy_module")
     dotted = ".".join(node.parts)
     classes: list[_Class] = []
     for asynchronous in (False, True):
@@ -418,6 +423,7 @@ def _render_node(program: ProgramIR, node: _Node) -> str:
         module_doc="\n".join(docstring(module_doc, 0)),
         imports=imports.render(),
         type_checking=imports.render_type_checking(),
+        lazy=imports.render_lazy(),
         all_names=", ".join(json.dumps(c.name) for c in sorted(classes, key=lambda c: c.name)),
         classes=classes,
     )

@@ -12,9 +12,8 @@ from typing import Any
 
 import jinja2
 
-from lexforge.codegen.emit.text import LINE_LENGTH, py_literal
+from lexforge.codegen.emit.text import LINE_LENGTH, py_literal, py_string
 from lexforge.codegen.merge.imports import ImportName, render_imports
-from lexforge.codegen.naming import module_alias
 
 __all__ = [
     "MESSAGE_TYPES",
@@ -56,6 +55,7 @@ class ImportSet:
     first_party: str
     names: set[ImportName] = field(default_factory=set)
     type_checking: set[ImportName] = field(default_factory=set)
+    lazy: set[ImportName] = field(default_factory=set)
     bound: dict[str, str] = field(default_factory=dict)
 
     def _bind(self, name: str, module: str) -> None:
@@ -78,24 +78,48 @@ class ImportSet:
         self._bind(alias, f"{module}.{name}")
         self.type_checking.add(ImportName(module, name, alias))
 
-    def model_ref(self, module: str, name: str) -> str:
-        """An expression for ``name`` of a models module, importing the module if needed."""
-        _, leaf = models_import(module)
-        if self.bound.get(leaf) == module:
-            return f"{leaf}.{name}"
-        _, sep, below = module.partition(".models.")
-        alias = module_alias(tuple(below.split("."))) if sep else module.replace(".", "_")
-        self._bind(alias, module)
-        self.names.add(ImportName(module, None, alias))
-        return f"{alias}.{name}"
+    def add_lazy_module(self, parent: str, leaf: str) -> None:
+        """The module ``parent.leaf`` as ``leaf``: imported for type checkers only, and
+        bound at run time to a proxy that imports it on first use (``render_lazy``)."""
+        self._bind(leaf, f"{parent}.{leaf}")
+        self.lazy.add(ImportName(parent, leaf))
 
     def render(self) -> str:
         return render_imports(self.names, first_party=self.first_party)
 
     def render_type_checking(self) -> list[str]:
-        """One ``from m import x as y`` per line (ruff does not combine ``as`` imports)."""
-        ordered = sorted(self.type_checking, key=lambda i: (i.module, i.name or "", i.alias or ""))
-        return [f"from {i.module} import {i.name} as {i.alias}" for i in ordered]
+        """The lines of the ``if TYPE_CHECKING:`` block, sorted by module as ruff does:
+        ``from m import x as y`` one per line (ruff does not combine ``as`` imports),
+        the lazily bound modules of one parent in one statement."""
+        statements: list[tuple[str, str]] = [
+            (i.module, f"from {i.module} import {i.name} as {i.alias}") for i in self.type_checking
+        ]
+        by_parent: dict[str, list[str]] = {}
+        for i in self.lazy:
+            assert i.name is not None
+            by_parent.setdefault(i.module, []).append(i.name)
+        for parent, leaves in by_parent.items():
+            block = render_imports(
+                [ImportName(parent, leaf) for leaf in leaves],
+                first_party=self.first_party,
+                line_length=LINE_LENGTH - 4,
+            )
+            statements.append((parent, block))
+        ordered = sorted(statements, key=lambda s: (s[0].lower(), s[0], s[1]))
+        return [line for _, text in ordered for line in text.split("\n")]
+
+    def render_lazy(self) -> list[str]:
+        """``leaf = lazy_module("parent.leaf")`` for each lazily bound module, as ruff
+        formats it (the call split when the line is too long)."""
+        lines = []
+        for i in sorted(self.lazy):
+            target = py_string(f"{i.module}.{i.name}")
+            one = f"    {i.name} = lazy_module({target})"
+            if len(one) <= LINE_LENGTH:
+                lines.append(one)
+            else:
+                lines += [f"    {i.name} = lazy_module(", f"        {target}", "    )"]
+        return lines
 
 
 def dict_entry(indent: int, key: str, value: str) -> list[str]:

@@ -136,3 +136,23 @@ def test_importing_one_module_imports_no_other_generated_module() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     ).stdout
     assert out.strip() == "['lexforge.generated.models.app.bsky.feed.post']"
+
+
+def test_importing_the_whole_client_imports_no_models_module() -> None:
+    """A method's models module loads when the method is first called."""
+    code = (
+        "import importlib, pkgutil, sys\n"
+        "import lexforge.generated.client as c\n"
+        "for info in pkgutil.walk_packages(c.__path__, c.__name__ + '.'):\n"
+        "    importlib.import_module(info.name)\n"
+        "print(len([m for m in sys.modules if m.startswith('lexforge.generated.models.')]))\n"
+        "from lexforge.generated.client.com.atproto import repo\n"
+        "repo.get_record.Params\n"
+        "print(sorted(m for m in sys.modules if m.startswith('lexforge.generated.models.')"
+        " and m.count('.') > 5))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout.split("\n")
+    assert out[0] == "0"
+    assert out[1] == "['lexforge.generated.models.com.atproto.repo.get_record']"

@@ -6,20 +6,23 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lexforge.generated.models.app.bsky.actor import (
-    get_preferences,
-    get_profile,
-    get_profiles,
-    get_suggestions,
-    put_preferences,
-    search_actors,
-    search_actors_typeahead,
-)
+from lexforge.runtime.lex import lazy_module
 from lexforge.runtime.xrpc import AsyncXrpcClient, XrpcClient
 from lexforge.runtime.xrpc.client import TimeoutLike
 from lexforge.runtime.xrpc.params import validate_params
+
+if TYPE_CHECKING:
+    from lexforge.generated.models.app.bsky.actor import (
+        get_preferences,
+        get_profile,
+        get_profiles,
+        get_suggestions,
+        put_preferences,
+        search_actors,
+        search_actors_typeahead,
+    )
 
 __all__ = ["AsyncNamespace", "Namespace"]
 
@@ -384,3 +387,16 @@ class AsyncNamespace:
             headers=headers,
             timeout=timeout,
         )
+
+
+# A method's models module is imported when the method is first called, not on import.
+if not TYPE_CHECKING:
+    get_preferences = lazy_module("lexforge.generated.models.app.bsky.actor.get_preferences")
+    get_profile = lazy_module("lexforge.generated.models.app.bsky.actor.get_profile")
+    get_profiles = lazy_module("lexforge.generated.models.app.bsky.actor.get_profiles")
+    get_suggestions = lazy_module("lexforge.generated.models.app.bsky.actor.get_suggestions")
+    put_preferences = lazy_module("lexforge.generated.models.app.bsky.actor.put_preferences")
+    search_actors = lazy_module("lexforge.generated.models.app.bsky.actor.search_actors")
+    search_actors_typeahead = lazy_module(
+        "lexforge.generated.models.app.bsky.actor.search_actors_typeahead"
+    )

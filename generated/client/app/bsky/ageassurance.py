@@ -6,12 +6,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lexforge.generated.models.app.bsky.ageassurance import begin, get_config, get_state
+from lexforge.runtime.lex import lazy_module
 from lexforge.runtime.xrpc import AsyncXrpcClient, XrpcClient
 from lexforge.runtime.xrpc.client import TimeoutLike
 from lexforge.runtime.xrpc.params import validate_params
+
+if TYPE_CHECKING:
+    from lexforge.generated.models.app.bsky.ageassurance import begin, get_config, get_state
 
 __all__ = ["AsyncNamespace", "Namespace"]
 
@@ -174,3 +177,10 @@ class AsyncNamespace:
             headers=headers,
             timeout=timeout,
         )
+
+
+# A method's models module is imported when the method is first called, not on import.
+if not TYPE_CHECKING:
+    begin = lazy_module("lexforge.generated.models.app.bsky.ageassurance.begin")
+    get_config = lazy_module("lexforge.generated.models.app.bsky.ageassurance.get_config")
+    get_state = lazy_module("lexforge.generated.models.app.bsky.ageassurance.get_state")

@@ -6,16 +6,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lexforge.generated.models.app.bsky.bookmark import (
-    create_bookmark,
-    delete_bookmark,
-    get_bookmarks,
-)
+from lexforge.runtime.lex import lazy_module
 from lexforge.runtime.xrpc import AsyncXrpcClient, XrpcClient
 from lexforge.runtime.xrpc.client import TimeoutLike
 from lexforge.runtime.xrpc.params import validate_params
+
+if TYPE_CHECKING:
+    from lexforge.generated.models.app.bsky.bookmark import (
+        create_bookmark,
+        delete_bookmark,
+        get_bookmarks,
+    )
 
 __all__ = ["AsyncNamespace", "Namespace"]
 
@@ -176,3 +179,10 @@ class AsyncNamespace:
             headers=headers,
             timeout=timeout,
         )
+
+
+# A method's models module is imported when the method is first called, not on import.
+if not TYPE_CHECKING:
+    create_bookmark = lazy_module("lexforge.generated.models.app.bsky.bookmark.create_bookmark")
+    delete_bookmark = lazy_module("lexforge.generated.models.app.bsky.bookmark.delete_bookmark")
+    get_bookmarks = lazy_module("lexforge.generated.models.app.bsky.bookmark.get_bookmarks")

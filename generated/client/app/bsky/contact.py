@@ -6,21 +6,24 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lexforge.generated.models.app.bsky.contact import (
-    dismiss_match,
-    get_matches,
-    get_sync_status,
-    import_contacts,
-    remove_data,
-    send_notification,
-    start_phone_verification,
-    verify_phone,
-)
+from lexforge.runtime.lex import lazy_module
 from lexforge.runtime.xrpc import AsyncXrpcClient, XrpcClient
 from lexforge.runtime.xrpc.client import TimeoutLike
 from lexforge.runtime.xrpc.params import validate_params
+
+if TYPE_CHECKING:
+    from lexforge.generated.models.app.bsky.contact import (
+        dismiss_match,
+        get_matches,
+        get_sync_status,
+        import_contacts,
+        remove_data,
+        send_notification,
+        start_phone_verification,
+        verify_phone,
+    )
 
 __all__ = ["AsyncNamespace", "Namespace"]
 
@@ -479,3 +482,17 @@ class AsyncNamespace:
             headers=headers,
             timeout=timeout,
         )
+
+
+# A method's models module is imported when the method is first called, not on import.
+if not TYPE_CHECKING:
+    dismiss_match = lazy_module("lexforge.generated.models.app.bsky.contact.dismiss_match")
+    get_matches = lazy_module("lexforge.generated.models.app.bsky.contact.get_matches")
+    get_sync_status = lazy_module("lexforge.generated.models.app.bsky.contact.get_sync_status")
+    import_contacts = lazy_module("lexforge.generated.models.app.bsky.contact.import_contacts")
+    remove_data = lazy_module("lexforge.generated.models.app.bsky.contact.remove_data")
+    send_notification = lazy_module("lexforge.generated.models.app.bsky.contact.send_notification")
+    start_phone_verification = lazy_module(
+        "lexforge.generated.models.app.bsky.contact.start_phone_verification"
+    )
+    verify_phone = lazy_module("lexforge.generated.models.app.bsky.contact.verify_phone")

@@ -6,17 +6,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lexforge.generated.models.app.bsky.draft import (
-    create_draft,
-    delete_draft,
-    get_drafts,
-    update_draft,
-)
+from lexforge.runtime.lex import lazy_module
 from lexforge.runtime.xrpc import AsyncXrpcClient, XrpcClient
 from lexforge.runtime.xrpc.client import TimeoutLike
 from lexforge.runtime.xrpc.params import validate_params
+
+if TYPE_CHECKING:
+    from lexforge.generated.models.app.bsky.draft import (
+        create_draft,
+        delete_draft,
+        get_drafts,
+        update_draft,
+    )
 
 __all__ = ["AsyncNamespace", "Namespace"]
 
@@ -217,3 +220,11 @@ class AsyncNamespace:
             headers=headers,
             timeout=timeout,
         )
+
+
+# A method's models module is imported when the method is first called, not on import.
+if not TYPE_CHECKING:
+    create_draft = lazy_module("lexforge.generated.models.app.bsky.draft.create_draft")
+    delete_draft = lazy_module("lexforge.generated.models.app.bsky.draft.delete_draft")
+    get_drafts = lazy_module("lexforge.generated.models.app.bsky.draft.get_drafts")
+    update_draft = lazy_module("lexforge.generated.models.app.bsky.draft.update_draft")

@@ -6,11 +6,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from lexforge.generated.models.app.bsky.embed import get_embed_external_view
+from lexforge.runtime.lex import lazy_module
 from lexforge.runtime.xrpc import AsyncXrpcClient, XrpcClient
 from lexforge.runtime.xrpc.client import TimeoutLike
 from lexforge.runtime.xrpc.params import validate_params
+
+if TYPE_CHECKING:
+    from lexforge.generated.models.app.bsky.embed import get_embed_external_view
 
 __all__ = ["AsyncNamespace", "Namespace"]
 
@@ -89,3 +93,10 @@ class AsyncNamespace:
             headers=headers,
             timeout=timeout,
         )
+
+
+# A method's models module is imported when the method is first called, not on import.
+if not TYPE_CHECKING:
+    get_embed_external_view = lazy_module(
+        "lexforge.generated.models.app.bsky.embed.get_embed_external_view"
+    )

@@ -6,32 +6,35 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lexforge.generated.models.app.bsky.feed import (
-    describe_feed_generator,
-    get_actor_feeds,
-    get_actor_likes,
-    get_author_feed,
-    get_feed,
-    get_feed_generator,
-    get_feed_generators,
-    get_feed_skeleton,
-    get_likes,
-    get_list_feed,
-    get_post_thread,
-    get_posts,
-    get_quotes,
-    get_reposted_by,
-    get_suggested_feeds,
-    get_timeline,
-    search_posts,
-    search_posts_v2,
-    send_interactions,
-)
+from lexforge.runtime.lex import lazy_module
 from lexforge.runtime.xrpc import AsyncXrpcClient, XrpcClient
 from lexforge.runtime.xrpc.client import TimeoutLike
 from lexforge.runtime.xrpc.params import validate_params
+
+if TYPE_CHECKING:
+    from lexforge.generated.models.app.bsky.feed import (
+        describe_feed_generator,
+        get_actor_feeds,
+        get_actor_likes,
+        get_author_feed,
+        get_feed,
+        get_feed_generator,
+        get_feed_generators,
+        get_feed_skeleton,
+        get_likes,
+        get_list_feed,
+        get_post_thread,
+        get_posts,
+        get_quotes,
+        get_reposted_by,
+        get_suggested_feeds,
+        get_timeline,
+        search_posts,
+        search_posts_v2,
+        send_interactions,
+    )
 
 __all__ = ["AsyncNamespace", "Namespace"]
 
@@ -1264,3 +1267,28 @@ class AsyncNamespace:
             headers=headers,
             timeout=timeout,
         )
+
+
+# A method's models module is imported when the method is first called, not on import.
+if not TYPE_CHECKING:
+    describe_feed_generator = lazy_module(
+        "lexforge.generated.models.app.bsky.feed.describe_feed_generator"
+    )
+    get_actor_feeds = lazy_module("lexforge.generated.models.app.bsky.feed.get_actor_feeds")
+    get_actor_likes = lazy_module("lexforge.generated.models.app.bsky.feed.get_actor_likes")
+    get_author_feed = lazy_module("lexforge.generated.models.app.bsky.feed.get_author_feed")
+    get_feed = lazy_module("lexforge.generated.models.app.bsky.feed.get_feed")
+    get_feed_generator = lazy_module("lexforge.generated.models.app.bsky.feed.get_feed_generator")
+    get_feed_generators = lazy_module("lexforge.generated.models.app.bsky.feed.get_feed_generators")
+    get_feed_skeleton = lazy_module("lexforge.generated.models.app.bsky.feed.get_feed_skeleton")
+    get_likes = lazy_module("lexforge.generated.models.app.bsky.feed.get_likes")
+    get_list_feed = lazy_module("lexforge.generated.models.app.bsky.feed.get_list_feed")
+    get_post_thread = lazy_module("lexforge.generated.models.app.bsky.feed.get_post_thread")
+    get_posts = lazy_module("lexforge.generated.models.app.bsky.feed.get_posts")
+    get_quotes = lazy_module("lexforge.generated.models.app.bsky.feed.get_quotes")
+    get_reposted_by = lazy_module("lexforge.generated.models.app.bsky.feed.get_reposted_by")
+    get_suggested_feeds = lazy_module("lexforge.generated.models.app.bsky.feed.get_suggested_feeds")
+    get_timeline = lazy_module("lexforge.generated.models.app.bsky.feed.get_timeline")
+    search_posts = lazy_module("lexforge.generated.models.app.bsky.feed.search_posts")
+    search_posts_v2 = lazy_module("lexforge.generated.models.app.bsky.feed.search_posts_v2")
+    send_interactions = lazy_module("lexforge.generated.models.app.bsky.feed.send_interactions")

@@ -6,37 +6,40 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lexforge.generated.models.app.bsky.graph import (
-    get_actor_starter_packs,
-    get_blocks,
-    get_followers,
-    get_follows,
-    get_known_followers,
-    get_list,
-    get_list_blocks,
-    get_list_mutes,
-    get_lists,
-    get_lists_with_membership,
-    get_mutes,
-    get_relationships,
-    get_starter_pack,
-    get_starter_packs,
-    get_starter_packs_with_membership,
-    get_suggested_follows_by_actor,
-    mute_actor,
-    mute_actor_list,
-    mute_thread,
-    search_starter_packs,
-    search_starter_packs_v2,
-    unmute_actor,
-    unmute_actor_list,
-    unmute_thread,
-)
+from lexforge.runtime.lex import lazy_module
 from lexforge.runtime.xrpc import AsyncXrpcClient, XrpcClient
 from lexforge.runtime.xrpc.client import TimeoutLike
 from lexforge.runtime.xrpc.params import validate_params
+
+if TYPE_CHECKING:
+    from lexforge.generated.models.app.bsky.graph import (
+        get_actor_starter_packs,
+        get_blocks,
+        get_followers,
+        get_follows,
+        get_known_followers,
+        get_list,
+        get_list_blocks,
+        get_list_mutes,
+        get_lists,
+        get_lists_with_membership,
+        get_mutes,
+        get_relationships,
+        get_starter_pack,
+        get_starter_packs,
+        get_starter_packs_with_membership,
+        get_suggested_follows_by_actor,
+        mute_actor,
+        mute_actor_list,
+        mute_thread,
+        search_starter_packs,
+        search_starter_packs_v2,
+        unmute_actor,
+        unmute_actor_list,
+        unmute_thread,
+    )
 
 __all__ = ["AsyncNamespace", "Namespace"]
 
@@ -1303,3 +1306,45 @@ class AsyncNamespace:
             headers=headers,
             timeout=timeout,
         )
+
+
+# A method's models module is imported when the method is first called, not on import.
+if not TYPE_CHECKING:
+    get_actor_starter_packs = lazy_module(
+        "lexforge.generated.models.app.bsky.graph.get_actor_starter_packs"
+    )
+    get_blocks = lazy_module("lexforge.generated.models.app.bsky.graph.get_blocks")
+    get_followers = lazy_module("lexforge.generated.models.app.bsky.graph.get_followers")
+    get_follows = lazy_module("lexforge.generated.models.app.bsky.graph.get_follows")
+    get_known_followers = lazy_module(
+        "lexforge.generated.models.app.bsky.graph.get_known_followers"
+    )
+    get_list = lazy_module("lexforge.generated.models.app.bsky.graph.get_list")
+    get_list_blocks = lazy_module("lexforge.generated.models.app.bsky.graph.get_list_blocks")
+    get_list_mutes = lazy_module("lexforge.generated.models.app.bsky.graph.get_list_mutes")
+    get_lists = lazy_module("lexforge.generated.models.app.bsky.graph.get_lists")
+    get_lists_with_membership = lazy_module(
+        "lexforge.generated.models.app.bsky.graph.get_lists_with_membership"
+    )
+    get_mutes = lazy_module("lexforge.generated.models.app.bsky.graph.get_mutes")
+    get_relationships = lazy_module("lexforge.generated.models.app.bsky.graph.get_relationships")
+    get_starter_pack = lazy_module("lexforge.generated.models.app.bsky.graph.get_starter_pack")
+    get_starter_packs = lazy_module("lexforge.generated.models.app.bsky.graph.get_starter_packs")
+    get_starter_packs_with_membership = lazy_module(
+        "lexforge.generated.models.app.bsky.graph.get_starter_packs_with_membership"
+    )
+    get_suggested_follows_by_actor = lazy_module(
+        "lexforge.generated.models.app.bsky.graph.get_suggested_follows_by_actor"
+    )
+    mute_actor = lazy_module("lexforge.generated.models.app.bsky.graph.mute_actor")
+    mute_actor_list = lazy_module("lexforge.generated.models.app.bsky.graph.mute_actor_list")
+    mute_thread = lazy_module("lexforge.generated.models.app.bsky.graph.mute_thread")
+    search_starter_packs = lazy_module(
+        "lexforge.generated.models.app.bsky.graph.search_starter_packs"
+    )
+    search_starter_packs_v2 = lazy_module(
+        "lexforge.generated.models.app.bsky.graph.search_starter_packs_v2"
+    )
+    unmute_actor = lazy_module("lexforge.generated.models.app.bsky.graph.unmute_actor")
+    unmute_actor_list = lazy_module("lexforge.generated.models.app.bsky.graph.unmute_actor_list")
+    unmute_thread = lazy_module("lexforge.generated.models.app.bsky.graph.unmute_thread")

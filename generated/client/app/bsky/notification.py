@@ -6,23 +6,26 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lexforge.generated.models.app.bsky.notification import (
-    get_preferences,
-    get_unread_count,
-    list_activity_subscriptions,
-    list_notifications,
-    put_activity_subscription,
-    put_preferences,
-    put_preferences_v2,
-    register_push,
-    unregister_push,
-    update_seen,
-)
+from lexforge.runtime.lex import lazy_module
 from lexforge.runtime.xrpc import AsyncXrpcClient, XrpcClient
 from lexforge.runtime.xrpc.client import TimeoutLike
 from lexforge.runtime.xrpc.params import validate_params
+
+if TYPE_CHECKING:
+    from lexforge.generated.models.app.bsky.notification import (
+        get_preferences,
+        get_unread_count,
+        list_activity_subscriptions,
+        list_notifications,
+        put_activity_subscription,
+        put_preferences,
+        put_preferences_v2,
+        register_push,
+        unregister_push,
+        update_seen,
+    )
 
 __all__ = ["AsyncNamespace", "Namespace"]
 
@@ -495,3 +498,27 @@ class AsyncNamespace:
             headers=headers,
             timeout=timeout,
         )
+
+
+# A method's models module is imported when the method is first called, not on import.
+if not TYPE_CHECKING:
+    get_preferences = lazy_module("lexforge.generated.models.app.bsky.notification.get_preferences")
+    get_unread_count = lazy_module(
+        "lexforge.generated.models.app.bsky.notification.get_unread_count"
+    )
+    list_activity_subscriptions = lazy_module(
+        "lexforge.generated.models.app.bsky.notification.list_activity_subscriptions"
+    )
+    list_notifications = lazy_module(
+        "lexforge.generated.models.app.bsky.notification.list_notifications"
+    )
+    put_activity_subscription = lazy_module(
+        "lexforge.generated.models.app.bsky.notification.put_activity_subscription"
+    )
+    put_preferences = lazy_module("lexforge.generated.models.app.bsky.notification.put_preferences")
+    put_preferences_v2 = lazy_module(
+        "lexforge.generated.models.app.bsky.notification.put_preferences_v2"
+    )
+    register_push = lazy_module("lexforge.generated.models.app.bsky.notification.register_push")
+    unregister_push = lazy_module("lexforge.generated.models.app.bsky.notification.unregister_push")
+    update_seen = lazy_module("lexforge.generated.models.app.bsky.notification.update_seen")

@@ -6,43 +6,46 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lexforge.generated.models.app.bsky.unspecced import (
-    get_age_assurance_state,
-    get_config,
-    get_onboarding_suggested_starter_packs,
-    get_onboarding_suggested_starter_packs_skeleton,
-    get_onboarding_suggested_users_skeleton,
-    get_popular_feed_generators,
-    get_post_thread_other_v2,
-    get_post_thread_v2,
-    get_suggested_feeds,
-    get_suggested_feeds_skeleton,
-    get_suggested_onboarding_users,
-    get_suggested_starter_packs,
-    get_suggested_starter_packs_skeleton,
-    get_suggested_users,
-    get_suggested_users_for_discover,
-    get_suggested_users_for_discover_skeleton,
-    get_suggested_users_for_explore,
-    get_suggested_users_for_explore_skeleton,
-    get_suggested_users_for_see_more,
-    get_suggested_users_for_see_more_skeleton,
-    get_suggested_users_skeleton,
-    get_suggestions_skeleton,
-    get_tagged_suggestions,
-    get_trending_topics,
-    get_trends,
-    get_trends_skeleton,
-    init_age_assurance,
-    search_actors_skeleton,
-    search_posts_skeleton,
-    search_starter_packs_skeleton,
-)
+from lexforge.runtime.lex import lazy_module
 from lexforge.runtime.xrpc import AsyncXrpcClient, XrpcClient
 from lexforge.runtime.xrpc.client import TimeoutLike
 from lexforge.runtime.xrpc.params import validate_params
+
+if TYPE_CHECKING:
+    from lexforge.generated.models.app.bsky.unspecced import (
+        get_age_assurance_state,
+        get_config,
+        get_onboarding_suggested_starter_packs,
+        get_onboarding_suggested_starter_packs_skeleton,
+        get_onboarding_suggested_users_skeleton,
+        get_popular_feed_generators,
+        get_post_thread_other_v2,
+        get_post_thread_v2,
+        get_suggested_feeds,
+        get_suggested_feeds_skeleton,
+        get_suggested_onboarding_users,
+        get_suggested_starter_packs,
+        get_suggested_starter_packs_skeleton,
+        get_suggested_users,
+        get_suggested_users_for_discover,
+        get_suggested_users_for_discover_skeleton,
+        get_suggested_users_for_explore,
+        get_suggested_users_for_explore_skeleton,
+        get_suggested_users_for_see_more,
+        get_suggested_users_for_see_more_skeleton,
+        get_suggested_users_skeleton,
+        get_suggestions_skeleton,
+        get_tagged_suggestions,
+        get_trending_topics,
+        get_trends,
+        get_trends_skeleton,
+        init_age_assurance,
+        search_actors_skeleton,
+        search_posts_skeleton,
+        search_starter_packs_skeleton,
+    )
 
 __all__ = ["AsyncNamespace", "Namespace"]
 
@@ -1709,3 +1712,93 @@ class AsyncNamespace:
             headers=headers,
             timeout=timeout,
         )
+
+
+# A method's models module is imported when the method is first called, not on import.
+if not TYPE_CHECKING:
+    get_age_assurance_state = lazy_module(
+        "lexforge.generated.models.app.bsky.unspecced.get_age_assurance_state"
+    )
+    get_config = lazy_module("lexforge.generated.models.app.bsky.unspecced.get_config")
+    get_onboarding_suggested_starter_packs = lazy_module(
+        "lexforge.generated.models.app.bsky.unspecced.get_onboarding_suggested_starter_packs"
+    )
+    get_onboarding_suggested_starter_packs_skeleton = lazy_module(
+        "lexforge.generated.models.app.bsky.unspecced.get_onboarding_suggested_starter_packs_skeleton"
+    )
+    get_onboarding_suggested_users_skeleton = lazy_module(
+        "lexforge.generated.models.app.bsky.unspecced.get_onboarding_suggested_users_skeleton"
+    )
+    get_popular_feed_generators = lazy_module(
+        "lexforge.generated.models.app.bsky.unspecced.get_popular_feed_generators"
+    )
+    get_post_thread_other_v2 = lazy_module(
+        "lexforge.generated.models.app.bsky.unspecced.get_post_thread_other_v2"
+    )
+    get_post_thread_v2 = lazy_module(
+        "lexforge.generated.models.app.bsky.unspecced.get_post_thread_v2"
+    )
+    get_suggested_feeds = lazy_module(
+        "lexforge.generated.models.app.bsky.unspecced.get_suggested_feeds"
+    )
+    get_suggested_feeds_skeleton = lazy_module(
+        "lexforge.generated.models.app.bsky.unspecced.get_suggested_feeds_skeleton"
+    )
+    get_suggested_onboarding_users = lazy_module(
+        "lexforge.generated.models.app.bsky.unspecced.get_suggested_onboarding_users"
+    )
+    get_suggested_starter_packs = lazy_module(
+        "lexforge.generated.models.app.bsky.unspecced.get_suggested_starter_packs"
+    )
+    get_suggested_starter_packs_skeleton = lazy_module(
+        "lexforge.generated.models.app.bsky.unspecced.get_suggested_starter_packs_skeleton"
+    )
+    get_suggested_users = lazy_module(
+        "lexforge.generated.models.app.bsky.unspecced.get_suggested_users"
+    )
+    get_suggested_users_for_discover = lazy_module(
+        "lexforge.generated.models.app.bsky.unspecced.get_suggested_users_for_discover"
+    )
+    get_suggested_users_for_discover_skeleton = lazy_module(
+        "lexforge.generated.models.app.bsky.unspecced.get_suggested_users_for_discover_skeleton"
+    )
+    get_suggested_users_for_explore = lazy_module(
+        "lexforge.generated.models.app.bsky.unspecced.get_suggested_users_for_explore"
+    )
+    get_suggested_users_for_explore_skeleton = lazy_module(
+        "lexforge.generated.models.app.bsky.unspecced.get_suggested_users_for_explore_skeleton"
+    )
+    get_suggested_users_for_see_more = lazy_module(
+        "lexforge.generated.models.app.bsky.unspecced.get_suggested_users_for_see_more"
+    )
+    get_suggested_users_for_see_more_skeleton = lazy_module(
+        "lexforge.generated.models.app.bsky.unspecced.get_suggested_users_for_see_more_skeleton"
+    )
+    get_suggested_users_skeleton = lazy_module(
+        "lexforge.generated.models.app.bsky.unspecced.get_suggested_users_skeleton"
+    )
+    get_suggestions_skeleton = lazy_module(
+        "lexforge.generated.models.app.bsky.unspecced.get_suggestions_skeleton"
+    )
+    get_tagged_suggestions = lazy_module(
+        "lexforge.generated.models.app.bsky.unspecced.get_tagged_suggestions"
+    )
+    get_trending_topics = lazy_module(
+        "lexforge.generated.models.app.bsky.unspecced.get_trending_topics"
+    )
+    get_trends = lazy_module("lexforge.generated.models.app.bsky.unspecced.get_trends")
+    get_trends_skeleton = lazy_module(
+        "lexforge.generated.models.app.bsky.unspecced.get_trends_skeleton"
+    )
+    init_age_assurance = lazy_module(
+        "lexforge.generated.models.app.bsky.unspecced.init_age_assurance"
+    )
+    search_actors_skeleton = lazy_module(
+        "lexforge.generated.models.app.bsky.unspecced.search_actors_skeleton"
+    )
+    search_posts_skeleton = lazy_module(
+        "lexforge.generated.models.app.bsky.unspecced.search_posts_skeleton"
+    )
+    search_starter_packs_skeleton = lazy_module(
+        "lexforge.generated.models.app.bsky.unspecced.search_starter_packs_skeleton"
+    )

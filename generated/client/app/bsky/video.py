@@ -6,21 +6,24 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lexforge.generated.models.app.bsky.video import (
-    abort_upload,
-    finish_upload,
-    get_job_status,
-    get_upload_limits,
-    get_upload_status,
-    start_upload,
-    upload_part,
-    upload_video,
-)
+from lexforge.runtime.lex import lazy_module
 from lexforge.runtime.xrpc import AsyncXrpcClient, XrpcClient
 from lexforge.runtime.xrpc.client import AsyncBinaryInput, BinaryInput, TimeoutLike
 from lexforge.runtime.xrpc.params import validate_params
+
+if TYPE_CHECKING:
+    from lexforge.generated.models.app.bsky.video import (
+        abort_upload,
+        finish_upload,
+        get_job_status,
+        get_upload_limits,
+        get_upload_status,
+        start_upload,
+        upload_part,
+        upload_video,
+    )
 
 __all__ = ["AsyncNamespace", "Namespace"]
 
@@ -509,3 +512,15 @@ class AsyncNamespace:
             headers=headers,
             timeout=timeout,
         )
+
+
+# A method's models module is imported when the method is first called, not on import.
+if not TYPE_CHECKING:
+    abort_upload = lazy_module("lexforge.generated.models.app.bsky.video.abort_upload")
+    finish_upload = lazy_module("lexforge.generated.models.app.bsky.video.finish_upload")
+    get_job_status = lazy_module("lexforge.generated.models.app.bsky.video.get_job_status")
+    get_upload_limits = lazy_module("lexforge.generated.models.app.bsky.video.get_upload_limits")
+    get_upload_status = lazy_module("lexforge.generated.models.app.bsky.video.get_upload_status")
+    start_upload = lazy_module("lexforge.generated.models.app.bsky.video.start_upload")
+    upload_part = lazy_module("lexforge.generated.models.app.bsky.video.upload_part")
+    upload_video = lazy_module("lexforge.generated.models.app.bsky.video.upload_video")

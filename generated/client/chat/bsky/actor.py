@@ -6,14 +6,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from lexforge.generated.models.chat.bsky.actor import (
-    delete_account,
-    export_account_data,
-    get_status,
-)
+from lexforge.runtime.lex import lazy_module
 from lexforge.runtime.xrpc import AsyncXrpcClient, XrpcClient
 from lexforge.runtime.xrpc.client import TimeoutLike
+
+if TYPE_CHECKING:
+    from lexforge.generated.models.chat.bsky.actor import (
+        delete_account,
+        export_account_data,
+        get_status,
+    )
 
 __all__ = ["AsyncNamespace", "Namespace"]
 
@@ -136,3 +140,12 @@ class AsyncNamespace:
             headers=headers,
             timeout=timeout,
         )
+
+
+# A method's models module is imported when the method is first called, not on import.
+if not TYPE_CHECKING:
+    delete_account = lazy_module("lexforge.generated.models.chat.bsky.actor.delete_account")
+    export_account_data = lazy_module(
+        "lexforge.generated.models.chat.bsky.actor.export_account_data"
+    )
+    get_status = lazy_module("lexforge.generated.models.chat.bsky.actor.get_status")

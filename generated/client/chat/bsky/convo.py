@@ -6,35 +6,38 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lexforge.generated.models.chat.bsky.convo import (
-    accept_convo,
-    add_reaction,
-    delete_message_for_self,
-    get_convo,
-    get_convo_availability,
-    get_convo_for_members,
-    get_convo_members,
-    get_log,
-    get_messages,
-    get_unread_counts,
-    leave_convo,
-    list_convo_requests,
-    list_convos,
-    lock_convo,
-    mute_convo,
-    remove_reaction,
-    send_message,
-    send_message_batch,
-    unlock_convo,
-    unmute_convo,
-    update_all_read,
-    update_read,
-)
+from lexforge.runtime.lex import lazy_module
 from lexforge.runtime.xrpc import AsyncXrpcClient, XrpcClient
 from lexforge.runtime.xrpc.client import TimeoutLike
 from lexforge.runtime.xrpc.params import validate_params
+
+if TYPE_CHECKING:
+    from lexforge.generated.models.chat.bsky.convo import (
+        accept_convo,
+        add_reaction,
+        delete_message_for_self,
+        get_convo,
+        get_convo_availability,
+        get_convo_for_members,
+        get_convo_members,
+        get_log,
+        get_messages,
+        get_unread_counts,
+        leave_convo,
+        list_convo_requests,
+        list_convos,
+        lock_convo,
+        mute_convo,
+        remove_reaction,
+        send_message,
+        send_message_batch,
+        unlock_convo,
+        unmute_convo,
+        update_all_read,
+        update_read,
+    )
 
 __all__ = ["AsyncNamespace", "Namespace"]
 
@@ -1265,3 +1268,37 @@ class AsyncNamespace:
             headers=headers,
             timeout=timeout,
         )
+
+
+# A method's models module is imported when the method is first called, not on import.
+if not TYPE_CHECKING:
+    accept_convo = lazy_module("lexforge.generated.models.chat.bsky.convo.accept_convo")
+    add_reaction = lazy_module("lexforge.generated.models.chat.bsky.convo.add_reaction")
+    delete_message_for_self = lazy_module(
+        "lexforge.generated.models.chat.bsky.convo.delete_message_for_self"
+    )
+    get_convo = lazy_module("lexforge.generated.models.chat.bsky.convo.get_convo")
+    get_convo_availability = lazy_module(
+        "lexforge.generated.models.chat.bsky.convo.get_convo_availability"
+    )
+    get_convo_for_members = lazy_module(
+        "lexforge.generated.models.chat.bsky.convo.get_convo_for_members"
+    )
+    get_convo_members = lazy_module("lexforge.generated.models.chat.bsky.convo.get_convo_members")
+    get_log = lazy_module("lexforge.generated.models.chat.bsky.convo.get_log")
+    get_messages = lazy_module("lexforge.generated.models.chat.bsky.convo.get_messages")
+    get_unread_counts = lazy_module("lexforge.generated.models.chat.bsky.convo.get_unread_counts")
+    leave_convo = lazy_module("lexforge.generated.models.chat.bsky.convo.leave_convo")
+    list_convo_requests = lazy_module(
+        "lexforge.generated.models.chat.bsky.convo.list_convo_requests"
+    )
+    list_convos = lazy_module("lexforge.generated.models.chat.bsky.convo.list_convos")
+    lock_convo = lazy_module("lexforge.generated.models.chat.bsky.convo.lock_convo")
+    mute_convo = lazy_module("lexforge.generated.models.chat.bsky.convo.mute_convo")
+    remove_reaction = lazy_module("lexforge.generated.models.chat.bsky.convo.remove_reaction")
+    send_message = lazy_module("lexforge.generated.models.chat.bsky.convo.send_message")
+    send_message_batch = lazy_module("lexforge.generated.models.chat.bsky.convo.send_message_batch")
+    unlock_convo = lazy_module("lexforge.generated.models.chat.bsky.convo.unlock_convo")
+    unmute_convo = lazy_module("lexforge.generated.models.chat.bsky.convo.unmute_convo")
+    update_all_read = lazy_module("lexforge.generated.models.chat.bsky.convo.update_all_read")
+    update_read = lazy_module("lexforge.generated.models.chat.bsky.convo.update_read")

@@ -6,29 +6,32 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lexforge.generated.models.chat.bsky.group import (
-    add_members,
-    approve_join_request,
-    create_group,
-    create_join_link,
-    disable_join_link,
-    edit_group,
-    edit_join_link,
-    enable_join_link,
-    get_join_link_previews,
-    list_join_requests,
-    list_mutual_groups,
-    reject_join_request,
-    remove_members,
-    request_join,
-    update_join_requests_read,
-    withdraw_join_request,
-)
+from lexforge.runtime.lex import lazy_module
 from lexforge.runtime.xrpc import AsyncXrpcClient, XrpcClient
 from lexforge.runtime.xrpc.client import TimeoutLike
 from lexforge.runtime.xrpc.params import validate_params
+
+if TYPE_CHECKING:
+    from lexforge.generated.models.chat.bsky.group import (
+        add_members,
+        approve_join_request,
+        create_group,
+        create_join_link,
+        disable_join_link,
+        edit_group,
+        edit_join_link,
+        enable_join_link,
+        get_join_link_previews,
+        list_join_requests,
+        list_mutual_groups,
+        reject_join_request,
+        remove_members,
+        request_join,
+        update_join_requests_read,
+        withdraw_join_request,
+    )
 
 __all__ = ["AsyncNamespace", "Namespace"]
 
@@ -981,3 +984,33 @@ class AsyncNamespace:
             headers=headers,
             timeout=timeout,
         )
+
+
+# A method's models module is imported when the method is first called, not on import.
+if not TYPE_CHECKING:
+    add_members = lazy_module("lexforge.generated.models.chat.bsky.group.add_members")
+    approve_join_request = lazy_module(
+        "lexforge.generated.models.chat.bsky.group.approve_join_request"
+    )
+    create_group = lazy_module("lexforge.generated.models.chat.bsky.group.create_group")
+    create_join_link = lazy_module("lexforge.generated.models.chat.bsky.group.create_join_link")
+    disable_join_link = lazy_module("lexforge.generated.models.chat.bsky.group.disable_join_link")
+    edit_group = lazy_module("lexforge.generated.models.chat.bsky.group.edit_group")
+    edit_join_link = lazy_module("lexforge.generated.models.chat.bsky.group.edit_join_link")
+    enable_join_link = lazy_module("lexforge.generated.models.chat.bsky.group.enable_join_link")
+    get_join_link_previews = lazy_module(
+        "lexforge.generated.models.chat.bsky.group.get_join_link_previews"
+    )
+    list_join_requests = lazy_module("lexforge.generated.models.chat.bsky.group.list_join_requests")
+    list_mutual_groups = lazy_module("lexforge.generated.models.chat.bsky.group.list_mutual_groups")
+    reject_join_request = lazy_module(
+        "lexforge.generated.models.chat.bsky.group.reject_join_request"
+    )
+    remove_members = lazy_module("lexforge.generated.models.chat.bsky.group.remove_members")
+    request_join = lazy_module("lexforge.generated.models.chat.bsky.group.request_join")
+    update_join_requests_read = lazy_module(
+        "lexforge.generated.models.chat.bsky.group.update_join_requests_read"
+    )
+    withdraw_join_request = lazy_module(
+        "lexforge.generated.models.chat.bsky.group.withdraw_join_request"
+    )

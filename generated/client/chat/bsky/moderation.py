@@ -6,20 +6,23 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lexforge.generated.models.chat.bsky.moderation import (
-    get_actor_metadata,
-    get_convo,
-    get_convo_members,
-    get_convos,
-    get_message_context,
-    subscribe_mod_events,
-    update_actor_access,
-)
+from lexforge.runtime.lex import lazy_module
 from lexforge.runtime.xrpc import AsyncXrpcClient, XrpcClient
 from lexforge.runtime.xrpc.client import TimeoutLike
 from lexforge.runtime.xrpc.params import validate_params
+
+if TYPE_CHECKING:
+    from lexforge.generated.models.chat.bsky.moderation import (
+        get_actor_metadata,
+        get_convo,
+        get_convo_members,
+        get_convos,
+        get_message_context,
+        subscribe_mod_events,
+        update_actor_access,
+    )
 
 __all__ = ["AsyncNamespace", "Namespace"]
 
@@ -412,3 +415,24 @@ class AsyncNamespace:
             headers=headers,
             timeout=timeout,
         )
+
+
+# A method's models module is imported when the method is first called, not on import.
+if not TYPE_CHECKING:
+    get_actor_metadata = lazy_module(
+        "lexforge.generated.models.chat.bsky.moderation.get_actor_metadata"
+    )
+    get_convo = lazy_module("lexforge.generated.models.chat.bsky.moderation.get_convo")
+    get_convo_members = lazy_module(
+        "lexforge.generated.models.chat.bsky.moderation.get_convo_members"
+    )
+    get_convos = lazy_module("lexforge.generated.models.chat.bsky.moderation.get_convos")
+    get_message_context = lazy_module(
+        "lexforge.generated.models.chat.bsky.moderation.get_message_context"
+    )
+    subscribe_mod_events = lazy_module(
+        "lexforge.generated.models.chat.bsky.moderation.subscribe_mod_events"
+    )
+    update_actor_access = lazy_module(
+        "lexforge.generated.models.chat.bsky.moderation.update_actor_access"
+    )

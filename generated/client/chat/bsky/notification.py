@@ -6,11 +6,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lexforge.generated.models.chat.bsky.notification import get_preferences, put_preferences
+from lexforge.runtime.lex import lazy_module
 from lexforge.runtime.xrpc import AsyncXrpcClient, XrpcClient
 from lexforge.runtime.xrpc.client import TimeoutLike
+
+if TYPE_CHECKING:
+    from lexforge.generated.models.chat.bsky.notification import get_preferences, put_preferences
 
 __all__ = ["AsyncNamespace", "Namespace"]
 
@@ -107,3 +110,13 @@ class AsyncNamespace:
             headers=headers,
             timeout=timeout,
         )
+
+
+# A method's models module is imported when the method is first called, not on import.
+if not TYPE_CHECKING:
+    get_preferences = lazy_module(
+        "lexforge.generated.models.chat.bsky.notification.get_preferences"
+    )
+    put_preferences = lazy_module(
+        "lexforge.generated.models.chat.bsky.notification.put_preferences"
+    )

@@ -6,28 +6,31 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lexforge.generated.models.com.atproto.admin import (
-    delete_account,
-    disable_account_invites,
-    disable_invite_codes,
-    enable_account_invites,
-    get_account_info,
-    get_account_infos,
-    get_invite_codes,
-    get_subject_status,
-    search_accounts,
-    send_email,
-    update_account_email,
-    update_account_handle,
-    update_account_password,
-    update_account_signing_key,
-    update_subject_status,
-)
+from lexforge.runtime.lex import lazy_module
 from lexforge.runtime.xrpc import AsyncXrpcClient, XrpcClient
 from lexforge.runtime.xrpc.client import TimeoutLike
 from lexforge.runtime.xrpc.params import validate_params
+
+if TYPE_CHECKING:
+    from lexforge.generated.models.com.atproto.admin import (
+        delete_account,
+        disable_account_invites,
+        disable_invite_codes,
+        enable_account_invites,
+        get_account_info,
+        get_account_infos,
+        get_invite_codes,
+        get_subject_status,
+        search_accounts,
+        send_email,
+        update_account_email,
+        update_account_handle,
+        update_account_password,
+        update_account_signing_key,
+        update_subject_status,
+    )
 
 __all__ = ["AsyncNamespace", "Namespace"]
 
@@ -714,3 +717,40 @@ class AsyncNamespace:
             headers=headers,
             timeout=timeout,
         )
+
+
+# A method's models module is imported when the method is first called, not on import.
+if not TYPE_CHECKING:
+    delete_account = lazy_module("lexforge.generated.models.com.atproto.admin.delete_account")
+    disable_account_invites = lazy_module(
+        "lexforge.generated.models.com.atproto.admin.disable_account_invites"
+    )
+    disable_invite_codes = lazy_module(
+        "lexforge.generated.models.com.atproto.admin.disable_invite_codes"
+    )
+    enable_account_invites = lazy_module(
+        "lexforge.generated.models.com.atproto.admin.enable_account_invites"
+    )
+    get_account_info = lazy_module("lexforge.generated.models.com.atproto.admin.get_account_info")
+    get_account_infos = lazy_module("lexforge.generated.models.com.atproto.admin.get_account_infos")
+    get_invite_codes = lazy_module("lexforge.generated.models.com.atproto.admin.get_invite_codes")
+    get_subject_status = lazy_module(
+        "lexforge.generated.models.com.atproto.admin.get_subject_status"
+    )
+    search_accounts = lazy_module("lexforge.generated.models.com.atproto.admin.search_accounts")
+    send_email = lazy_module("lexforge.generated.models.com.atproto.admin.send_email")
+    update_account_email = lazy_module(
+        "lexforge.generated.models.com.atproto.admin.update_account_email"
+    )
+    update_account_handle = lazy_module(
+        "lexforge.generated.models.com.atproto.admin.update_account_handle"
+    )
+    update_account_password = lazy_module(
+        "lexforge.generated.models.com.atproto.admin.update_account_password"
+    )
+    update_account_signing_key = lazy_module(
+        "lexforge.generated.models.com.atproto.admin.update_account_signing_key"
+    )
+    update_subject_status = lazy_module(
+        "lexforge.generated.models.com.atproto.admin.update_subject_status"
+    )

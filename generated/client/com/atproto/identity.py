@@ -6,22 +6,25 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lexforge.generated.models.com.atproto.identity import (
-    get_recommended_did_credentials,
-    refresh_identity,
-    request_plc_operation_signature,
-    resolve_did,
-    resolve_handle,
-    resolve_identity,
-    sign_plc_operation,
-    submit_plc_operation,
-    update_handle,
-)
+from lexforge.runtime.lex import lazy_module
 from lexforge.runtime.xrpc import AsyncXrpcClient, XrpcClient
 from lexforge.runtime.xrpc.client import TimeoutLike
 from lexforge.runtime.xrpc.params import validate_params
+
+if TYPE_CHECKING:
+    from lexforge.generated.models.com.atproto.identity import (
+        get_recommended_did_credentials,
+        refresh_identity,
+        request_plc_operation_signature,
+        resolve_did,
+        resolve_handle,
+        resolve_identity,
+        sign_plc_operation,
+        submit_plc_operation,
+        update_handle,
+    )
 
 __all__ = ["AsyncNamespace", "Namespace"]
 
@@ -464,3 +467,28 @@ class AsyncNamespace:
             headers=headers,
             timeout=timeout,
         )
+
+
+# A method's models module is imported when the method is first called, not on import.
+if not TYPE_CHECKING:
+    get_recommended_did_credentials = lazy_module(
+        "lexforge.generated.models.com.atproto.identity.get_recommended_did_credentials"
+    )
+    refresh_identity = lazy_module(
+        "lexforge.generated.models.com.atproto.identity.refresh_identity"
+    )
+    request_plc_operation_signature = lazy_module(
+        "lexforge.generated.models.com.atproto.identity.request_plc_operation_signature"
+    )
+    resolve_did = lazy_module("lexforge.generated.models.com.atproto.identity.resolve_did")
+    resolve_handle = lazy_module("lexforge.generated.models.com.atproto.identity.resolve_handle")
+    resolve_identity = lazy_module(
+        "lexforge.generated.models.com.atproto.identity.resolve_identity"
+    )
+    sign_plc_operation = lazy_module(
+        "lexforge.generated.models.com.atproto.identity.sign_plc_operation"
+    )
+    submit_plc_operation = lazy_module(
+        "lexforge.generated.models.com.atproto.identity.submit_plc_operation"
+    )
+    update_handle = lazy_module("lexforge.generated.models.com.atproto.identity.update_handle")

@@ -6,11 +6,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import TYPE_CHECKING
 
-from lexforge.generated.models.com.atproto.label import query_labels, subscribe_labels
+from lexforge.runtime.lex import lazy_module
 from lexforge.runtime.xrpc import AsyncXrpcClient, XrpcClient
 from lexforge.runtime.xrpc.client import TimeoutLike
 from lexforge.runtime.xrpc.params import validate_params
+
+if TYPE_CHECKING:
+    from lexforge.generated.models.com.atproto.label import query_labels, subscribe_labels
 
 __all__ = ["AsyncNamespace", "Namespace"]
 
@@ -139,3 +143,9 @@ class AsyncNamespace:
             errors=(subscribe_labels.FutureCursorError,),
             headers=headers,
         )
+
+
+# A method's models module is imported when the method is first called, not on import.
+if not TYPE_CHECKING:
+    query_labels = lazy_module("lexforge.generated.models.com.atproto.label.query_labels")
+    subscribe_labels = lazy_module("lexforge.generated.models.com.atproto.label.subscribe_labels")

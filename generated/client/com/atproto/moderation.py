@@ -6,11 +6,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lexforge.generated.models.com.atproto.moderation import create_report
+from lexforge.runtime.lex import lazy_module
 from lexforge.runtime.xrpc import AsyncXrpcClient, XrpcClient
 from lexforge.runtime.xrpc.client import TimeoutLike
+
+if TYPE_CHECKING:
+    from lexforge.generated.models.com.atproto.moderation import create_report
 
 __all__ = ["AsyncNamespace", "Namespace"]
 
@@ -71,3 +74,8 @@ class AsyncNamespace:
             headers=headers,
             timeout=timeout,
         )
+
+
+# A method's models module is imported when the method is first called, not on import.
+if not TYPE_CHECKING:
+    create_report = lazy_module("lexforge.generated.models.com.atproto.moderation.create_report")

@@ -6,23 +6,26 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lexforge.generated.models.com.atproto.repo import (
-    apply_writes,
-    create_record,
-    delete_record,
-    describe_repo,
-    get_record,
-    import_repo,
-    list_missing_blobs,
-    list_records,
-    put_record,
-    upload_blob,
-)
+from lexforge.runtime.lex import lazy_module
 from lexforge.runtime.xrpc import AsyncXrpcClient, XrpcClient
 from lexforge.runtime.xrpc.client import AsyncBinaryInput, BinaryInput, TimeoutLike
 from lexforge.runtime.xrpc.params import validate_params
+
+if TYPE_CHECKING:
+    from lexforge.generated.models.com.atproto.repo import (
+        apply_writes,
+        create_record,
+        delete_record,
+        describe_repo,
+        get_record,
+        import_repo,
+        list_missing_blobs,
+        list_records,
+        put_record,
+        upload_blob,
+    )
 
 __all__ = ["AsyncNamespace", "Namespace"]
 
@@ -549,3 +552,19 @@ class AsyncNamespace:
             headers=headers,
             timeout=timeout,
         )
+
+
+# A method's models module is imported when the method is first called, not on import.
+if not TYPE_CHECKING:
+    apply_writes = lazy_module("lexforge.generated.models.com.atproto.repo.apply_writes")
+    create_record = lazy_module("lexforge.generated.models.com.atproto.repo.create_record")
+    delete_record = lazy_module("lexforge.generated.models.com.atproto.repo.delete_record")
+    describe_repo = lazy_module("lexforge.generated.models.com.atproto.repo.describe_repo")
+    get_record = lazy_module("lexforge.generated.models.com.atproto.repo.get_record")
+    import_repo = lazy_module("lexforge.generated.models.com.atproto.repo.import_repo")
+    list_missing_blobs = lazy_module(
+        "lexforge.generated.models.com.atproto.repo.list_missing_blobs"
+    )
+    list_records = lazy_module("lexforge.generated.models.com.atproto.repo.list_records")
+    put_record = lazy_module("lexforge.generated.models.com.atproto.repo.put_record")
+    upload_blob = lazy_module("lexforge.generated.models.com.atproto.repo.upload_blob")

@@ -6,38 +6,41 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lexforge.generated.models.com.atproto.server import (
-    activate_account,
-    check_account_status,
-    confirm_email,
-    create_account,
-    create_app_password,
-    create_invite_code,
-    create_invite_codes,
-    create_session,
-    deactivate_account,
-    delete_account,
-    delete_session,
-    describe_server,
-    get_account_invite_codes,
-    get_service_auth,
-    get_session,
-    list_app_passwords,
-    refresh_session,
-    request_account_delete,
-    request_email_confirmation,
-    request_email_update,
-    request_password_reset,
-    reserve_signing_key,
-    reset_password,
-    revoke_app_password,
-    update_email,
-)
+from lexforge.runtime.lex import lazy_module
 from lexforge.runtime.xrpc import AsyncXrpcClient, XrpcClient
 from lexforge.runtime.xrpc.client import TimeoutLike
 from lexforge.runtime.xrpc.params import validate_params
+
+if TYPE_CHECKING:
+    from lexforge.generated.models.com.atproto.server import (
+        activate_account,
+        check_account_status,
+        confirm_email,
+        create_account,
+        create_app_password,
+        create_invite_code,
+        create_invite_codes,
+        create_session,
+        deactivate_account,
+        delete_account,
+        delete_session,
+        describe_server,
+        get_account_invite_codes,
+        get_service_auth,
+        get_session,
+        list_app_passwords,
+        refresh_session,
+        request_account_delete,
+        request_email_confirmation,
+        request_email_update,
+        request_password_reset,
+        reserve_signing_key,
+        reset_password,
+        revoke_app_password,
+        update_email,
+    )
 
 __all__ = ["AsyncNamespace", "Namespace"]
 
@@ -1156,3 +1159,58 @@ class AsyncNamespace:
             headers=headers,
             timeout=timeout,
         )
+
+
+# A method's models module is imported when the method is first called, not on import.
+if not TYPE_CHECKING:
+    activate_account = lazy_module("lexforge.generated.models.com.atproto.server.activate_account")
+    check_account_status = lazy_module(
+        "lexforge.generated.models.com.atproto.server.check_account_status"
+    )
+    confirm_email = lazy_module("lexforge.generated.models.com.atproto.server.confirm_email")
+    create_account = lazy_module("lexforge.generated.models.com.atproto.server.create_account")
+    create_app_password = lazy_module(
+        "lexforge.generated.models.com.atproto.server.create_app_password"
+    )
+    create_invite_code = lazy_module(
+        "lexforge.generated.models.com.atproto.server.create_invite_code"
+    )
+    create_invite_codes = lazy_module(
+        "lexforge.generated.models.com.atproto.server.create_invite_codes"
+    )
+    create_session = lazy_module("lexforge.generated.models.com.atproto.server.create_session")
+    deactivate_account = lazy_module(
+        "lexforge.generated.models.com.atproto.server.deactivate_account"
+    )
+    delete_account = lazy_module("lexforge.generated.models.com.atproto.server.delete_account")
+    delete_session = lazy_module("lexforge.generated.models.com.atproto.server.delete_session")
+    describe_server = lazy_module("lexforge.generated.models.com.atproto.server.describe_server")
+    get_account_invite_codes = lazy_module(
+        "lexforge.generated.models.com.atproto.server.get_account_invite_codes"
+    )
+    get_service_auth = lazy_module("lexforge.generated.models.com.atproto.server.get_service_auth")
+    get_session = lazy_module("lexforge.generated.models.com.atproto.server.get_session")
+    list_app_passwords = lazy_module(
+        "lexforge.generated.models.com.atproto.server.list_app_passwords"
+    )
+    refresh_session = lazy_module("lexforge.generated.models.com.atproto.server.refresh_session")
+    request_account_delete = lazy_module(
+        "lexforge.generated.models.com.atproto.server.request_account_delete"
+    )
+    request_email_confirmation = lazy_module(
+        "lexforge.generated.models.com.atproto.server.request_email_confirmation"
+    )
+    request_email_update = lazy_module(
+        "lexforge.generated.models.com.atproto.server.request_email_update"
+    )
+    request_password_reset = lazy_module(
+        "lexforge.generated.models.com.atproto.server.request_password_reset"
+    )
+    reserve_signing_key = lazy_module(
+        "lexforge.generated.models.com.atproto.server.reserve_signing_key"
+    )
+    reset_password = lazy_module("lexforge.generated.models.com.atproto.server.reset_password")
+    revoke_app_password = lazy_module(
+        "lexforge.generated.models.com.atproto.server.revoke_app_password"
+    )
+    update_email = lazy_module("lexforge.generated.models.com.atproto.server.update_email")

@@ -6,29 +6,32 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lexforge.generated.models.com.atproto.sync import (
-    get_blob,
-    get_blocks,
-    get_checkout,
-    get_head,
-    get_host_status,
-    get_latest_commit,
-    get_record,
-    get_repo,
-    get_repo_status,
-    list_blobs,
-    list_hosts,
-    list_repos,
-    list_repos_by_collection,
-    notify_of_update,
-    request_crawl,
-    subscribe_repos,
-)
+from lexforge.runtime.lex import lazy_module
 from lexforge.runtime.xrpc import AsyncXrpcClient, XrpcClient
 from lexforge.runtime.xrpc.client import TimeoutLike
 from lexforge.runtime.xrpc.params import validate_params
+
+if TYPE_CHECKING:
+    from lexforge.generated.models.com.atproto.sync import (
+        get_blob,
+        get_blocks,
+        get_checkout,
+        get_head,
+        get_host_status,
+        get_latest_commit,
+        get_record,
+        get_repo,
+        get_repo_status,
+        list_blobs,
+        list_hosts,
+        list_repos,
+        list_repos_by_collection,
+        notify_of_update,
+        request_crawl,
+        subscribe_repos,
+    )
 
 __all__ = ["AsyncNamespace", "Namespace"]
 
@@ -1007,3 +1010,25 @@ class AsyncNamespace:
             errors=(subscribe_repos.FutureCursorError, subscribe_repos.ConsumerTooSlowError),
             headers=headers,
         )
+
+
+# A method's models module is imported when the method is first called, not on import.
+if not TYPE_CHECKING:
+    get_blob = lazy_module("lexforge.generated.models.com.atproto.sync.get_blob")
+    get_blocks = lazy_module("lexforge.generated.models.com.atproto.sync.get_blocks")
+    get_checkout = lazy_module("lexforge.generated.models.com.atproto.sync.get_checkout")
+    get_head = lazy_module("lexforge.generated.models.com.atproto.sync.get_head")
+    get_host_status = lazy_module("lexforge.generated.models.com.atproto.sync.get_host_status")
+    get_latest_commit = lazy_module("lexforge.generated.models.com.atproto.sync.get_latest_commit")
+    get_record = lazy_module("lexforge.generated.models.com.atproto.sync.get_record")
+    get_repo = lazy_module("lexforge.generated.models.com.atproto.sync.get_repo")
+    get_repo_status = lazy_module("lexforge.generated.models.com.atproto.sync.get_repo_status")
+    list_blobs = lazy_module("lexforge.generated.models.com.atproto.sync.list_blobs")
+    list_hosts = lazy_module("lexforge.generated.models.com.atproto.sync.list_hosts")
+    list_repos = lazy_module("lexforge.generated.models.com.atproto.sync.list_repos")
+    list_repos_by_collection = lazy_module(
+        "lexforge.generated.models.com.atproto.sync.list_repos_by_collection"
+    )
+    notify_of_update = lazy_module("lexforge.generated.models.com.atproto.sync.notify_of_update")
+    request_crawl = lazy_module("lexforge.generated.models.com.atproto.sync.request_crawl")
+    subscribe_repos = lazy_module("lexforge.generated.models.com.atproto.sync.subscribe_repos")

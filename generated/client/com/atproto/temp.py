@@ -6,20 +6,23 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lexforge.generated.models.com.atproto.temp import (
-    add_reserved_handle,
-    check_handle_availability,
-    check_signup_queue,
-    dereference_scope,
-    fetch_labels,
-    request_phone_verification,
-    revoke_account_credentials,
-)
+from lexforge.runtime.lex import lazy_module
 from lexforge.runtime.xrpc import AsyncXrpcClient, XrpcClient
 from lexforge.runtime.xrpc.client import TimeoutLike
 from lexforge.runtime.xrpc.params import validate_params
+
+if TYPE_CHECKING:
+    from lexforge.generated.models.com.atproto.temp import (
+        add_reserved_handle,
+        check_handle_availability,
+        check_signup_queue,
+        dereference_scope,
+        fetch_labels,
+        request_phone_verification,
+        revoke_account_credentials,
+    )
 
 __all__ = ["AsyncNamespace", "Namespace"]
 
@@ -364,3 +367,24 @@ class AsyncNamespace:
             headers=headers,
             timeout=timeout,
         )
+
+
+# A method's models module is imported when the method is first called, not on import.
+if not TYPE_CHECKING:
+    add_reserved_handle = lazy_module(
+        "lexforge.generated.models.com.atproto.temp.add_reserved_handle"
+    )
+    check_handle_availability = lazy_module(
+        "lexforge.generated.models.com.atproto.temp.check_handle_availability"
+    )
+    check_signup_queue = lazy_module(
+        "lexforge.generated.models.com.atproto.temp.check_signup_queue"
+    )
+    dereference_scope = lazy_module("lexforge.generated.models.com.atproto.temp.dereference_scope")
+    fetch_labels = lazy_module("lexforge.generated.models.com.atproto.temp.fetch_labels")
+    request_phone_verification = lazy_module(
+        "lexforge.generated.models.com.atproto.temp.request_phone_verification"
+    )
+    revoke_account_credentials = lazy_module(
+        "lexforge.generated.models.com.atproto.temp.revoke_account_credentials"
+    )

@@ -6,16 +6,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lexforge.generated.models.tools.ozone.communication import (
-    create_template,
-    delete_template,
-    list_templates,
-    update_template,
-)
+from lexforge.runtime.lex import lazy_module
 from lexforge.runtime.xrpc import AsyncXrpcClient, XrpcClient
 from lexforge.runtime.xrpc.client import TimeoutLike
+
+if TYPE_CHECKING:
+    from lexforge.generated.models.tools.ozone.communication import (
+        create_template,
+        delete_template,
+        list_templates,
+        update_template,
+    )
 
 __all__ = ["AsyncNamespace", "Namespace"]
 
@@ -200,3 +203,19 @@ class AsyncNamespace:
             headers=headers,
             timeout=timeout,
         )
+
+
+# A method's models module is imported when the method is first called, not on import.
+if not TYPE_CHECKING:
+    create_template = lazy_module(
+        "lexforge.generated.models.tools.ozone.communication.create_template"
+    )
+    delete_template = lazy_module(
+        "lexforge.generated.models.tools.ozone.communication.delete_template"
+    )
+    list_templates = lazy_module(
+        "lexforge.generated.models.tools.ozone.communication.list_templates"
+    )
+    update_template = lazy_module(
+        "lexforge.generated.models.tools.ozone.communication.update_template"
+    )

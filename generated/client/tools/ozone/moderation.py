@@ -6,28 +6,31 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from lexforge.generated.models.tools.ozone.moderation import (
-    cancel_scheduled_actions,
-    emit_event,
-    get_account_timeline,
-    get_event,
-    get_record,
-    get_records,
-    get_repo,
-    get_reporter_stats,
-    get_repos,
-    get_subjects,
-    list_scheduled_actions,
-    query_events,
-    query_statuses,
-    schedule_action,
-    search_repos,
-)
+from lexforge.runtime.lex import lazy_module
 from lexforge.runtime.xrpc import AsyncXrpcClient, XrpcClient
 from lexforge.runtime.xrpc.client import TimeoutLike
 from lexforge.runtime.xrpc.params import validate_params
+
+if TYPE_CHECKING:
+    from lexforge.generated.models.tools.ozone.moderation import (
+        cancel_scheduled_actions,
+        emit_event,
+        get_account_timeline,
+        get_event,
+        get_record,
+        get_records,
+        get_repo,
+        get_reporter_stats,
+        get_repos,
+        get_subjects,
+        list_scheduled_actions,
+        query_events,
+        query_statuses,
+        schedule_action,
+        search_repos,
+    )
 
 __all__ = ["AsyncNamespace", "Namespace"]
 
@@ -1014,3 +1017,32 @@ class AsyncNamespace:
             headers=headers,
             timeout=timeout,
         )
+
+
+# A method's models module is imported when the method is first called, not on import.
+if not TYPE_CHECKING:
+    cancel_scheduled_actions = lazy_module(
+        "lexforge.generated.models.tools.ozone.moderation.cancel_scheduled_actions"
+    )
+    emit_event = lazy_module("lexforge.generated.models.tools.ozone.moderation.emit_event")
+    get_account_timeline = lazy_module(
+        "lexforge.generated.models.tools.ozone.moderation.get_account_timeline"
+    )
+    get_event = lazy_module("lexforge.generated.models.tools.ozone.moderation.get_event")
+    get_record = lazy_module("lexforge.generated.models.tools.ozone.moderation.get_record")
+    get_records = lazy_module("lexforge.generated.models.tools.ozone.moderation.get_records")
+    get_repo = lazy_module("lexforge.generated.models.tools.ozone.moderation.get_repo")
+    get_reporter_stats = lazy_module(
+        "lexforge.generated.models.tools.ozone.moderation.get_reporter_stats"
+    )
+    get_repos = lazy_module("lexforge.generated.models.tools.ozone.moderation.get_repos")
+    get_subjects = lazy_module("lexforge.generated.models.tools.ozone.moderation.get_subjects")
+    list_scheduled_actions = lazy_module(
+        "lexforge.generated.models.tools.ozone.moderation.list_scheduled_actions"
+    )
+    query_events = lazy_module("lexforge.generated.models.tools.ozone.moderation.query_events")
+    query_statuses = lazy_module("lexforge.generated.models.tools.ozone.moderation.query_statuses")
+    schedule_action = lazy_module(
+        "lexforge.generated.models.tools.ozone.moderation.schedule_action"
+    )
+    search_repos = lazy_module("lexforge.generated.models.tools.ozone.moderation.search_repos")

@@ -6,21 +6,24 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lexforge.generated.models.tools.ozone.queue import (
-    assign_moderator,
-    create_queue,
-    delete_queue,
-    get_assignments,
-    list_queues,
-    route_reports,
-    unassign_moderator,
-    update_queue,
-)
+from lexforge.runtime.lex import lazy_module
 from lexforge.runtime.xrpc import AsyncXrpcClient, XrpcClient
 from lexforge.runtime.xrpc.client import TimeoutLike
 from lexforge.runtime.xrpc.params import validate_params
+
+if TYPE_CHECKING:
+    from lexforge.generated.models.tools.ozone.queue import (
+        assign_moderator,
+        create_queue,
+        delete_queue,
+        get_assignments,
+        list_queues,
+        route_reports,
+        unassign_moderator,
+        update_queue,
+    )
 
 __all__ = ["AsyncNamespace", "Namespace"]
 
@@ -451,3 +454,17 @@ class AsyncNamespace:
             headers=headers,
             timeout=timeout,
         )
+
+
+# A method's models module is imported when the method is first called, not on import.
+if not TYPE_CHECKING:
+    assign_moderator = lazy_module("lexforge.generated.models.tools.ozone.queue.assign_moderator")
+    create_queue = lazy_module("lexforge.generated.models.tools.ozone.queue.create_queue")
+    delete_queue = lazy_module("lexforge.generated.models.tools.ozone.queue.delete_queue")
+    get_assignments = lazy_module("lexforge.generated.models.tools.ozone.queue.get_assignments")
+    list_queues = lazy_module("lexforge.generated.models.tools.ozone.queue.list_queues")
+    route_reports = lazy_module("lexforge.generated.models.tools.ozone.queue.route_reports")
+    unassign_moderator = lazy_module(
+        "lexforge.generated.models.tools.ozone.queue.unassign_moderator"
+    )
+    update_queue = lazy_module("lexforge.generated.models.tools.ozone.queue.update_queue")

@@ -6,27 +6,30 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from lexforge.generated.models.tools.ozone.report import (
-    assign_moderator,
-    close_reports,
-    create_activity,
-    get_assignments,
-    get_historical_stats,
-    get_latest_report,
-    get_live_stats,
-    get_report,
-    list_activities,
-    query_activities,
-    query_reports,
-    reassign_queue,
-    refresh_stats,
-    unassign_moderator,
-)
+from lexforge.runtime.lex import lazy_module
 from lexforge.runtime.xrpc import AsyncXrpcClient, XrpcClient
 from lexforge.runtime.xrpc.client import TimeoutLike
 from lexforge.runtime.xrpc.params import validate_params
+
+if TYPE_CHECKING:
+    from lexforge.generated.models.tools.ozone.report import (
+        assign_moderator,
+        close_reports,
+        create_activity,
+        get_assignments,
+        get_historical_stats,
+        get_latest_report,
+        get_live_stats,
+        get_report,
+        list_activities,
+        query_activities,
+        query_reports,
+        reassign_queue,
+        refresh_stats,
+        unassign_moderator,
+    )
 
 __all__ = ["AsyncNamespace", "Namespace"]
 
@@ -865,3 +868,27 @@ class AsyncNamespace:
             headers=headers,
             timeout=timeout,
         )
+
+
+# A method's models module is imported when the method is first called, not on import.
+if not TYPE_CHECKING:
+    assign_moderator = lazy_module("lexforge.generated.models.tools.ozone.report.assign_moderator")
+    close_reports = lazy_module("lexforge.generated.models.tools.ozone.report.close_reports")
+    create_activity = lazy_module("lexforge.generated.models.tools.ozone.report.create_activity")
+    get_assignments = lazy_module("lexforge.generated.models.tools.ozone.report.get_assignments")
+    get_historical_stats = lazy_module(
+        "lexforge.generated.models.tools.ozone.report.get_historical_stats"
+    )
+    get_latest_report = lazy_module(
+        "lexforge.generated.models.tools.ozone.report.get_latest_report"
+    )
+    get_live_stats = lazy_module("lexforge.generated.models.tools.ozone.report.get_live_stats")
+    get_report = lazy_module("lexforge.generated.models.tools.ozone.report.get_report")
+    list_activities = lazy_module("lexforge.generated.models.tools.ozone.report.list_activities")
+    query_activities = lazy_module("lexforge.generated.models.tools.ozone.report.query_activities")
+    query_reports = lazy_module("lexforge.generated.models.tools.ozone.report.query_reports")
+    reassign_queue = lazy_module("lexforge.generated.models.tools.ozone.report.reassign_queue")
+    refresh_stats = lazy_module("lexforge.generated.models.tools.ozone.report.refresh_stats")
+    unassign_moderator = lazy_module(
+        "lexforge.generated.models.tools.ozone.report.unassign_moderator"
+    )

@@ -6,17 +6,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lexforge.generated.models.tools.ozone.safelink import (
-    add_rule,
-    query_events,
-    query_rules,
-    remove_rule,
-    update_rule,
-)
+from lexforge.runtime.lex import lazy_module
 from lexforge.runtime.xrpc import AsyncXrpcClient, XrpcClient
 from lexforge.runtime.xrpc.client import TimeoutLike
+
+if TYPE_CHECKING:
+    from lexforge.generated.models.tools.ozone.safelink import (
+        add_rule,
+        query_events,
+        query_rules,
+        remove_rule,
+        update_rule,
+    )
 
 __all__ = ["AsyncNamespace", "Namespace"]
 
@@ -255,3 +258,12 @@ class AsyncNamespace:
             headers=headers,
             timeout=timeout,
         )
+
+
+# A method's models module is imported when the method is first called, not on import.
+if not TYPE_CHECKING:
+    add_rule = lazy_module("lexforge.generated.models.tools.ozone.safelink.add_rule")
+    query_events = lazy_module("lexforge.generated.models.tools.ozone.safelink.query_events")
+    query_rules = lazy_module("lexforge.generated.models.tools.ozone.safelink.query_rules")
+    remove_rule = lazy_module("lexforge.generated.models.tools.ozone.safelink.remove_rule")
+    update_rule = lazy_module("lexforge.generated.models.tools.ozone.safelink.update_rule")

@@ -6,10 +6,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from lexforge.generated.models.tools.ozone.server import get_config
+from lexforge.runtime.lex import lazy_module
 from lexforge.runtime.xrpc import AsyncXrpcClient, XrpcClient
 from lexforge.runtime.xrpc.client import TimeoutLike
+
+if TYPE_CHECKING:
+    from lexforge.generated.models.tools.ozone.server import get_config
 
 __all__ = ["AsyncNamespace", "Namespace"]
 
@@ -60,3 +64,8 @@ class AsyncNamespace:
             headers=headers,
             timeout=timeout,
         )
+
+
+# A method's models module is imported when the method is first called, not on import.
+if not TYPE_CHECKING:
+    get_config = lazy_module("lexforge.generated.models.tools.ozone.server.get_config")

@@ -6,19 +6,22 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from lexforge.generated.models.tools.ozone.set import (
-    add_values,
-    delete_set,
-    delete_values,
-    get_values,
-    query_sets,
-    upsert_set,
-)
+from lexforge.runtime.lex import lazy_module
 from lexforge.runtime.xrpc import AsyncXrpcClient, XrpcClient
 from lexforge.runtime.xrpc.client import TimeoutLike
 from lexforge.runtime.xrpc.params import validate_params
+
+if TYPE_CHECKING:
+    from lexforge.generated.models.tools.ozone.set import (
+        add_values,
+        delete_set,
+        delete_values,
+        get_values,
+        query_sets,
+        upsert_set,
+    )
 
 __all__ = ["AsyncNamespace", "Namespace"]
 
@@ -335,3 +338,13 @@ class AsyncNamespace:
             headers=headers,
             timeout=timeout,
         )
+
+
+# A method's models module is imported when the method is first called, not on import.
+if not TYPE_CHECKING:
+    add_values = lazy_module("lexforge.generated.models.tools.ozone.set.add_values")
+    delete_set = lazy_module("lexforge.generated.models.tools.ozone.set.delete_set")
+    delete_values = lazy_module("lexforge.generated.models.tools.ozone.set.delete_values")
+    get_values = lazy_module("lexforge.generated.models.tools.ozone.set.get_values")
+    query_sets = lazy_module("lexforge.generated.models.tools.ozone.set.query_sets")
+    upsert_set = lazy_module("lexforge.generated.models.tools.ozone.set.upsert_set")

@@ -6,16 +6,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lexforge.generated.models.tools.ozone.setting import (
-    list_options,
-    remove_options,
-    upsert_option,
-)
+from lexforge.runtime.lex import lazy_module
 from lexforge.runtime.xrpc import AsyncXrpcClient, XrpcClient
 from lexforge.runtime.xrpc.client import TimeoutLike
 from lexforge.runtime.xrpc.params import validate_params
+
+if TYPE_CHECKING:
+    from lexforge.generated.models.tools.ozone.setting import (
+        list_options,
+        remove_options,
+        upsert_option,
+    )
 
 __all__ = ["AsyncNamespace", "Namespace"]
 
@@ -180,3 +183,10 @@ class AsyncNamespace:
             headers=headers,
             timeout=timeout,
         )
+
+
+# A method's models module is imported when the method is first called, not on import.
+if not TYPE_CHECKING:
+    list_options = lazy_module("lexforge.generated.models.tools.ozone.setting.list_options")
+    remove_options = lazy_module("lexforge.generated.models.tools.ozone.setting.remove_options")
+    upsert_option = lazy_module("lexforge.generated.models.tools.ozone.setting.upsert_option")

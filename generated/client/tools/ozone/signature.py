@@ -6,15 +6,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from lexforge.generated.models.tools.ozone.signature import (
-    find_correlation,
-    find_related_accounts,
-    search_accounts,
-)
+from lexforge.runtime.lex import lazy_module
 from lexforge.runtime.xrpc import AsyncXrpcClient, XrpcClient
 from lexforge.runtime.xrpc.client import TimeoutLike
 from lexforge.runtime.xrpc.params import validate_params
+
+if TYPE_CHECKING:
+    from lexforge.generated.models.tools.ozone.signature import (
+        find_correlation,
+        find_related_accounts,
+        search_accounts,
+    )
 
 __all__ = ["AsyncNamespace", "Namespace"]
 
@@ -191,3 +195,14 @@ class AsyncNamespace:
             headers=headers,
             timeout=timeout,
         )
+
+
+# A method's models module is imported when the method is first called, not on import.
+if not TYPE_CHECKING:
+    find_correlation = lazy_module(
+        "lexforge.generated.models.tools.ozone.signature.find_correlation"
+    )
+    find_related_accounts = lazy_module(
+        "lexforge.generated.models.tools.ozone.signature.find_related_accounts"
+    )
+    search_accounts = lazy_module("lexforge.generated.models.tools.ozone.signature.search_accounts")

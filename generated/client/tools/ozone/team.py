@@ -6,17 +6,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lexforge.generated.models.tools.ozone.team import (
-    add_member,
-    delete_member,
-    list_members,
-    update_member,
-)
+from lexforge.runtime.lex import lazy_module
 from lexforge.runtime.xrpc import AsyncXrpcClient, XrpcClient
 from lexforge.runtime.xrpc.client import TimeoutLike
 from lexforge.runtime.xrpc.params import validate_params
+
+if TYPE_CHECKING:
+    from lexforge.generated.models.tools.ozone.team import (
+        add_member,
+        delete_member,
+        list_members,
+        update_member,
+    )
 
 __all__ = ["AsyncNamespace", "Namespace"]
 
@@ -233,3 +236,11 @@ class AsyncNamespace:
             headers=headers,
             timeout=timeout,
         )
+
+
+# A method's models module is imported when the method is first called, not on import.
+if not TYPE_CHECKING:
+    add_member = lazy_module("lexforge.generated.models.tools.ozone.team.add_member")
+    delete_member = lazy_module("lexforge.generated.models.tools.ozone.team.delete_member")
+    list_members = lazy_module("lexforge.generated.models.tools.ozone.team.list_members")
+    update_member = lazy_module("lexforge.generated.models.tools.ozone.team.update_member")

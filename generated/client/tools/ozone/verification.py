@@ -6,16 +6,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from lexforge.generated.models.tools.ozone.verification import (
-    grant_verifications,
-    list_verifications,
-    revoke_verifications,
-)
+from lexforge.runtime.lex import lazy_module
 from lexforge.runtime.xrpc import AsyncXrpcClient, XrpcClient
 from lexforge.runtime.xrpc.client import TimeoutLike
 from lexforge.runtime.xrpc.params import validate_params
+
+if TYPE_CHECKING:
+    from lexforge.generated.models.tools.ozone.verification import (
+        grant_verifications,
+        list_verifications,
+        revoke_verifications,
+    )
 
 __all__ = ["AsyncNamespace", "Namespace"]
 
@@ -194,3 +197,16 @@ class AsyncNamespace:
             headers=headers,
             timeout=timeout,
         )
+
+
+# A method's models module is imported when the method is first called, not on import.
+if not TYPE_CHECKING:
+    grant_verifications = lazy_module(
+        "lexforge.generated.models.tools.ozone.verification.grant_verifications"
+    )
+    list_verifications = lazy_module(
+        "lexforge.generated.models.tools.ozone.verification.list_verifications"
+    )
+    revoke_verifications = lazy_module(
+        "lexforge.generated.models.tools.ozone.verification.revoke_verifications"
+    )
