@@ -63,7 +63,10 @@ _FORMAT_TYPES = {
 }
 
 _LEX = "lexforge.runtime.lex"
-_SYNTAX = "lexforge.runtime.lex.formats"
+# String formats are reached through a lazy module (bound at the end of the module, like
+# other lexicons' modules): the syntax types load when a model is first built, not when
+# the module is imported.
+_FORMATS = "lexforge.runtime.lex.formats"
 _XRPC_ERRORS = "lexforge.runtime.xrpc.errors"
 
 # isort sections: stdlib, third party, first party (ruff's default order).
@@ -124,6 +127,11 @@ class _ModuleEmitter:
         self.ir = module
         self.imports = _Imports(frozenset(module.names))
         self.aliases = {imp.module: imp.alias for imp in module.imports}
+        taken = {*module.names, *self.aliases.values()}
+        self.formats_alias = next(
+            n for n in ("formats", "_formats", "_lex_formats") if n not in taken
+        )
+        self.uses_formats = False
 
     # --- names ---------------------------------------------------------------------------
 
@@ -177,7 +185,7 @@ class _ModuleEmitter:
                 return "int"
             return self.annotated("int", self.field_call(bounds))
         if isinstance(t, StringType):
-            return self.string(t)
+            return self.string(t, quoted=quoted)
         if isinstance(t, BytesType):
             base = self.lex("Bytes")
             limits = _kw(min_length=t.min_length, max_length=t.max_length)
@@ -213,12 +221,16 @@ class _ModuleEmitter:
         assert isinstance(t, UnionRefType)
         return self.ref(t.target, quoted=quoted)
 
-    def string(self, t: StringType) -> str:
+    def string(self, t: StringType, *, quoted: bool) -> str:
         if t.const is not None:
             return self.literal([t.const])
         if t.enum is not None:
             return self.literal(t.enum)
-        base = self.imports.use(_SYNTAX, _FORMAT_TYPES[t.format]) if t.format else "str"
+        base = "str"
+        if t.format:
+            self.uses_formats = True
+            base = f"{self.formats_alias}.{_FORMAT_TYPES[t.format]}"
+            base = py_string(base) if quoted else base
         limits = _kw(
             min_length=t.min_length,
             max_length=t.max_length,
@@ -388,6 +400,12 @@ class _ModuleEmitter:
             description = ir.models[0].description
         doc = docstring(description or f"Lexicon ``{ir.nsid}``.", 0)
         lazy = [(i.module, i.alias) for i in ir.imports if not i.eager]
+        type_checking = self.imports.lazy(lazy)
+        if self.uses_formats:
+            lazy = sorted([*lazy, (_FORMATS, self.formats_alias)])
+            package, _, name = _FORMATS.rpartition(".")
+            rename = "" if self.formats_alias == name else f" as {self.formats_alias}"
+            type_checking.append(f"from {package} import {name}{rename}")
         if lazy:
             self.typing("TYPE_CHECKING")
             self.lex("lazy_module")
@@ -396,7 +414,7 @@ class _ModuleEmitter:
             header=header(ir.source, ir.nsid),
             doc=doc,
             import_blocks=self.imports.blocks((i.module, i.alias) for i in ir.imports if i.eager),
-            type_checking=self.imports.lazy(lazy),
+            type_checking=type_checking,
             lazy_modules=[(alias, py_string(module)) for module, alias in lazy],
             late_assignments=late,
             names=names,

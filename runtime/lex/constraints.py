@@ -19,17 +19,18 @@ from __future__ import annotations
 import types
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar, Union
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple, TypeVar, Union
 
 from pydantic import GetCoreSchemaHandler
 from pydantic_core import PydanticCustomError, core_schema
 
-from lexforge.runtime.data.blob import LEGACY_SIZE, Blob
 from lexforge.runtime.lex.fast import prefer_fast
 from lexforge.runtime.lex.mime import mime_matches
 from lexforge.runtime.lex.text import count_graphemes, graphemes_at_most, utf8_len
 from lexforge.runtime.lex.values import fast_blob_schema
+
+if TYPE_CHECKING:
+    from lexforge.runtime.data.blob import Blob
 
 __all__ = ["BlobConstraints", "BytesLength", "Omittable", "StringLimits"]
 
@@ -42,8 +43,7 @@ def _after(
     return core_schema.no_info_after_validator_function(check, handler(source))
 
 
-@dataclass(frozen=True, slots=True)
-class StringLimits:
+class StringLimits(NamedTuple):
     """Byte and grapheme limits of a Lexicon string (see the module docstring)."""
 
     min_length: int | None = None
@@ -131,8 +131,7 @@ class StringLimits:
         return prefer_fast(schema, fast)
 
 
-@dataclass(frozen=True, slots=True)
-class BytesLength:
+class BytesLength(NamedTuple):
     """Length limits of a Lexicon ``bytes`` value, in bytes."""
 
     min_length: int | None = None
@@ -156,8 +155,7 @@ class BytesLength:
         return _after(self.check, handler, source)
 
 
-@dataclass(frozen=True, slots=True)
-class BlobConstraints:
+class BlobConstraints(NamedTuple):
     """``accept`` MIME patterns (``image/*``, ``*/*``, exact types) and ``max_size``.
 
     A legacy blob has no size; only its MIME type can be checked.
@@ -168,6 +166,8 @@ class BlobConstraints:
 
     def check(self, value: Blob) -> Blob:
         """Return ``value`` if its type and size are allowed."""
+        from lexforge.runtime.data.blob import LEGACY_SIZE  # noqa: PLC0415 - import cost
+
         if self.accept is not None and not mime_matches(value.mime_type, self.accept):
             raise PydanticCustomError(
                 "lex_blob_accept",

@@ -28,9 +28,8 @@ which costs several microseconds per value; a post holds half a dozen such strin
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 from pydantic import GetCoreSchemaHandler
 from pydantic_core import PydanticCustomError, core_schema
@@ -58,8 +57,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class FastRule:
+class FastRule(NamedTuple):
     """A fast shape: ``pattern`` (unanchored, matched whole) and the length bounds."""
 
     pattern: str
@@ -125,12 +123,11 @@ class FastPath:
     from Rust, and the full schema as the fallback for any other value.
     """
 
-    __slots__ = ("cls", "regex", "rule")
+    __slots__ = ("cls", "rule")
 
     def __init__(self, cls: type[SyntaxStr]) -> None:
         self.cls = cls
         self.rule = FAST_RULES[cls]
-        self.regex = re.compile(self.rule.pattern)
 
     def __repr__(self) -> str:
         return f"FastPath({self.cls.__name__})"
@@ -139,7 +136,7 @@ class FastPath:
         self, source: Any, handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
         full = handler(source)
-        match = self.regex.fullmatch
+        match = re.compile(self.rule.pattern).fullmatch  # here, not on import: 0.2 ms each
         cls = self.cls
         new = str.__new__
         slow = cls._pydantic_validate

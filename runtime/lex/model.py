@@ -31,8 +31,7 @@ import functools
 import types
 import typing
 from collections.abc import Callable, Hashable, Mapping
-from dataclasses import dataclass
-from typing import Any, ClassVar, Self, Union
+from typing import Any, ClassVar, NamedTuple, Self, Union
 
 from pydantic import (
     BaseModel,
@@ -253,8 +252,7 @@ def _serialize_member(value: Any, handler: SerializerFunctionWrapHandler) -> Any
     return _with_type(handler(value), _member_type(value))
 
 
-@dataclass(frozen=True, slots=True)
-class TypedUnion:
+class TypedUnion(NamedTuple):
     """``Annotated`` metadata for a ``$type`` union: tagged-union validation plus ``$type``
     on serialisation. Build it with ``union(...)``."""
 
@@ -339,13 +337,13 @@ def _discriminator(tags: frozenset[str], closed: bool) -> Callable[[object], str
 
 def _unknown_member(tags: frozenset[str]) -> Callable[[object], UnknownObject]:
     """The fast validator's open-union member for a ``$type`` the union does not list."""
-    validate = UnknownObject._validate
+    from lexforge.runtime.lex.datamodel import validate_unknown  # noqa: PLC0415
 
     def unknown(value: object) -> UnknownObject:
         if type(value) is dict:
             type_tag = value.get("$type")
             if type(type_tag) is str and type_tag not in tags:
-                return validate(value)
+                return UnknownObject(validate_unknown(value))
         raise ValueError("left to the full validator")
 
     return unknown

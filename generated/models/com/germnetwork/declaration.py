@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Annotated, Final, Literal, TypeAlias
 
 from pydantic import Field
 
-from lexforge.runtime.lex import Bytes, LexModel, LexRecord, Omittable, StringLimits
-from lexforge.runtime.lex.formats import Uri
+from lexforge.runtime.lex import Bytes, LexModel, LexRecord, Omittable, StringLimits, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -54,7 +56,7 @@ class MessageMe(LexModel):
     py_type: Literal["com.germnetwork.declaration#messageMe"] = Field(
         "com.germnetwork.declaration#messageMe", alias="$type"
     )
-    message_me_url: Annotated[Uri, StringLimits(min_length=1, max_length=2047)] = Field(
+    message_me_url: Annotated[formats.Uri, StringLimits(min_length=1, max_length=2047)] = Field(
         alias="messageMeUrl"
     )
     """A URL to present to an account that does not have its own com.germnetwork.declaration record,
@@ -72,3 +74,8 @@ class MessageMe(LexModel):
 
 MessageMeShowButtonToKnownValues: TypeAlias = Literal["none", "usersIFollow", "everyone"]
 """Known values of ``MessageMe.showButtonTo`` (any string is accepted)."""
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -25,11 +25,11 @@ from lexforge.runtime.lex import (
     lazy_module,
     union,
 )
-from lexforge.runtime.lex.formats import Datetime, Did, Uri
 
 if TYPE_CHECKING:
     import lexforge.generated.models.com.atproto.label.defs as com_atproto_label_defs
     import lexforge.generated.models.com.atproto.repo.strong_ref as com_atproto_repo_strong_ref
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -74,9 +74,9 @@ class Record(LexRecord):
     """Combine with site or publication url to construct a canonical URL to the document. Prepend
     with a leading slash.
     """
-    published_at: Datetime = Field(alias="publishedAt")
+    published_at: formats.Datetime = Field(alias="publishedAt")
     """Timestamp of the documents publish time."""
-    site: Uri
+    site: formats.Uri
     """Points to a publication record (at://) or a publication url (https://) for loose documents.
     Avoid trailing slashes.
     """
@@ -89,7 +89,7 @@ class Record(LexRecord):
     """
     title: Annotated[str, StringLimits(max_length=5000, max_graphemes=500)]
     """Title of the document."""
-    updated_at: Omittable[Datetime] = Field(None, alias="updatedAt")
+    updated_at: Omittable[formats.Datetime] = Field(None, alias="updatedAt")
     """Timestamp of the documents last edit."""
 
 
@@ -97,7 +97,7 @@ class Contributor(LexModel):
     py_type: Literal["site.standard.document#contributor"] = Field(
         "site.standard.document#contributor", alias="$type"
     )
-    did: Did
+    did: formats.Did
     display_name: Omittable[Annotated[str, StringLimits(max_length=1000, max_graphemes=100)]] = (
         Field(None, alias="displayName")
     )
@@ -129,9 +129,10 @@ RecordLinks = TypeAliasType(
 """Array of values describing relationships between this document and external resources"""
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     com_atproto_label_defs = lazy_module("lexforge.generated.models.com.atproto.label.defs")
     com_atproto_repo_strong_ref = lazy_module(
         "lexforge.generated.models.com.atproto.repo.strong_ref"
     )
+    formats = lazy_module("lexforge.runtime.lex.formats")

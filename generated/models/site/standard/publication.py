@@ -25,11 +25,11 @@ from lexforge.runtime.lex import (
     lazy_module,
     union,
 )
-from lexforge.runtime.lex.formats import Uri
 
 if TYPE_CHECKING:
     import lexforge.generated.models.com.atproto.label.defs as com_atproto_label_defs
     import lexforge.generated.models.site.standard.theme.basic as site_standard_theme_basic
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -67,7 +67,7 @@ class Record(LexRecord):
     """Name of the publication."""
     preferences: Omittable[Preferences] = None
     """Object containing platform specific preferences (with a few shared properties)."""
-    url: Uri
+    url: formats.Uri
     """Base publication url (ex: https://standard.site). The canonical document URL is formed by
     combining this value with the document path.
     """
@@ -92,7 +92,8 @@ RecordLabels = TypeAliasType(
 """Self-label values for this publication. Effectively content warnings."""
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     com_atproto_label_defs = lazy_module("lexforge.generated.models.com.atproto.label.defs")
     site_standard_theme_basic = lazy_module("lexforge.generated.models.site.standard.theme.basic")
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -20,7 +20,6 @@ from lexforge.runtime.lex import (
     lazy_module,
     union,
 )
-from lexforge.runtime.lex.formats import AtUri, CidString, Datetime, Did, Handle, Uri
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.embed.external as app_bsky_embed_external
@@ -30,6 +29,7 @@ if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.notification.defs as app_bsky_notification_defs
     import lexforge.generated.models.com.atproto.label.defs as com_atproto_label_defs
     import lexforge.generated.models.com.atproto.repo.strong_ref as com_atproto_repo_strong_ref
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -134,7 +134,7 @@ class ContentLabelPref(LexModel):
     py_type: Literal["app.bsky.actor.defs#contentLabelPref"] = Field(
         "app.bsky.actor.defs#contentLabelPref", alias="$type"
     )
-    labeler_did: Omittable[Did] = Field(None, alias="labelerDid")
+    labeler_did: Omittable[formats.Did] = Field(None, alias="labelerDid")
     """Which labeler does this preference apply to? If undefined, applies globally."""
     label: str
     visibility: str
@@ -178,7 +178,7 @@ class HiddenPostsPref(LexModel):
     py_type: Literal["app.bsky.actor.defs#hiddenPostsPref"] = Field(
         "app.bsky.actor.defs#hiddenPostsPref", alias="$type"
     )
-    items: list[AtUri]
+    items: list[formats.AtUri]
     """A list of URIs of posts the account owner has hidden."""
 
 
@@ -206,7 +206,7 @@ class LabelerPrefItem(LexModel):
     py_type: Literal["app.bsky.actor.defs#labelerPrefItem"] = Field(
         "app.bsky.actor.defs#labelerPrefItem", alias="$type"
     )
-    did: Did
+    did: formats.Did
 
 
 class LabelersPref(LexModel):
@@ -241,7 +241,7 @@ class MutedWord(LexModel):
     """The intended targets of the muted word."""
     actor_target: str = Field("all", alias="actorTarget")
     """Groups of users to apply the muted word to. If undefined, applies to all users."""
-    expires_at: Omittable[Datetime] = Field(None, alias="expiresAt")
+    expires_at: Omittable[formats.Datetime] = Field(None, alias="expiresAt")
     """The date and time at which the muted word will expire and no longer be applied."""
 
 
@@ -263,7 +263,7 @@ class Nux(LexModel):
     """Arbitrary data for the NUX. The structure is defined by the NUX itself. Limited to 300
     characters.
     """
-    expires_at: Omittable[Datetime] = Field(None, alias="expiresAt")
+    expires_at: Omittable[formats.Datetime] = Field(None, alias="expiresAt")
     """The date and time at which the NUX will expire and should be considered completed."""
 
 
@@ -271,7 +271,7 @@ class PersonalDetailsPref(LexModel):
     py_type: Literal["app.bsky.actor.defs#personalDetailsPref"] = Field(
         "app.bsky.actor.defs#personalDetailsPref", alias="$type"
     )
-    birth_date: Omittable[Datetime] = Field(None, alias="birthDate")
+    birth_date: Omittable[formats.Datetime] = Field(None, alias="birthDate")
     """The birth date of account owner."""
 
 
@@ -332,7 +332,7 @@ class ProfileAssociatedGerm(LexModel):
     py_type: Literal["app.bsky.actor.defs#profileAssociatedGerm"] = Field(
         "app.bsky.actor.defs#profileAssociatedGerm", alias="$type"
     )
-    message_me_url: Uri = Field(alias="messageMeUrl")
+    message_me_url: formats.Uri = Field(alias="messageMeUrl")
     show_button_to: str = Field(alias="showButtonTo")
 
 
@@ -340,17 +340,17 @@ class ProfileView(LexModel):
     py_type: Literal["app.bsky.actor.defs#profileView"] = Field(
         "app.bsky.actor.defs#profileView", alias="$type"
     )
-    did: Did
-    handle: Handle
+    did: formats.Did
+    handle: formats.Handle
     display_name: Omittable[Annotated[str, StringLimits(max_length=640, max_graphemes=64)]] = Field(
         None, alias="displayName"
     )
     pronouns: Omittable[str] = None
     description: Omittable[Annotated[str, StringLimits(max_length=2560, max_graphemes=256)]] = None
-    avatar: Omittable[Uri] = None
+    avatar: Omittable[formats.Uri] = None
     associated: Omittable[ProfileAssociated] = None
-    indexed_at: Omittable[Datetime] = Field(None, alias="indexedAt")
-    created_at: Omittable[Datetime] = Field(None, alias="createdAt")
+    indexed_at: Omittable[formats.Datetime] = Field(None, alias="indexedAt")
+    created_at: Omittable[formats.Datetime] = Field(None, alias="createdAt")
     viewer: Omittable[ViewerState] = None
     labels: Omittable[list[com_atproto_label_defs.Label]] = None
     verification: Omittable[VerificationState] = None
@@ -363,17 +363,17 @@ class ProfileViewBasic(LexModel):
     py_type: Literal["app.bsky.actor.defs#profileViewBasic"] = Field(
         "app.bsky.actor.defs#profileViewBasic", alias="$type"
     )
-    did: Did
-    handle: Handle
+    did: formats.Did
+    handle: formats.Handle
     display_name: Omittable[Annotated[str, StringLimits(max_length=640, max_graphemes=64)]] = Field(
         None, alias="displayName"
     )
     pronouns: Omittable[str] = None
-    avatar: Omittable[Uri] = None
+    avatar: Omittable[formats.Uri] = None
     associated: Omittable[ProfileAssociated] = None
     viewer: Omittable[ViewerState] = None
     labels: Omittable[list[com_atproto_label_defs.Label]] = None
-    created_at: Omittable[Datetime] = Field(None, alias="createdAt")
+    created_at: Omittable[formats.Datetime] = Field(None, alias="createdAt")
     verification: Omittable[VerificationState] = None
     status: Omittable[StatusView] = None
     debug: Omittable[UnknownObject] = None
@@ -384,16 +384,16 @@ class ProfileViewDetailed(LexModel):
     py_type: Literal["app.bsky.actor.defs#profileViewDetailed"] = Field(
         "app.bsky.actor.defs#profileViewDetailed", alias="$type"
     )
-    did: Did
-    handle: Handle
+    did: formats.Did
+    handle: formats.Handle
     display_name: Omittable[Annotated[str, StringLimits(max_length=640, max_graphemes=64)]] = Field(
         None, alias="displayName"
     )
     description: Omittable[Annotated[str, StringLimits(max_length=2560, max_graphemes=256)]] = None
     pronouns: Omittable[str] = None
-    website: Omittable[Uri] = None
-    avatar: Omittable[Uri] = None
-    banner: Omittable[Uri] = None
+    website: Omittable[formats.Uri] = None
+    avatar: Omittable[formats.Uri] = None
+    banner: Omittable[formats.Uri] = None
     followers_count: Omittable[int] = Field(None, alias="followersCount")
     follows_count: Omittable[int] = Field(None, alias="followsCount")
     posts_count: Omittable[int] = Field(None, alias="postsCount")
@@ -401,8 +401,8 @@ class ProfileViewDetailed(LexModel):
     joined_via_starter_pack: Omittable[app_bsky_graph_defs.StarterPackViewBasic] = Field(
         None, alias="joinedViaStarterPack"
     )
-    indexed_at: Omittable[Datetime] = Field(None, alias="indexedAt")
-    created_at: Omittable[Datetime] = Field(None, alias="createdAt")
+    indexed_at: Omittable[formats.Datetime] = Field(None, alias="indexedAt")
+    created_at: Omittable[formats.Datetime] = Field(None, alias="createdAt")
     viewer: Omittable[ViewerState] = None
     labels: Omittable[list[com_atproto_label_defs.Label]] = None
     pinned_post: Omittable[com_atproto_repo_strong_ref.Main] = Field(None, alias="pinnedPost")
@@ -426,8 +426,8 @@ class SavedFeedsPref(LexModel):
     py_type: Literal["app.bsky.actor.defs#savedFeedsPref"] = Field(
         "app.bsky.actor.defs#savedFeedsPref", alias="$type"
     )
-    pinned: list[AtUri]
-    saved: list[AtUri]
+    pinned: list[formats.AtUri]
+    saved: list[formats.AtUri]
     timeline_index: Omittable[int] = Field(None, alias="timelineIndex")
 
 
@@ -442,15 +442,15 @@ class StatusView(LexModel):
     py_type: Literal["app.bsky.actor.defs#statusView"] = Field(
         "app.bsky.actor.defs#statusView", alias="$type"
     )
-    uri: Omittable[AtUri] = None
-    cid: Omittable[CidString] = None
+    uri: Omittable[formats.AtUri] = None
+    cid: Omittable[formats.CidString] = None
     status: str
     """The status for the account."""
     record: UnknownObject
     embed: Omittable[StatusViewEmbed] = None
     """An optional embed associated with the status."""
     labels: Omittable[list[com_atproto_label_defs.Label]] = None
-    expires_at: Omittable[Datetime] = Field(None, alias="expiresAt")
+    expires_at: Omittable[formats.Datetime] = Field(None, alias="expiresAt")
     """The date when this status will expire. The application might choose to no longer return the
     status after expiration.
     """
@@ -502,17 +502,17 @@ class VerificationView(LexModel):
     py_type: Literal["app.bsky.actor.defs#verificationView"] = Field(
         "app.bsky.actor.defs#verificationView", alias="$type"
     )
-    issuer: Did
+    issuer: formats.Did
     """The user who issued this verification."""
     issuer_display_name: Omittable[str] = Field(None, alias="issuerDisplayName")
     """The display name of the issuer."""
-    issuer_handle: Omittable[Handle] = Field(None, alias="issuerHandle")
+    issuer_handle: Omittable[formats.Handle] = Field(None, alias="issuerHandle")
     """The handle of the issuer."""
-    uri: AtUri
+    uri: formats.AtUri
     """The AT-URI of the verification record."""
     is_valid: bool = Field(alias="isValid")
     """True if the verification passes validation, otherwise false."""
-    created_at: Datetime = Field(alias="createdAt")
+    created_at: formats.Datetime = Field(alias="createdAt")
     """Timestamp when the verification was created."""
 
 
@@ -538,12 +538,12 @@ class ViewerState(LexModel):
     """
     muted_by_list: Omittable[app_bsky_graph_defs.ListViewBasic] = Field(None, alias="mutedByList")
     blocked_by: Omittable[bool] = Field(None, alias="blockedBy")
-    blocking: Omittable[AtUri] = None
+    blocking: Omittable[formats.AtUri] = None
     blocking_by_list: Omittable[app_bsky_graph_defs.ListViewBasic] = Field(
         None, alias="blockingByList"
     )
-    following: Omittable[AtUri] = None
-    followed_by: Omittable[AtUri] = Field(None, alias="followedBy")
+    following: Omittable[formats.AtUri] = None
+    followed_by: Omittable[formats.AtUri] = Field(None, alias="followedBy")
     known_followers: Omittable[KnownFollowers] = Field(None, alias="knownFollowers")
     """This property is present only in selected cases, as an optimization."""
     activity_subscription: Omittable[app_bsky_notification_defs.ActivitySubscription] = Field(
@@ -701,7 +701,7 @@ VerificationStateTrustedVerifierStatusKnownValues: TypeAlias = Literal["valid", 
 """Known values of ``VerificationState.trustedVerifierStatus`` (any string is accepted)."""
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_embed_external = lazy_module("lexforge.generated.models.app.bsky.embed.external")
     app_bsky_feed_postgate = lazy_module("lexforge.generated.models.app.bsky.feed.postgate")
@@ -712,3 +712,4 @@ if not TYPE_CHECKING:
     com_atproto_repo_strong_ref = lazy_module(
         "lexforge.generated.models.com.atproto.repo.strong_ref"
     )
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -32,6 +32,6 @@ class Output(LexModel):
     preferences: app_bsky_actor_defs.Preferences
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_actor_defs = lazy_module("lexforge.generated.models.app.bsky.actor.defs")

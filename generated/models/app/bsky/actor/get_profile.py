@@ -8,11 +8,13 @@ auth.
 
 from __future__ import annotations
 
-from typing import Final, TypeAlias
+from typing import TYPE_CHECKING, Final, TypeAlias
 
 import lexforge.generated.models.app.bsky.actor.defs as app_bsky_actor_defs
-from lexforge.runtime.lex import LexModel
-from lexforge.runtime.lex.formats import AtIdentifier
+from lexforge.runtime.lex import LexModel, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -24,8 +26,13 @@ NSID: Final = "app.bsky.actor.getProfile"
 
 
 class Params(LexModel):
-    actor: AtIdentifier
+    actor: formats.AtIdentifier
     """Handle or DID of account to fetch profile of."""
 
 
 Output: TypeAlias = app_bsky_actor_defs.ProfileViewDetailed
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

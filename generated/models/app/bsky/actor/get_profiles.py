@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Final
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, lazy_module
-from lexforge.runtime.lex.formats import AtIdentifier
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.actor.defs as app_bsky_actor_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -26,13 +26,14 @@ NSID: Final = "app.bsky.actor.getProfiles"
 
 
 class Params(LexModel):
-    actors: list[AtIdentifier] = Field(max_length=25)
+    actors: list[formats.AtIdentifier] = Field(max_length=25)
 
 
 class Output(LexModel):
     profiles: list[app_bsky_actor_defs.ProfileViewDetailed]
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_actor_defs = lazy_module("lexforge.generated.models.app.bsky.actor.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -22,11 +22,11 @@ from lexforge.runtime.lex import (
     lazy_module,
     union,
 )
-from lexforge.runtime.lex.formats import Datetime, Uri
 
 if TYPE_CHECKING:
     import lexforge.generated.models.com.atproto.label.defs as com_atproto_label_defs
     import lexforge.generated.models.com.atproto.repo.strong_ref as com_atproto_repo_strong_ref
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -51,7 +51,7 @@ class Record(LexRecord):
     """Free-form profile description text."""
     pronouns: Omittable[Annotated[str, StringLimits(max_length=200, max_graphemes=20)]] = None
     """Free-form pronouns text."""
-    website: Omittable[Uri] = None
+    website: Omittable[formats.Uri] = None
     avatar: Omittable[
         Annotated[BlobRef, BlobConstraints(accept=("image/png", "image/jpeg"), max_size=1000000)]
     ] = None
@@ -66,7 +66,7 @@ class Record(LexRecord):
         None, alias="joinedViaStarterPack"
     )
     pinned_post: Omittable[com_atproto_repo_strong_ref.Main] = Field(None, alias="pinnedPost")
-    created_at: Omittable[Datetime] = Field(None, alias="createdAt")
+    created_at: Omittable[formats.Datetime] = Field(None, alias="createdAt")
 
 
 RecordLabels = TypeAliasType(
@@ -80,9 +80,10 @@ RecordLabels = TypeAliasType(
 """Self-label values, specific to the Bluesky application, on the overall account."""
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     com_atproto_label_defs = lazy_module("lexforge.generated.models.com.atproto.label.defs")
     com_atproto_repo_strong_ref = lazy_module(
         "lexforge.generated.models.com.atproto.repo.strong_ref"
     )
+    formats = lazy_module("lexforge.runtime.lex.formats")

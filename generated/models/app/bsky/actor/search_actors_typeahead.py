@@ -38,6 +38,6 @@ class Output(LexModel):
     actors: list[app_bsky_actor_defs.ProfileViewBasic]
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_actor_defs = lazy_module("lexforge.generated.models.app.bsky.actor.defs")

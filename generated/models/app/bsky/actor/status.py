@@ -19,10 +19,10 @@ from lexforge.runtime.lex import (
     lazy_module,
     union,
 )
-from lexforge.runtime.lex.formats import Datetime
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.embed.external as app_bsky_embed_external
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "LIVE",
@@ -53,7 +53,7 @@ class Record(LexRecord):
     """The duration of the status in minutes. Applications can choose to impose minimum and maximum
     limits.
     """
-    created_at: Datetime = Field(alias="createdAt")
+    created_at: formats.Datetime = Field(alias="createdAt")
 
 
 RecordEmbed = TypeAliasType(
@@ -71,6 +71,7 @@ RecordStatusKnownValues: TypeAlias = Literal["app.bsky.actor.status#live"]
 """Known values of ``Record.status`` (any string is accepted)."""
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_embed_external = lazy_module("lexforge.generated.models.app.bsky.embed.external")
+    formats = lazy_module("lexforge.runtime.lex.formats")

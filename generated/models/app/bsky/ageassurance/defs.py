@@ -6,13 +6,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Annotated, Final, Literal, TypeAlias
 
 from pydantic import Field, Tag
 from typing_extensions import TypeAliasType
 
-from lexforge.runtime.lex import UNKNOWN_TAG, LexModel, Omittable, UnknownObject, union
-from lexforge.runtime.lex.formats import Datetime
+from lexforge.runtime.lex import UNKNOWN_TAG, LexModel, Omittable, UnknownObject, lazy_module, union
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -97,7 +99,7 @@ class ConfigRegionRuleIfAccountNewerThan(LexModel):
     py_type: Literal["app.bsky.ageassurance.defs#configRegionRuleIfAccountNewerThan"] = Field(
         "app.bsky.ageassurance.defs#configRegionRuleIfAccountNewerThan", alias="$type"
     )
-    date: Datetime
+    date: formats.Datetime
     """The date threshold as a datetime string."""
     access: Access
 
@@ -108,7 +110,7 @@ class ConfigRegionRuleIfAccountOlderThan(LexModel):
     py_type: Literal["app.bsky.ageassurance.defs#configRegionRuleIfAccountOlderThan"] = Field(
         "app.bsky.ageassurance.defs#configRegionRuleIfAccountOlderThan", alias="$type"
     )
-    date: Datetime
+    date: formats.Datetime
     """The date threshold as a datetime string."""
     access: Access
 
@@ -167,7 +169,7 @@ class Event(LexModel):
     py_type: Literal["app.bsky.ageassurance.defs#event"] = Field(
         "app.bsky.ageassurance.defs#event", alias="$type"
     )
-    created_at: Datetime = Field(alias="createdAt")
+    created_at: formats.Datetime = Field(alias="createdAt")
     """The date and time of this write operation."""
     attempt_id: str = Field(alias="attemptId")
     """The unique identifier for this instance of the Age Assurance flow, in UUID format."""
@@ -197,7 +199,7 @@ class State(LexModel):
     py_type: Literal["app.bsky.ageassurance.defs#state"] = Field(
         "app.bsky.ageassurance.defs#state", alias="$type"
     )
-    last_initiated_at: Omittable[Datetime] = Field(None, alias="lastInitiatedAt")
+    last_initiated_at: Omittable[formats.Datetime] = Field(None, alias="lastInitiatedAt")
     """The timestamp when this state was last updated."""
     status: Status
     access: Access
@@ -209,7 +211,7 @@ class StateMetadata(LexModel):
     py_type: Literal["app.bsky.ageassurance.defs#stateMetadata"] = Field(
         "app.bsky.ageassurance.defs#stateMetadata", alias="$type"
     )
-    account_created_at: Omittable[Datetime] = Field(None, alias="accountCreatedAt")
+    account_created_at: Omittable[formats.Datetime] = Field(None, alias="accountCreatedAt")
     """The account creation timestamp."""
 
 
@@ -287,3 +289,8 @@ StatusKnownValues: TypeAlias = Literal["unknown", "pending", "assured", "blocked
 
 Status: TypeAlias = str
 """The status of the Age Assurance process."""
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

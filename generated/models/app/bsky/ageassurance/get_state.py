@@ -36,6 +36,6 @@ class Output(LexModel):
     metadata: app_bsky_ageassurance_defs.StateMetadata
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_ageassurance_defs = lazy_module("lexforge.generated.models.app.bsky.ageassurance.defs")

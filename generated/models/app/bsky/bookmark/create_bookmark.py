@@ -8,11 +8,13 @@ are supported. Requires authentication.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from lexforge.runtime.lex import LexModel
-from lexforge.runtime.lex.formats import AtUri, CidString
+from lexforge.runtime.lex import LexModel, lazy_module
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -24,11 +26,16 @@ NSID: Final = "app.bsky.bookmark.createBookmark"
 
 
 class Input(LexModel):
-    uri: AtUri
-    cid: CidString
+    uri: formats.AtUri
+    cid: formats.CidString
 
 
 class UnsupportedCollectionError(XrpcDeclaredError):
     """The URI to be bookmarked is for an unsupported collection."""
 
     error = "UnsupportedCollection"
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

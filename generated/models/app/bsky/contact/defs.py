@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Final, Literal
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, lazy_module
-from lexforge.runtime.lex.formats import Datetime, Did
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.actor.defs as app_bsky_actor_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -46,9 +46,9 @@ class Notification(LexModel):
     py_type: Literal["app.bsky.contact.defs#notification"] = Field(
         "app.bsky.contact.defs#notification", alias="$type"
     )
-    from_: Did = Field(alias="from")
+    from_: formats.Did = Field(alias="from")
     """The DID of who this notification comes from."""
-    to: Did
+    to: formats.Did
     """The DID of who this notification should go to."""
 
 
@@ -56,7 +56,7 @@ class SyncStatus(LexModel):
     py_type: Literal["app.bsky.contact.defs#syncStatus"] = Field(
         "app.bsky.contact.defs#syncStatus", alias="$type"
     )
-    synced_at: Datetime = Field(alias="syncedAt")
+    synced_at: formats.Datetime = Field(alias="syncedAt")
     """Last date when contacts where imported."""
     matches_count: int = Field(alias="matchesCount", ge=0)
     """Number of existing contact matches resulting of the user imports and of their imported
@@ -65,6 +65,7 @@ class SyncStatus(LexModel):
     """
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_actor_defs = lazy_module("lexforge.generated.models.app.bsky.actor.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

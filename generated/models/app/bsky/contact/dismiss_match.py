@@ -8,11 +8,13 @@ is re-imported. Requires authentication.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from lexforge.runtime.lex import LexModel
-from lexforge.runtime.lex.formats import Did
+from lexforge.runtime.lex import LexModel, lazy_module
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -26,7 +28,7 @@ NSID: Final = "app.bsky.contact.dismissMatch"
 
 
 class Input(LexModel):
-    subject: Did
+    subject: formats.Did
     """The subject's DID to dismiss the match with."""
 
 
@@ -44,3 +46,8 @@ class InternalError(XrpcDeclaredError):
     """The ``InternalError`` error of ``app.bsky.contact.dismissMatch``."""
 
     error = "InternalError"
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -51,6 +51,6 @@ class InternalError(XrpcDeclaredError):
     error = "InternalError"
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_contact_defs = lazy_module("lexforge.generated.models.app.bsky.contact.defs")

@@ -7,12 +7,14 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel
-from lexforge.runtime.lex.formats import Did
+from lexforge.runtime.lex import LexModel, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -24,11 +26,16 @@ NSID: Final = "app.bsky.contact.sendNotification"
 
 
 class Input(LexModel):
-    from_: Did = Field(alias="from")
+    from_: formats.Did = Field(alias="from")
     """The DID of who this notification comes from."""
-    to: Did
+    to: formats.Did
     """The DID of who this notification should go to."""
 
 
 class Output(LexModel):
     pass
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

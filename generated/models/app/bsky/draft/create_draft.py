@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from lexforge.runtime.lex import LexModel, lazy_module
-from lexforge.runtime.lex.formats import Tid
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.draft.defs as app_bsky_draft_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -32,7 +32,7 @@ class Input(LexModel):
 
 
 class Output(LexModel):
-    id: Tid
+    id: formats.Tid
     """The ID of the created draft."""
 
 
@@ -42,6 +42,7 @@ class DraftLimitReachedError(XrpcDeclaredError):
     error = "DraftLimitReached"
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_draft_defs = lazy_module("lexforge.generated.models.app.bsky.draft.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -20,13 +20,13 @@ from lexforge.runtime.lex import (
     lazy_module,
     union,
 )
-from lexforge.runtime.lex.formats import Datetime, Language, Tid, Uri
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.feed.postgate as app_bsky_feed_postgate
     import lexforge.generated.models.app.bsky.feed.threadgate as app_bsky_feed_threadgate
     import lexforge.generated.models.com.atproto.label.defs as com_atproto_label_defs
     import lexforge.generated.models.com.atproto.repo.strong_ref as com_atproto_repo_strong_ref
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -67,7 +67,7 @@ class Draft(LexModel):
     """The device and/or platform on which the draft was created."""
     posts: list[DraftPost] = Field(min_length=1, max_length=100)
     """Array of draft posts that compose this draft."""
-    langs: Omittable[list[Language]] = Field(None, max_length=3)
+    langs: Omittable[list[formats.Language]] = Field(None, max_length=3)
     """Indicates human language of posts primary text content."""
     postgate_embedding_rules: Omittable[list[DraftPostgateEmbeddingRulesItem]] = Field(
         None, alias="postgateEmbeddingRules", max_length=5
@@ -83,7 +83,7 @@ class DraftEmbedCaption(LexModel):
     py_type: Literal["app.bsky.draft.defs#draftEmbedCaption"] = Field(
         "app.bsky.draft.defs#draftEmbedCaption", alias="$type"
     )
-    lang: Language
+    lang: formats.Language
     content: Annotated[str, StringLimits(max_length=10000)]
 
 
@@ -91,7 +91,7 @@ class DraftEmbedExternal(LexModel):
     py_type: Literal["app.bsky.draft.defs#draftEmbedExternal"] = Field(
         "app.bsky.draft.defs#draftEmbedExternal", alias="$type"
     )
-    uri: Uri
+    uri: formats.Uri
 
 
 class DraftEmbedGallery(LexModel):
@@ -162,12 +162,12 @@ class DraftView(LexModel):
     py_type: Literal["app.bsky.draft.defs#draftView"] = Field(
         "app.bsky.draft.defs#draftView", alias="$type"
     )
-    id: Tid
+    id: formats.Tid
     """A TID to be used as a draft identifier."""
     draft: Draft
-    created_at: Datetime = Field(alias="createdAt")
+    created_at: formats.Datetime = Field(alias="createdAt")
     """The time the draft was created."""
-    updated_at: Datetime = Field(alias="updatedAt")
+    updated_at: formats.Datetime = Field(alias="updatedAt")
     """The time the draft was last updated."""
 
 
@@ -177,7 +177,7 @@ class DraftWithId(LexModel):
     py_type: Literal["app.bsky.draft.defs#draftWithId"] = Field(
         "app.bsky.draft.defs#draftWithId", alias="$type"
     )
-    id: Tid
+    id: formats.Tid
     """A TID to be used as a draft identifier."""
     draft: Draft
 
@@ -245,7 +245,7 @@ soft limit of 10 items in authoring UIs.
 """
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_feed_postgate = lazy_module("lexforge.generated.models.app.bsky.feed.postgate")
     app_bsky_feed_threadgate = lazy_module("lexforge.generated.models.app.bsky.feed.threadgate")
@@ -253,3 +253,4 @@ if not TYPE_CHECKING:
     com_atproto_repo_strong_ref = lazy_module(
         "lexforge.generated.models.com.atproto.repo.strong_ref"
     )
+    formats = lazy_module("lexforge.runtime.lex.formats")

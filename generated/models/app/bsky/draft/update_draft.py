@@ -28,6 +28,6 @@ class Input(LexModel):
     draft: app_bsky_draft_defs.DraftWithId
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_draft_defs = lazy_module("lexforge.generated.models.app.bsky.draft.defs")

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Annotated, Final, Literal
 from pydantic import Field
 
 from lexforge.runtime.lex import BlobConstraints, BlobRef, LexModel, Omittable, lazy_module
-from lexforge.runtime.lex.formats import Datetime, Uri
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.actor.defs as app_bsky_actor_defs
     import lexforge.generated.models.com.atproto.label.defs as com_atproto_label_defs
     import lexforge.generated.models.com.atproto.repo.strong_ref as com_atproto_repo_strong_ref
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -56,7 +56,7 @@ class External(LexModel):
     py_type: Literal["app.bsky.embed.external#external"] = Field(
         "app.bsky.embed.external#external", alias="$type"
     )
-    uri: Uri
+    uri: formats.Uri
     title: str
     description: str
     thumb: Omittable[Annotated[BlobRef, BlobConstraints(accept=("image/*",), max_size=1000000)]] = (
@@ -79,15 +79,15 @@ class ViewExternal(LexModel):
     py_type: Literal["app.bsky.embed.external#viewExternal"] = Field(
         "app.bsky.embed.external#viewExternal", alias="$type"
     )
-    uri: Uri
+    uri: formats.Uri
     title: str
     description: str
-    thumb: Omittable[Uri] = None
-    created_at: Omittable[Datetime] = Field(None, alias="createdAt")
+    thumb: Omittable[formats.Uri] = None
+    created_at: Omittable[formats.Datetime] = Field(None, alias="createdAt")
     """When the external content was created, if available. Example: a publication date, for an
     article.
     """
-    updated_at: Omittable[Datetime] = Field(None, alias="updatedAt")
+    updated_at: Omittable[formats.Datetime] = Field(None, alias="updatedAt")
     """When the external content was updated, if available."""
     reading_time: Omittable[int] = Field(None, alias="readingTime")
     """Estimated reading time in minutes, if applicable and available."""
@@ -109,11 +109,11 @@ class ViewExternalSource(LexModel):
     py_type: Literal["app.bsky.embed.external#viewExternalSource"] = Field(
         "app.bsky.embed.external#viewExternalSource", alias="$type"
     )
-    uri: Uri
+    uri: formats.Uri
     """URI of the source, if available. Example: the https:// URL of a site.standard.publication
     record.
     """
-    icon: Omittable[Uri] = None
+    icon: Omittable[formats.Uri] = None
     """Fully-qualified URL where an icon representing the source can be fetched. For example, CDN
     location provided by the App View.
     """
@@ -136,10 +136,11 @@ class ViewExternalSourceTheme(LexModel):
     accent_foreground_rgb: Omittable[ColorRGB] = Field(None, alias="accentForegroundRGB")
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_actor_defs = lazy_module("lexforge.generated.models.app.bsky.actor.defs")
     com_atproto_label_defs = lazy_module("lexforge.generated.models.com.atproto.label.defs")
     com_atproto_repo_strong_ref = lazy_module(
         "lexforge.generated.models.com.atproto.repo.strong_ref"
     )
+    formats = lazy_module("lexforge.runtime.lex.formats")

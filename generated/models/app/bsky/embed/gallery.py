@@ -20,10 +20,10 @@ from lexforge.runtime.lex import (
     lazy_module,
     union,
 )
-from lexforge.runtime.lex.formats import Uri
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.embed.defs as app_bsky_embed_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -67,11 +67,11 @@ class ViewImage(LexModel):
     py_type: Literal["app.bsky.embed.gallery#viewImage"] = Field(
         "app.bsky.embed.gallery#viewImage", alias="$type"
     )
-    thumbnail: Uri
+    thumbnail: formats.Uri
     """Fully-qualified URL where a thumbnail of the image can be fetched. For example, CDN location
     provided by the App View.
     """
-    fullsize: Uri
+    fullsize: formats.Uri
     """Fully-qualified URL where a large version of the image can be fetched. May or may not be the
     exact original blob. For example, CDN location provided by the App View.
     """
@@ -103,6 +103,7 @@ ViewItemsItem = TypeAliasType(
 )
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_embed_defs = lazy_module("lexforge.generated.models.app.bsky.embed.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Final
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, UnknownObject, lazy_module
-from lexforge.runtime.lex.formats import AtUri, Uri
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.embed.external as app_bsky_embed_external
     import lexforge.generated.models.com.atproto.repo.strong_ref as com_atproto_repo_strong_ref
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -33,11 +33,11 @@ NSID: Final = "app.bsky.embed.getEmbedExternalView"
 
 
 class Params(LexModel):
-    url: Uri
+    url: formats.Uri
     """The canonical web URL the embed represents (typically the URL the user pasted into the
     composer). Used as the returned view's `uri`. May be used for validation in the future.
     """
-    uris: list[AtUri] = Field(max_length=4)
+    uris: list[formats.AtUri] = Field(max_length=4)
     """AT-URIs of any Atmosphere records that can be resolved and used to construct #externalView
     views. Example: a site.standard.document and optionally its associated
     site.standard.publication.
@@ -59,9 +59,10 @@ class Output(LexModel):
     associated_records: Omittable[list[UnknownObject]] = Field(None, alias="associatedRecords")
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_embed_external = lazy_module("lexforge.generated.models.app.bsky.embed.external")
     com_atproto_repo_strong_ref = lazy_module(
         "lexforge.generated.models.com.atproto.repo.strong_ref"
     )
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Annotated, Final, Literal
 from pydantic import Field
 
 from lexforge.runtime.lex import BlobConstraints, BlobRef, LexModel, Omittable, lazy_module
-from lexforge.runtime.lex.formats import Uri
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.embed.defs as app_bsky_embed_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -54,11 +54,11 @@ class ViewImage(LexModel):
     py_type: Literal["app.bsky.embed.images#viewImage"] = Field(
         "app.bsky.embed.images#viewImage", alias="$type"
     )
-    thumb: Uri
+    thumb: formats.Uri
     """Fully-qualified URL where a thumbnail of the image can be fetched. For example, CDN location
     provided by the App View.
     """
-    fullsize: Uri
+    fullsize: formats.Uri
     """Fully-qualified URL where a large version of the image can be fetched. May or may not be the
     exact original blob. For example, CDN location provided by the App View.
     """
@@ -67,6 +67,7 @@ class ViewImage(LexModel):
     aspect_ratio: Omittable[app_bsky_embed_defs.AspectRatio] = Field(None, alias="aspectRatio")
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_embed_defs = lazy_module("lexforge.generated.models.app.bsky.embed.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

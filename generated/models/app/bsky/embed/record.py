@@ -15,7 +15,6 @@ from pydantic import Field, Tag
 from typing_extensions import TypeAliasType
 
 from lexforge.runtime.lex import UNKNOWN_TAG, LexModel, Omittable, UnknownObject, lazy_module, union
-from lexforge.runtime.lex.formats import AtUri, CidString, Datetime
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.actor.defs as app_bsky_actor_defs
@@ -29,6 +28,7 @@ if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.labeler.defs as app_bsky_labeler_defs
     import lexforge.generated.models.com.atproto.label.defs as com_atproto_label_defs
     import lexforge.generated.models.com.atproto.repo.strong_ref as com_atproto_repo_strong_ref
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -61,7 +61,7 @@ class ViewBlocked(LexModel):
     py_type: Literal["app.bsky.embed.record#viewBlocked"] = Field(
         "app.bsky.embed.record#viewBlocked", alias="$type"
     )
-    uri: AtUri
+    uri: formats.AtUri
     blocked: Literal[True]
     author: app_bsky_feed_defs.BlockedAuthor
 
@@ -70,7 +70,7 @@ class ViewDetached(LexModel):
     py_type: Literal["app.bsky.embed.record#viewDetached"] = Field(
         "app.bsky.embed.record#viewDetached", alias="$type"
     )
-    uri: AtUri
+    uri: formats.AtUri
     detached: Literal[True]
 
 
@@ -78,7 +78,7 @@ class ViewNotFound(LexModel):
     py_type: Literal["app.bsky.embed.record#viewNotFound"] = Field(
         "app.bsky.embed.record#viewNotFound", alias="$type"
     )
-    uri: AtUri
+    uri: formats.AtUri
     not_found: Literal[True] = Field(alias="notFound")
 
 
@@ -86,8 +86,8 @@ class ViewRecord(LexModel):
     py_type: Literal["app.bsky.embed.record#viewRecord"] = Field(
         "app.bsky.embed.record#viewRecord", alias="$type"
     )
-    uri: AtUri
-    cid: CidString
+    uri: formats.AtUri
+    cid: formats.CidString
     author: app_bsky_actor_defs.ProfileViewBasic
     value: UnknownObject
     """The record data itself."""
@@ -97,7 +97,7 @@ class ViewRecord(LexModel):
     like_count: Omittable[int] = Field(None, alias="likeCount")
     quote_count: Omittable[int] = Field(None, alias="quoteCount")
     embeds: Omittable[list[ViewRecordEmbedsItem]] = None
-    indexed_at: Datetime = Field(alias="indexedAt")
+    indexed_at: formats.Datetime = Field(alias="indexedAt")
 
 
 ViewRecordUnion = TypeAliasType(
@@ -153,7 +153,7 @@ ViewRecordEmbedsItem = TypeAliasType(
 )
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_actor_defs = lazy_module("lexforge.generated.models.app.bsky.actor.defs")
     app_bsky_embed_external = lazy_module("lexforge.generated.models.app.bsky.embed.external")
@@ -170,3 +170,4 @@ if not TYPE_CHECKING:
     com_atproto_repo_strong_ref = lazy_module(
         "lexforge.generated.models.com.atproto.repo.strong_ref"
     )
+    formats = lazy_module("lexforge.runtime.lex.formats")

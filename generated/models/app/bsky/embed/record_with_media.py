@@ -85,7 +85,7 @@ ViewMedia = TypeAliasType(
 )
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_embed_external = lazy_module("lexforge.generated.models.app.bsky.embed.external")
     app_bsky_embed_gallery = lazy_module("lexforge.generated.models.app.bsky.embed.gallery")

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Annotated, Final, Literal, TypeAlias
 from pydantic import Field
 
 from lexforge.runtime.lex import BlobConstraints, BlobRef, LexModel, Omittable, lazy_module
-from lexforge.runtime.lex.formats import CidString, Language, Uri
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.embed.defs as app_bsky_embed_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -44,7 +44,7 @@ class Caption(LexModel):
     py_type: Literal["app.bsky.embed.video#caption"] = Field(
         "app.bsky.embed.video#caption", alias="$type"
     )
-    lang: Language
+    lang: formats.Language
     file: Annotated[BlobRef, BlobConstraints(accept=("text/vtt",), max_size=20000)]
 
 
@@ -52,9 +52,9 @@ class View(LexModel):
     py_type: Literal["app.bsky.embed.video#view"] = Field(
         "app.bsky.embed.video#view", alias="$type"
     )
-    cid: CidString
-    playlist: Uri
-    thumbnail: Omittable[Uri] = None
+    cid: formats.CidString
+    playlist: formats.Uri
+    thumbnail: Omittable[formats.Uri] = None
     alt: Omittable[str] = None
     aspect_ratio: Omittable[app_bsky_embed_defs.AspectRatio] = Field(None, alias="aspectRatio")
     presentation: Omittable[str] = None
@@ -69,6 +69,7 @@ ViewPresentationKnownValues: TypeAlias = Literal["default", "gif"]
 """Known values of ``View.presentation`` (any string is accepted)."""
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_embed_defs = lazy_module("lexforge.generated.models.app.bsky.embed.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -21,7 +21,6 @@ from lexforge.runtime.lex import (
     lazy_module,
     union,
 )
-from lexforge.runtime.lex.formats import AtUri, CidString, Datetime, Did, Uri
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.actor.defs as app_bsky_actor_defs
@@ -34,6 +33,7 @@ if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.graph.defs as app_bsky_graph_defs
     import lexforge.generated.models.app.bsky.richtext.facet as app_bsky_richtext_facet
     import lexforge.generated.models.com.atproto.label.defs as com_atproto_label_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "CLICKTHROUGH_AUTHOR",
@@ -130,7 +130,7 @@ class BlockedAuthor(LexModel):
     py_type: Literal["app.bsky.feed.defs#blockedAuthor"] = Field(
         "app.bsky.feed.defs#blockedAuthor", alias="$type"
     )
-    did: Did
+    did: formats.Did
     viewer: Omittable[app_bsky_actor_defs.ViewerState] = None
 
 
@@ -138,7 +138,7 @@ class BlockedPost(LexModel):
     py_type: Literal["app.bsky.feed.defs#blockedPost"] = Field(
         "app.bsky.feed.defs#blockedPost", alias="$type"
     )
-    uri: AtUri
+    uri: formats.AtUri
     blocked: Literal[True]
     author: BlockedAuthor
 
@@ -162,36 +162,36 @@ class GeneratorView(LexModel):
     py_type: Literal["app.bsky.feed.defs#generatorView"] = Field(
         "app.bsky.feed.defs#generatorView", alias="$type"
     )
-    uri: AtUri
-    cid: CidString
-    did: Did
+    uri: formats.AtUri
+    cid: formats.CidString
+    did: formats.Did
     creator: app_bsky_actor_defs.ProfileView
     display_name: str = Field(alias="displayName")
     description: Omittable[Annotated[str, StringLimits(max_length=3000, max_graphemes=300)]] = None
     description_facets: Omittable[list[app_bsky_richtext_facet.Main]] = Field(
         None, alias="descriptionFacets"
     )
-    avatar: Omittable[Uri] = None
+    avatar: Omittable[formats.Uri] = None
     like_count: Omittable[int] = Field(None, alias="likeCount", ge=0)
     accepts_interactions: Omittable[bool] = Field(None, alias="acceptsInteractions")
     labels: Omittable[list[com_atproto_label_defs.Label]] = None
     viewer: Omittable[GeneratorViewerState] = None
     content_mode: Omittable[str] = Field(None, alias="contentMode")
-    indexed_at: Datetime = Field(alias="indexedAt")
+    indexed_at: formats.Datetime = Field(alias="indexedAt")
 
 
 class GeneratorViewerState(LexModel):
     py_type: Literal["app.bsky.feed.defs#generatorViewerState"] = Field(
         "app.bsky.feed.defs#generatorViewerState", alias="$type"
     )
-    like: Omittable[AtUri] = None
+    like: Omittable[formats.AtUri] = None
 
 
 class Interaction(LexModel):
     py_type: Literal["app.bsky.feed.defs#interaction"] = Field(
         "app.bsky.feed.defs#interaction", alias="$type"
     )
-    item: Omittable[AtUri] = None
+    item: Omittable[formats.AtUri] = None
     event: Omittable[str] = None
     feed_context: Omittable[Annotated[str, StringLimits(max_length=2000)]] = Field(
         None, alias="feedContext"
@@ -216,7 +216,7 @@ class NotFoundPost(LexModel):
     py_type: Literal["app.bsky.feed.defs#notFoundPost"] = Field(
         "app.bsky.feed.defs#notFoundPost", alias="$type"
     )
-    uri: AtUri
+    uri: formats.AtUri
     not_found: Literal[True] = Field(alias="notFound")
 
 
@@ -224,8 +224,8 @@ class PostView(LexModel):
     py_type: Literal["app.bsky.feed.defs#postView"] = Field(
         "app.bsky.feed.defs#postView", alias="$type"
     )
-    uri: AtUri
-    cid: CidString
+    uri: formats.AtUri
+    cid: formats.CidString
     author: app_bsky_actor_defs.ProfileViewBasic
     record: UnknownObject
     embed: Omittable[PostViewEmbed] = None
@@ -234,7 +234,7 @@ class PostView(LexModel):
     repost_count: Omittable[int] = Field(None, alias="repostCount")
     like_count: Omittable[int] = Field(None, alias="likeCount")
     quote_count: Omittable[int] = Field(None, alias="quoteCount")
-    indexed_at: Datetime = Field(alias="indexedAt")
+    indexed_at: formats.Datetime = Field(alias="indexedAt")
     viewer: Omittable[ViewerState] = None
     labels: Omittable[list[com_atproto_label_defs.Label]] = None
     threadgate: Omittable[ThreadgateView] = None
@@ -253,9 +253,9 @@ class ReasonRepost(LexModel):
         "app.bsky.feed.defs#reasonRepost", alias="$type"
     )
     by: app_bsky_actor_defs.ProfileViewBasic
-    uri: Omittable[AtUri] = None
-    cid: Omittable[CidString] = None
-    indexed_at: Datetime = Field(alias="indexedAt")
+    uri: Omittable[formats.AtUri] = None
+    cid: Omittable[formats.CidString] = None
+    indexed_at: formats.Datetime = Field(alias="indexedAt")
 
 
 class ReplyRef(LexModel):
@@ -274,7 +274,7 @@ class SkeletonFeedPost(LexModel):
     py_type: Literal["app.bsky.feed.defs#skeletonFeedPost"] = Field(
         "app.bsky.feed.defs#skeletonFeedPost", alias="$type"
     )
-    post: AtUri
+    post: formats.AtUri
     reason: Omittable[SkeletonFeedPostReason] = None
     feed_context: Omittable[Annotated[str, StringLimits(max_length=2000)]] = Field(
         None, alias="feedContext"
@@ -294,7 +294,7 @@ class SkeletonReasonRepost(LexModel):
     py_type: Literal["app.bsky.feed.defs#skeletonReasonRepost"] = Field(
         "app.bsky.feed.defs#skeletonReasonRepost", alias="$type"
     )
-    repost: AtUri
+    repost: formats.AtUri
 
 
 class ThreadContext(LexModel):
@@ -303,7 +303,7 @@ class ThreadContext(LexModel):
     py_type: Literal["app.bsky.feed.defs#threadContext"] = Field(
         "app.bsky.feed.defs#threadContext", alias="$type"
     )
-    root_author_like: Omittable[AtUri] = Field(None, alias="rootAuthorLike")
+    root_author_like: Omittable[formats.AtUri] = Field(None, alias="rootAuthorLike")
 
 
 class ThreadViewPost(LexModel):
@@ -320,8 +320,8 @@ class ThreadgateView(LexModel):
     py_type: Literal["app.bsky.feed.defs#threadgateView"] = Field(
         "app.bsky.feed.defs#threadgateView", alias="$type"
     )
-    uri: Omittable[AtUri] = None
-    cid: Omittable[CidString] = None
+    uri: Omittable[formats.AtUri] = None
+    cid: Omittable[formats.CidString] = None
     record: Omittable[UnknownObject] = None
     lists: Omittable[list[app_bsky_graph_defs.ListViewBasic]] = None
 
@@ -334,8 +334,8 @@ class ViewerState(LexModel):
     py_type: Literal["app.bsky.feed.defs#viewerState"] = Field(
         "app.bsky.feed.defs#viewerState", alias="$type"
     )
-    repost: Omittable[AtUri] = None
-    like: Omittable[AtUri] = None
+    repost: Omittable[formats.AtUri] = None
+    like: Omittable[formats.AtUri] = None
     bookmarked: Omittable[bool] = None
     thread_muted: Omittable[bool] = Field(None, alias="threadMuted")
     reply_disabled: Omittable[bool] = Field(None, alias="replyDisabled")
@@ -478,7 +478,7 @@ InteractionEventKnownValues: TypeAlias = Literal[
 """Known values of ``Interaction.event`` (any string is accepted)."""
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_actor_defs = lazy_module("lexforge.generated.models.app.bsky.actor.defs")
     app_bsky_embed_external = lazy_module("lexforge.generated.models.app.bsky.embed.external")
@@ -492,3 +492,4 @@ if not TYPE_CHECKING:
     app_bsky_graph_defs = lazy_module("lexforge.generated.models.app.bsky.graph.defs")
     app_bsky_richtext_facet = lazy_module("lexforge.generated.models.app.bsky.richtext.facet")
     com_atproto_label_defs = lazy_module("lexforge.generated.models.com.atproto.label.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

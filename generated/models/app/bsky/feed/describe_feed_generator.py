@@ -8,12 +8,14 @@ require auth; implemented by Feed Generator services (not App View).
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel, Omittable
-from lexforge.runtime.lex.formats import AtUri, Did
+from lexforge.runtime.lex import LexModel, Omittable, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -26,7 +28,7 @@ NSID: Final = "app.bsky.feed.describeFeedGenerator"
 
 
 class Output(LexModel):
-    did: Did
+    did: formats.Did
     feeds: list[Feed]
     links: Omittable[Links] = None
 
@@ -35,7 +37,7 @@ class Feed(LexModel):
     py_type: Literal["app.bsky.feed.describeFeedGenerator#feed"] = Field(
         "app.bsky.feed.describeFeedGenerator#feed", alias="$type"
     )
-    uri: AtUri
+    uri: formats.AtUri
 
 
 class Links(LexModel):
@@ -44,3 +46,8 @@ class Links(LexModel):
     )
     privacy_policy: Omittable[str] = Field(None, alias="privacyPolicy")
     terms_of_service: Omittable[str] = Field(None, alias="termsOfService")
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -24,11 +24,11 @@ from lexforge.runtime.lex import (
     lazy_module,
     union,
 )
-from lexforge.runtime.lex.formats import Datetime, Did
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.richtext.facet as app_bsky_richtext_facet
     import lexforge.generated.models.com.atproto.label.defs as com_atproto_label_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -48,7 +48,7 @@ class Record(LexRecord):
     """
 
     py_type: Literal["app.bsky.feed.generator"] = Field("app.bsky.feed.generator", alias="$type")
-    did: Did
+    did: formats.Did
     display_name: Annotated[str, StringLimits(max_length=240, max_graphemes=24)] = Field(
         alias="displayName"
     )
@@ -66,7 +66,7 @@ class Record(LexRecord):
     labels: Omittable[RecordLabels] = None
     """Self-label values"""
     content_mode: Omittable[str] = Field(None, alias="contentMode")
-    created_at: Datetime = Field(alias="createdAt")
+    created_at: formats.Datetime = Field(alias="createdAt")
 
 
 RecordLabels = TypeAliasType(
@@ -86,7 +86,8 @@ RecordContentModeKnownValues: TypeAlias = Literal[
 """Known values of ``Record.contentMode`` (any string is accepted)."""
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_richtext_facet = lazy_module("lexforge.generated.models.app.bsky.richtext.facet")
     com_atproto_label_defs = lazy_module("lexforge.generated.models.com.atproto.label.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, lazy_module
-from lexforge.runtime.lex.formats import AtIdentifier
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.feed.defs as app_bsky_feed_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -31,7 +31,7 @@ NSID: Final = "app.bsky.feed.getAuthorFeed"
 
 
 class Params(LexModel):
-    actor: AtIdentifier
+    actor: formats.AtIdentifier
     limit: int = Field(50, ge=1, le=100)
     cursor: Omittable[str] = None
     filter: str = "posts_with_replies"
@@ -66,6 +66,7 @@ ParamsFilterKnownValues: TypeAlias = Literal[
 """Known values of ``Params.filter`` (any string is accepted)."""
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_feed_defs = lazy_module("lexforge.generated.models.app.bsky.feed.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

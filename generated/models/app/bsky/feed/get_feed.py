@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Final
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, lazy_module
-from lexforge.runtime.lex.formats import AtUri
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.feed.defs as app_bsky_feed_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -28,7 +28,7 @@ NSID: Final = "app.bsky.feed.getFeed"
 
 
 class Params(LexModel):
-    feed: AtUri
+    feed: formats.AtUri
     limit: int = Field(50, ge=1, le=100)
     cursor: Omittable[str] = None
 
@@ -44,6 +44,7 @@ class UnknownFeedError(XrpcDeclaredError):
     error = "UnknownFeed"
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_feed_defs = lazy_module("lexforge.generated.models.app.bsky.feed.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from lexforge.runtime.lex import LexModel, lazy_module
-from lexforge.runtime.lex.formats import AtUri
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.feed.defs as app_bsky_feed_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -24,13 +24,14 @@ NSID: Final = "app.bsky.feed.getFeedGenerators"
 
 
 class Params(LexModel):
-    feeds: list[AtUri]
+    feeds: list[formats.AtUri]
 
 
 class Output(LexModel):
     feeds: list[app_bsky_feed_defs.GeneratorView]
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_feed_defs = lazy_module("lexforge.generated.models.app.bsky.feed.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Final, Literal
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, lazy_module
-from lexforge.runtime.lex.formats import AtUri, CidString, Datetime
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.actor.defs as app_bsky_actor_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -27,17 +27,17 @@ NSID: Final = "app.bsky.feed.getLikes"
 
 
 class Params(LexModel):
-    uri: AtUri
+    uri: formats.AtUri
     """AT-URI of the subject (eg, a post record)."""
-    cid: Omittable[CidString] = None
+    cid: Omittable[formats.CidString] = None
     """CID of the subject record (aka, specific version of record), to filter likes."""
     limit: int = Field(50, ge=1, le=100)
     cursor: Omittable[str] = None
 
 
 class Output(LexModel):
-    uri: AtUri
-    cid: Omittable[CidString] = None
+    uri: formats.AtUri
+    cid: Omittable[formats.CidString] = None
     cursor: Omittable[str] = None
     likes: list[Like]
 
@@ -46,11 +46,12 @@ class Like(LexModel):
     py_type: Literal["app.bsky.feed.getLikes#like"] = Field(
         "app.bsky.feed.getLikes#like", alias="$type"
     )
-    indexed_at: Datetime = Field(alias="indexedAt")
-    created_at: Datetime = Field(alias="createdAt")
+    indexed_at: formats.Datetime = Field(alias="indexedAt")
+    created_at: formats.Datetime = Field(alias="createdAt")
     actor: app_bsky_actor_defs.ProfileView
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_actor_defs = lazy_module("lexforge.generated.models.app.bsky.actor.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

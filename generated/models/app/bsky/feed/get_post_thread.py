@@ -14,11 +14,11 @@ from pydantic import Field, Tag
 from typing_extensions import TypeAliasType
 
 from lexforge.runtime.lex import UNKNOWN_TAG, LexModel, Omittable, UnknownObject, lazy_module, union
-from lexforge.runtime.lex.formats import AtUri
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.feed.defs as app_bsky_feed_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -32,7 +32,7 @@ NSID: Final = "app.bsky.feed.getPostThread"
 
 
 class Params(LexModel):
-    uri: AtUri
+    uri: formats.AtUri
     """Reference (AT-URI) to post record."""
     depth: int = Field(6, ge=0, le=1000)
     """How many levels of reply depth should be included in response."""
@@ -67,6 +67,7 @@ OutputThread = TypeAliasType(
 )
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_feed_defs = lazy_module("lexforge.generated.models.app.bsky.feed.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

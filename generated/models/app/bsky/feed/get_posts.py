@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Final
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, lazy_module
-from lexforge.runtime.lex.formats import AtUri
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.feed.defs as app_bsky_feed_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -28,7 +28,7 @@ NSID: Final = "app.bsky.feed.getPosts"
 
 
 class Params(LexModel):
-    uris: list[AtUri] = Field(max_length=25)
+    uris: list[formats.AtUri] = Field(max_length=25)
     """List of post AT-URIs to return hydrated views for."""
 
 
@@ -36,6 +36,7 @@ class Output(LexModel):
     posts: list[app_bsky_feed_defs.PostView]
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_feed_defs = lazy_module("lexforge.generated.models.app.bsky.feed.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Final
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, lazy_module
-from lexforge.runtime.lex.formats import AtUri, CidString
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.feed.defs as app_bsky_feed_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -26,21 +26,22 @@ NSID: Final = "app.bsky.feed.getQuotes"
 
 
 class Params(LexModel):
-    uri: AtUri
+    uri: formats.AtUri
     """Reference (AT-URI) of post record"""
-    cid: Omittable[CidString] = None
+    cid: Omittable[formats.CidString] = None
     """If supplied, filters to quotes of specific version (by CID) of the post record."""
     limit: int = Field(50, ge=1, le=100)
     cursor: Omittable[str] = None
 
 
 class Output(LexModel):
-    uri: AtUri
-    cid: Omittable[CidString] = None
+    uri: formats.AtUri
+    cid: Omittable[formats.CidString] = None
     cursor: Omittable[str] = None
     posts: list[app_bsky_feed_defs.PostView]
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_feed_defs = lazy_module("lexforge.generated.models.app.bsky.feed.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

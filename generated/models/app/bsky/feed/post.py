@@ -22,7 +22,6 @@ from lexforge.runtime.lex import (
     lazy_module,
     union,
 )
-from lexforge.runtime.lex.formats import Datetime, Language
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.embed.external as app_bsky_embed_external
@@ -34,6 +33,7 @@ if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.richtext.facet as app_bsky_richtext_facet
     import lexforge.generated.models.com.atproto.label.defs as com_atproto_label_defs
     import lexforge.generated.models.com.atproto.repo.strong_ref as com_atproto_repo_strong_ref
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -63,7 +63,7 @@ class Record(LexRecord):
     """Annotations of text (mentions, URLs, hashtags, etc)"""
     reply: Omittable[ReplyRef] = None
     embed: Omittable[RecordEmbed] = None
-    langs: Omittable[list[Language]] = Field(None, max_length=3)
+    langs: Omittable[list[formats.Language]] = Field(None, max_length=3)
     """Indicates human language of post primary text content."""
     labels: Omittable[RecordLabels] = None
     """Self-label values for this post. Effectively content warnings."""
@@ -71,7 +71,7 @@ class Record(LexRecord):
         None, max_length=8
     )
     """Additional hashtags, in addition to any included in post text and facets."""
-    created_at: Datetime = Field(alias="createdAt")
+    created_at: formats.Datetime = Field(alias="createdAt")
     """Client-declared timestamp when this post was originally created."""
 
 
@@ -140,7 +140,7 @@ RecordLabels = TypeAliasType(
 """Self-label values for this post. Effectively content warnings."""
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_embed_external = lazy_module("lexforge.generated.models.app.bsky.embed.external")
     app_bsky_embed_gallery = lazy_module("lexforge.generated.models.app.bsky.embed.gallery")
@@ -155,3 +155,4 @@ if not TYPE_CHECKING:
     com_atproto_repo_strong_ref = lazy_module(
         "lexforge.generated.models.com.atproto.repo.strong_ref"
     )
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -8,13 +8,23 @@ match the record key of the post, and that record must be in the same repository
 
 from __future__ import annotations
 
-from typing import Annotated, Final, Literal
+from typing import TYPE_CHECKING, Annotated, Final, Literal
 
 from pydantic import Field, Tag
 from typing_extensions import TypeAliasType
 
-from lexforge.runtime.lex import UNKNOWN_TAG, LexModel, LexRecord, Omittable, UnknownObject, union
-from lexforge.runtime.lex.formats import AtUri, Datetime
+from lexforge.runtime.lex import (
+    UNKNOWN_TAG,
+    LexModel,
+    LexRecord,
+    Omittable,
+    UnknownObject,
+    lazy_module,
+    union,
+)
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -34,10 +44,10 @@ class Record(LexRecord):
     """
 
     py_type: Literal["app.bsky.feed.postgate"] = Field("app.bsky.feed.postgate", alias="$type")
-    created_at: Datetime = Field(alias="createdAt")
-    post: AtUri
+    created_at: formats.Datetime = Field(alias="createdAt")
+    post: formats.AtUri
     """Reference (AT-URI) to the post record."""
-    detached_embedding_uris: Omittable[list[AtUri]] = Field(
+    detached_embedding_uris: Omittable[list[formats.AtUri]] = Field(
         None, alias="detachedEmbeddingUris", max_length=50
     )
     """List of AT-URIs embedding this post that the author has detached from."""
@@ -65,3 +75,8 @@ RecordEmbeddingRulesItem = TypeAliasType(
         union("app.bsky.feed.postgate#disableRule"),
     ],
 )
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

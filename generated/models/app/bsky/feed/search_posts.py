@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Annotated, Final, Literal, TypeAlias
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, StringLimits, lazy_module
-from lexforge.runtime.lex.formats import AtIdentifier, Language, Uri
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.feed.defs as app_bsky_feed_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -47,13 +47,13 @@ class Params(LexModel):
     'sortAt' timestamp, which may not match 'createdAt'. Can be a datetime, or just an ISO date
     (YYY-MM-DD).
     """
-    mentions: Omittable[AtIdentifier] = None
+    mentions: Omittable[formats.AtIdentifier] = None
     """Filter to posts which mention the given account. Handles are resolved to DID before
     query-time. Only matches rich-text facet mentions.
     """
-    author: Omittable[AtIdentifier] = None
+    author: Omittable[formats.AtIdentifier] = None
     """Filter to posts by the given account. Handles are resolved to DID before query-time."""
-    lang: Omittable[Language] = None
+    lang: Omittable[formats.Language] = None
     """Filter to posts in the given language. Expected to be based on post language field, though
     server may override language detection.
     """
@@ -61,7 +61,7 @@ class Params(LexModel):
     """Filter to posts with URLs (facet links or embeds) linking to the given domain (hostname).
     Server may apply hostname normalization.
     """
-    url: Omittable[Uri] = None
+    url: Omittable[formats.Uri] = None
     """Filter to posts with links (facet links or embeds) pointing to this URL. Server may apply URL
     normalization or fuzzy matching.
     """
@@ -94,6 +94,7 @@ ParamsSortKnownValues: TypeAlias = Literal["top", "latest"]
 """Known values of ``Params.sort`` (any string is accepted)."""
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_feed_defs = lazy_module("lexforge.generated.models.app.bsky.feed.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Annotated, Final, Literal, TypeAlias
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, StringLimits, lazy_module
-from lexforge.runtime.lex.formats import AtIdentifier, AtUri, Language, Uri
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.feed.defs as app_bsky_feed_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -40,31 +40,33 @@ class Params(LexModel):
     """Search query string. A query or at least one filter is required."""
     sort: Omittable[str] = None
     """Ranking order for results. 'recent' sorts by recency; 'top' uses search ranking."""
-    authors: Omittable[list[AtIdentifier]] = None
+    authors: Omittable[list[formats.AtIdentifier]] = None
     """Include posts by any of these authors. Handles are resolved to DIDs before searching."""
-    mentions: Omittable[list[AtIdentifier]] = None
+    mentions: Omittable[list[formats.AtIdentifier]] = None
     """Include posts that mention any of these accounts. Handles are resolved to DIDs before
     searching.
     """
     domains: Omittable[list[str]] = None
     """Include posts that link to any of these domains."""
-    urls: Omittable[list[Uri]] = None
+    urls: Omittable[list[formats.Uri]] = None
     """Include posts that link to any of these URLs."""
-    embedded_at_uris: Omittable[list[AtUri]] = Field(None, alias="embeddedAtUris")
+    embedded_at_uris: Omittable[list[formats.AtUri]] = Field(None, alias="embeddedAtUris")
     """Include posts that embed any of these AT URIs."""
     hashtags: Omittable[list[Annotated[str, StringLimits(max_length=640, max_graphemes=64)]]] = None
     """Include posts tagged with any of these hashtags. Do not include the hash (#) prefix."""
-    exclude_authors: Omittable[list[AtIdentifier]] = Field(None, alias="excludeAuthors")
+    exclude_authors: Omittable[list[formats.AtIdentifier]] = Field(None, alias="excludeAuthors")
     """Exclude posts by any of these authors. Handles are resolved to DIDs before searching."""
-    exclude_mentions: Omittable[list[AtIdentifier]] = Field(None, alias="excludeMentions")
+    exclude_mentions: Omittable[list[formats.AtIdentifier]] = Field(None, alias="excludeMentions")
     """Exclude posts that mention any of these accounts. Handles are resolved to DIDs before
     searching.
     """
     exclude_domains: Omittable[list[str]] = Field(None, alias="excludeDomains")
     """Exclude posts that link to any of these domains."""
-    exclude_urls: Omittable[list[Uri]] = Field(None, alias="excludeUrls")
+    exclude_urls: Omittable[list[formats.Uri]] = Field(None, alias="excludeUrls")
     """Exclude posts that link to any of these URLs."""
-    exclude_embedded_at_uris: Omittable[list[AtUri]] = Field(None, alias="excludeEmbeddedAtUris")
+    exclude_embedded_at_uris: Omittable[list[formats.AtUri]] = Field(
+        None, alias="excludeEmbeddedAtUris"
+    )
     """Exclude posts that embed any of these AT URIs."""
     exclude_hashtags: Omittable[
         list[Annotated[str, StringLimits(max_length=640, max_graphemes=64)]]
@@ -80,17 +82,17 @@ class Params(LexModel):
     """
     all_time: Omittable[bool] = Field(None, alias="allTime")
     """Search the full index instead of the recent-post window."""
-    languages: Omittable[list[Language]] = None
+    languages: Omittable[list[formats.Language]] = None
     """Include posts whose language matches any of these language codes."""
-    exclude_languages: Omittable[list[Language]] = Field(None, alias="excludeLanguages")
+    exclude_languages: Omittable[list[formats.Language]] = Field(None, alias="excludeLanguages")
     """Exclude posts whose language matches any of these language codes."""
     has_media: Omittable[bool] = Field(None, alias="hasMedia")
     """Include only posts with media."""
     has_video: Omittable[bool] = Field(None, alias="hasVideo")
     """Include only posts with video."""
-    reply_parent_uri: Omittable[AtUri] = Field(None, alias="replyParentUri")
+    reply_parent_uri: Omittable[formats.AtUri] = Field(None, alias="replyParentUri")
     """Include only direct replies to this parent post URI."""
-    thread_root_uri: Omittable[AtUri] = Field(None, alias="threadRootUri")
+    thread_root_uri: Omittable[formats.AtUri] = Field(None, alias="threadRootUri")
     """Include only posts in the thread rooted at this post URI."""
     exclude_replies: Omittable[bool] = Field(None, alias="excludeReplies")
     """Exclude replies from results. Mutually exclusive with repliesOnly."""
@@ -133,6 +135,7 @@ OutputDetectedQueryLanguagesItemKnownValues: TypeAlias = Literal["ja", "zh", "ko
 """Known values of ``Output.detectedQueryLanguagesItem`` (any string is accepted)."""
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_feed_defs = lazy_module("lexforge.generated.models.app.bsky.feed.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from lexforge.runtime.lex import LexModel, Omittable, lazy_module
-from lexforge.runtime.lex.formats import AtUri
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.feed.defs as app_bsky_feed_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -25,7 +25,7 @@ NSID: Final = "app.bsky.feed.sendInteractions"
 
 
 class Input(LexModel):
-    feed: Omittable[AtUri] = None
+    feed: Omittable[formats.AtUri] = None
     interactions: list[app_bsky_feed_defs.Interaction]
 
 
@@ -33,6 +33,7 @@ class Output(LexModel):
     pass
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_feed_defs = lazy_module("lexforge.generated.models.app.bsky.feed.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

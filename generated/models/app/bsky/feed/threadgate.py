@@ -9,13 +9,23 @@ record must be in the same repository.
 
 from __future__ import annotations
 
-from typing import Annotated, Final, Literal
+from typing import TYPE_CHECKING, Annotated, Final, Literal
 
 from pydantic import Field, Tag
 from typing_extensions import TypeAliasType
 
-from lexforge.runtime.lex import UNKNOWN_TAG, LexModel, LexRecord, Omittable, UnknownObject, union
-from lexforge.runtime.lex.formats import AtUri, Datetime
+from lexforge.runtime.lex import (
+    UNKNOWN_TAG,
+    LexModel,
+    LexRecord,
+    Omittable,
+    UnknownObject,
+    lazy_module,
+    union,
+)
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -39,14 +49,16 @@ class Record(LexRecord):
     """
 
     py_type: Literal["app.bsky.feed.threadgate"] = Field("app.bsky.feed.threadgate", alias="$type")
-    post: AtUri
+    post: formats.AtUri
     """Reference (AT-URI) to the post record."""
     allow: Omittable[list[RecordAllowItem]] = Field(None, max_length=5)
     """List of rules defining who can reply to this post. If value is an empty array, no one can
     reply. If value is undefined, anyone can reply.
     """
-    created_at: Datetime = Field(alias="createdAt")
-    hidden_replies: Omittable[list[AtUri]] = Field(None, alias="hiddenReplies", max_length=300)
+    created_at: formats.Datetime = Field(alias="createdAt")
+    hidden_replies: Omittable[list[formats.AtUri]] = Field(
+        None, alias="hiddenReplies", max_length=300
+    )
     """List of hidden reply URIs."""
 
 
@@ -72,7 +84,7 @@ class ListRule(LexModel):
     py_type: Literal["app.bsky.feed.threadgate#listRule"] = Field(
         "app.bsky.feed.threadgate#listRule", alias="$type"
     )
-    list_: AtUri = Field(alias="list")
+    list_: formats.AtUri = Field(alias="list")
 
 
 class MentionRule(LexModel):
@@ -99,3 +111,8 @@ RecordAllowItem = TypeAliasType(
         ),
     ],
 )
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -8,12 +8,14 @@ Bluesky; see blog posts for details.
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexRecord
-from lexforge.runtime.lex.formats import Datetime, Did
+from lexforge.runtime.lex import LexRecord, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -31,6 +33,11 @@ class Record(LexRecord):
     """
 
     py_type: Literal["app.bsky.graph.block"] = Field("app.bsky.graph.block", alias="$type")
-    subject: Did
+    subject: formats.Did
     """DID of the account to be blocked."""
-    created_at: Datetime = Field(alias="createdAt")
+    created_at: formats.Datetime = Field(alias="createdAt")
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

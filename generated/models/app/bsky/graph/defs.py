@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Annotated, Final, Literal, TypeAlias
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, StringLimits, UnknownObject, lazy_module
-from lexforge.runtime.lex.formats import AtIdentifier, AtUri, CidString, Datetime, Did, Uri
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.actor.defs as app_bsky_actor_defs
     import lexforge.generated.models.app.bsky.feed.defs as app_bsky_feed_defs
     import lexforge.generated.models.app.bsky.richtext.facet as app_bsky_richtext_facet
     import lexforge.generated.models.com.atproto.label.defs as com_atproto_label_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "CURATELIST",
@@ -52,7 +52,7 @@ class ListItemView(LexModel):
     py_type: Literal["app.bsky.graph.defs#listItemView"] = Field(
         "app.bsky.graph.defs#listItemView", alias="$type"
     )
-    uri: AtUri
+    uri: formats.AtUri
     subject: app_bsky_actor_defs.ProfileView
 
 
@@ -60,8 +60,8 @@ class ListView(LexModel):
     py_type: Literal["app.bsky.graph.defs#listView"] = Field(
         "app.bsky.graph.defs#listView", alias="$type"
     )
-    uri: AtUri
-    cid: CidString
+    uri: formats.AtUri
+    cid: formats.CidString
     creator: app_bsky_actor_defs.ProfileView
     name: Annotated[str, StringLimits(min_length=1, max_length=64)]
     purpose: ListPurpose
@@ -69,26 +69,26 @@ class ListView(LexModel):
     description_facets: Omittable[list[app_bsky_richtext_facet.Main]] = Field(
         None, alias="descriptionFacets"
     )
-    avatar: Omittable[Uri] = None
+    avatar: Omittable[formats.Uri] = None
     list_item_count: Omittable[int] = Field(None, alias="listItemCount", ge=0)
     labels: Omittable[list[com_atproto_label_defs.Label]] = None
     viewer: Omittable[ListViewerState] = None
-    indexed_at: Datetime = Field(alias="indexedAt")
+    indexed_at: formats.Datetime = Field(alias="indexedAt")
 
 
 class ListViewBasic(LexModel):
     py_type: Literal["app.bsky.graph.defs#listViewBasic"] = Field(
         "app.bsky.graph.defs#listViewBasic", alias="$type"
     )
-    uri: AtUri
-    cid: CidString
+    uri: formats.AtUri
+    cid: formats.CidString
     name: Annotated[str, StringLimits(min_length=1, max_length=64)]
     purpose: ListPurpose
-    avatar: Omittable[Uri] = None
+    avatar: Omittable[formats.Uri] = None
     list_item_count: Omittable[int] = Field(None, alias="listItemCount", ge=0)
     labels: Omittable[list[com_atproto_label_defs.Label]] = None
     viewer: Omittable[ListViewerState] = None
-    indexed_at: Omittable[Datetime] = Field(None, alias="indexedAt")
+    indexed_at: Omittable[formats.Datetime] = Field(None, alias="indexedAt")
 
 
 class ListViewerState(LexModel):
@@ -96,7 +96,7 @@ class ListViewerState(LexModel):
         "app.bsky.graph.defs#listViewerState", alias="$type"
     )
     muted: Omittable[bool] = None
-    blocked: Omittable[AtUri] = None
+    blocked: Omittable[formats.AtUri] = None
 
 
 class NotFoundActor(LexModel):
@@ -105,7 +105,7 @@ class NotFoundActor(LexModel):
     py_type: Literal["app.bsky.graph.defs#notFoundActor"] = Field(
         "app.bsky.graph.defs#notFoundActor", alias="$type"
     )
-    actor: AtIdentifier
+    actor: formats.AtIdentifier
     not_found: Literal[True] = Field(alias="notFound")
 
 
@@ -117,18 +117,18 @@ class Relationship(LexModel):
     py_type: Literal["app.bsky.graph.defs#relationship"] = Field(
         "app.bsky.graph.defs#relationship", alias="$type"
     )
-    did: Did
-    following: Omittable[AtUri] = None
+    did: formats.Did
+    following: Omittable[formats.AtUri] = None
     """if the actor follows this DID, this is the AT-URI of the follow record"""
-    followed_by: Omittable[AtUri] = Field(None, alias="followedBy")
+    followed_by: Omittable[formats.AtUri] = Field(None, alias="followedBy")
     """if the actor is followed by this DID, contains the AT-URI of the follow record"""
-    blocking: Omittable[AtUri] = None
+    blocking: Omittable[formats.AtUri] = None
     """if the actor blocks this DID, this is the AT-URI of the block record"""
-    blocked_by: Omittable[AtUri] = Field(None, alias="blockedBy")
+    blocked_by: Omittable[formats.AtUri] = Field(None, alias="blockedBy")
     """if the actor is blocked by this DID, contains the AT-URI of the block record"""
-    blocking_by_list: Omittable[AtUri] = Field(None, alias="blockingByList")
+    blocking_by_list: Omittable[formats.AtUri] = Field(None, alias="blockingByList")
     """if the actor blocks this DID via a block list, this is the AT-URI of the listblock record"""
-    blocked_by_list: Omittable[AtUri] = Field(None, alias="blockedByList")
+    blocked_by_list: Omittable[formats.AtUri] = Field(None, alias="blockedByList")
     """if the actor is blocked by this DID via a block list, contains the AT-URI of the listblock
     record
     """
@@ -138,8 +138,8 @@ class StarterPackView(LexModel):
     py_type: Literal["app.bsky.graph.defs#starterPackView"] = Field(
         "app.bsky.graph.defs#starterPackView", alias="$type"
     )
-    uri: AtUri
-    cid: CidString
+    uri: formats.AtUri
+    cid: formats.CidString
     record: UnknownObject
     creator: app_bsky_actor_defs.ProfileViewBasic
     list_: Omittable[ListViewBasic] = Field(None, alias="list")
@@ -150,22 +150,22 @@ class StarterPackView(LexModel):
     joined_week_count: Omittable[int] = Field(None, alias="joinedWeekCount", ge=0)
     joined_all_time_count: Omittable[int] = Field(None, alias="joinedAllTimeCount", ge=0)
     labels: Omittable[list[com_atproto_label_defs.Label]] = None
-    indexed_at: Datetime = Field(alias="indexedAt")
+    indexed_at: formats.Datetime = Field(alias="indexedAt")
 
 
 class StarterPackViewBasic(LexModel):
     py_type: Literal["app.bsky.graph.defs#starterPackViewBasic"] = Field(
         "app.bsky.graph.defs#starterPackViewBasic", alias="$type"
     )
-    uri: AtUri
-    cid: CidString
+    uri: formats.AtUri
+    cid: formats.CidString
     record: UnknownObject
     creator: app_bsky_actor_defs.ProfileViewBasic
     list_item_count: Omittable[int] = Field(None, alias="listItemCount", ge=0)
     joined_week_count: Omittable[int] = Field(None, alias="joinedWeekCount", ge=0)
     joined_all_time_count: Omittable[int] = Field(None, alias="joinedAllTimeCount", ge=0)
     labels: Omittable[list[com_atproto_label_defs.Label]] = None
-    indexed_at: Datetime = Field(alias="indexedAt")
+    indexed_at: formats.Datetime = Field(alias="indexedAt")
 
 
 ListPurposeKnownValues: TypeAlias = Literal[
@@ -179,9 +179,10 @@ ListPurposeKnownValues: TypeAlias = Literal[
 ListPurpose: TypeAlias = str
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_actor_defs = lazy_module("lexforge.generated.models.app.bsky.actor.defs")
     app_bsky_feed_defs = lazy_module("lexforge.generated.models.app.bsky.feed.defs")
     app_bsky_richtext_facet = lazy_module("lexforge.generated.models.app.bsky.richtext.facet")
     com_atproto_label_defs = lazy_module("lexforge.generated.models.com.atproto.label.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Final, Literal
 from pydantic import Field
 
 from lexforge.runtime.lex import LexRecord, Omittable, lazy_module
-from lexforge.runtime.lex.formats import Datetime, Did
 
 if TYPE_CHECKING:
     import lexforge.generated.models.com.atproto.repo.strong_ref as com_atproto_repo_strong_ref
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -34,13 +34,14 @@ class Record(LexRecord):
     """
 
     py_type: Literal["app.bsky.graph.follow"] = Field("app.bsky.graph.follow", alias="$type")
-    subject: Did
-    created_at: Datetime = Field(alias="createdAt")
+    subject: formats.Did
+    created_at: formats.Datetime = Field(alias="createdAt")
     via: Omittable[com_atproto_repo_strong_ref.Main] = None
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     com_atproto_repo_strong_ref = lazy_module(
         "lexforge.generated.models.com.atproto.repo.strong_ref"
     )
+    formats = lazy_module("lexforge.runtime.lex.formats")

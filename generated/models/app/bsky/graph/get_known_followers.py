@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Final
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, lazy_module
-from lexforge.runtime.lex.formats import AtIdentifier
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.actor.defs as app_bsky_actor_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -26,7 +26,7 @@ NSID: Final = "app.bsky.graph.getKnownFollowers"
 
 
 class Params(LexModel):
-    actor: AtIdentifier
+    actor: formats.AtIdentifier
     limit: int = Field(50, ge=1, le=100)
     cursor: Omittable[str] = None
 
@@ -37,6 +37,7 @@ class Output(LexModel):
     followers: list[app_bsky_actor_defs.ProfileView]
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_actor_defs = lazy_module("lexforge.generated.models.app.bsky.actor.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

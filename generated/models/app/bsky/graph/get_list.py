@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Final
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, lazy_module
-from lexforge.runtime.lex.formats import AtUri
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.graph.defs as app_bsky_graph_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -26,7 +26,7 @@ NSID: Final = "app.bsky.graph.getList"
 
 
 class Params(LexModel):
-    list_: AtUri = Field(alias="list")
+    list_: formats.AtUri = Field(alias="list")
     """Reference (AT-URI) of the list record to hydrate."""
     limit: int = Field(50, ge=1, le=100)
     cursor: Omittable[str] = None
@@ -38,6 +38,7 @@ class Output(LexModel):
     items: list[app_bsky_graph_defs.ListItemView]
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_graph_defs = lazy_module("lexforge.generated.models.app.bsky.graph.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

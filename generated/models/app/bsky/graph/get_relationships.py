@@ -14,11 +14,11 @@ from pydantic import Field, Tag
 from typing_extensions import TypeAliasType
 
 from lexforge.runtime.lex import UNKNOWN_TAG, LexModel, Omittable, UnknownObject, lazy_module, union
-from lexforge.runtime.lex.formats import AtIdentifier, Did
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.graph.defs as app_bsky_graph_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -32,14 +32,14 @@ NSID: Final = "app.bsky.graph.getRelationships"
 
 
 class Params(LexModel):
-    actor: AtIdentifier
+    actor: formats.AtIdentifier
     """Primary account requesting relationships for."""
-    others: Omittable[list[AtIdentifier]] = Field(None, max_length=30)
+    others: Omittable[list[formats.AtIdentifier]] = Field(None, max_length=30)
     """List of 'other' accounts to be related back to the primary."""
 
 
 class Output(LexModel):
-    actor: Omittable[Did] = None
+    actor: Omittable[formats.Did] = None
     relationships: list[OutputRelationshipsItem]
 
 
@@ -60,6 +60,7 @@ OutputRelationshipsItem = TypeAliasType(
 )
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_graph_defs = lazy_module("lexforge.generated.models.app.bsky.graph.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Final
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, lazy_module
-from lexforge.runtime.lex.formats import AtUri
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.graph.defs as app_bsky_graph_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -26,13 +26,14 @@ NSID: Final = "app.bsky.graph.getStarterPacks"
 
 
 class Params(LexModel):
-    uris: list[AtUri] = Field(max_length=25)
+    uris: list[formats.AtUri] = Field(max_length=25)
 
 
 class Output(LexModel):
     starter_packs: list[app_bsky_graph_defs.StarterPackViewBasic] = Field(alias="starterPacks")
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_graph_defs = lazy_module("lexforge.generated.models.app.bsky.graph.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

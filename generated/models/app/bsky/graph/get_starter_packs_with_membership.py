@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Final, Literal
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, lazy_module
-from lexforge.runtime.lex.formats import AtIdentifier
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.graph.defs as app_bsky_graph_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -30,7 +30,7 @@ NSID: Final = "app.bsky.graph.getStarterPacksWithMembership"
 
 
 class Params(LexModel):
-    actor: AtIdentifier
+    actor: formats.AtIdentifier
     """The account (actor) to check for membership."""
     limit: int = Field(50, ge=1, le=100)
     cursor: Omittable[str] = None
@@ -57,6 +57,7 @@ class StarterPackWithMembership(LexModel):
     list_item: Omittable[app_bsky_graph_defs.ListItemView] = Field(None, alias="listItem")
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_graph_defs = lazy_module("lexforge.generated.models.app.bsky.graph.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -24,12 +24,12 @@ from lexforge.runtime.lex import (
     lazy_module,
     union,
 )
-from lexforge.runtime.lex.formats import Datetime
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.graph.defs as app_bsky_graph_defs
     import lexforge.generated.models.app.bsky.richtext.facet as app_bsky_richtext_facet
     import lexforge.generated.models.com.atproto.label.defs as com_atproto_label_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -60,7 +60,7 @@ class Record(LexRecord):
         Annotated[BlobRef, BlobConstraints(accept=("image/png", "image/jpeg"), max_size=1000000)]
     ] = None
     labels: Omittable[RecordLabels] = None
-    created_at: Datetime = Field(alias="createdAt")
+    created_at: formats.Datetime = Field(alias="createdAt")
 
 
 RecordLabels = TypeAliasType(
@@ -73,8 +73,9 @@ RecordLabels = TypeAliasType(
 )
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_graph_defs = lazy_module("lexforge.generated.models.app.bsky.graph.defs")
     app_bsky_richtext_facet = lazy_module("lexforge.generated.models.app.bsky.richtext.facet")
     com_atproto_label_defs = lazy_module("lexforge.generated.models.com.atproto.label.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

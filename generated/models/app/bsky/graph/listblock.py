@@ -7,12 +7,14 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexRecord
-from lexforge.runtime.lex.formats import AtUri, Datetime
+from lexforge.runtime.lex import LexRecord, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -30,6 +32,11 @@ class Record(LexRecord):
     """
 
     py_type: Literal["app.bsky.graph.listblock"] = Field("app.bsky.graph.listblock", alias="$type")
-    subject: AtUri
+    subject: formats.AtUri
     """Reference (AT-URI) to the mod list record."""
-    created_at: Datetime = Field(alias="createdAt")
+    created_at: formats.Datetime = Field(alias="createdAt")
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -8,12 +8,14 @@ listitem records.
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexRecord
-from lexforge.runtime.lex.formats import AtUri, Datetime, Did
+from lexforge.runtime.lex import LexRecord, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -31,8 +33,13 @@ class Record(LexRecord):
     """
 
     py_type: Literal["app.bsky.graph.listitem"] = Field("app.bsky.graph.listitem", alias="$type")
-    subject: Did
+    subject: formats.Did
     """The account which is included on the list."""
-    list_: AtUri = Field(alias="list")
+    list_: formats.AtUri = Field(alias="list")
     """Reference (AT-URI) to the list record (app.bsky.graph.list)."""
-    created_at: Datetime = Field(alias="createdAt")
+    created_at: formats.Datetime = Field(alias="createdAt")
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -9,12 +9,14 @@ private in Bluesky. Requires auth.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel, Omittable
-from lexforge.runtime.lex.formats import AtIdentifier
+from lexforge.runtime.lex import LexModel, Omittable, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -25,7 +27,7 @@ NSID: Final = "app.bsky.graph.muteActor"
 
 
 class Input(LexModel):
-    actor: AtIdentifier
+    actor: formats.AtIdentifier
     only_reposts: Omittable[bool] = Field(None, alias="onlyReposts")
     """Restrict the mute to the account's reposts. When any 'only' scope is set, just the scoped
     content is muted; when none are set, the account is fully muted. Repeat calls replace the
@@ -33,3 +35,8 @@ class Input(LexModel):
     """
     only_quoteposts: Omittable[bool] = Field(None, alias="onlyQuoteposts")
     """Restrict the mute to the account's quote posts. See onlyReposts."""
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

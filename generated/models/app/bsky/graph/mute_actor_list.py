@@ -8,12 +8,14 @@ Requires auth.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel
-from lexforge.runtime.lex.formats import AtUri
+from lexforge.runtime.lex import LexModel, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -24,4 +26,9 @@ NSID: Final = "app.bsky.graph.muteActorList"
 
 
 class Input(LexModel):
-    list_: AtUri = Field(alias="list")
+    list_: formats.AtUri = Field(alias="list")
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -8,10 +8,12 @@ private in Bluesky. Requires auth.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from lexforge.runtime.lex import LexModel
-from lexforge.runtime.lex.formats import AtUri
+from lexforge.runtime.lex import LexModel, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -22,4 +24,9 @@ NSID: Final = "app.bsky.graph.muteThread"
 
 
 class Input(LexModel):
-    root: AtUri
+    root: formats.AtUri
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Annotated, Final, Literal
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, LexRecord, Omittable, StringLimits, lazy_module
-from lexforge.runtime.lex.formats import AtUri, Datetime
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.richtext.facet as app_bsky_richtext_facet
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -40,19 +40,20 @@ class Record(LexRecord):
     description_facets: Omittable[list[app_bsky_richtext_facet.Main]] = Field(
         None, alias="descriptionFacets"
     )
-    list_: AtUri = Field(alias="list")
+    list_: formats.AtUri = Field(alias="list")
     """Reference (AT-URI) to the list record."""
     feeds: Omittable[list[FeedItem]] = Field(None, max_length=3)
-    created_at: Datetime = Field(alias="createdAt")
+    created_at: formats.Datetime = Field(alias="createdAt")
 
 
 class FeedItem(LexModel):
     py_type: Literal["app.bsky.graph.starterpack#feedItem"] = Field(
         "app.bsky.graph.starterpack#feedItem", alias="$type"
     )
-    uri: AtUri
+    uri: formats.AtUri
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_richtext_facet = lazy_module("lexforge.generated.models.app.bsky.richtext.facet")
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -8,12 +8,14 @@ considered valid by an app if issued by an account the app considers trusted.
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexRecord
-from lexforge.runtime.lex.formats import Datetime, Did, Handle
+from lexforge.runtime.lex import LexRecord, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -33,9 +35,9 @@ class Record(LexRecord):
     py_type: Literal["app.bsky.graph.verification"] = Field(
         "app.bsky.graph.verification", alias="$type"
     )
-    subject: Did
+    subject: formats.Did
     """DID of the subject the verification applies to."""
-    handle: Handle
+    handle: formats.Handle
     """Handle of the subject the verification applies to at the moment of verifying, which might not
     be the same at the time of viewing. The verification is only valid if the current handle
     matches the one at the time of verifying.
@@ -45,5 +47,10 @@ class Record(LexRecord):
     might not be the same at the time of viewing. The verification is only valid if the current
     displayName matches the one at the time of verifying.
     """
-    created_at: Datetime = Field(alias="createdAt")
+    created_at: formats.Datetime = Field(alias="createdAt")
     """Date of when the verification was created."""
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Final, Literal
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, lazy_module
-from lexforge.runtime.lex.formats import AtUri, CidString, Datetime, Nsid
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.actor.defs as app_bsky_actor_defs
     import lexforge.generated.models.com.atproto.label.defs as com_atproto_label_defs
     import lexforge.generated.models.com.atproto.moderation.defs as com_atproto_moderation_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -47,12 +47,12 @@ class LabelerView(LexModel):
     py_type: Literal["app.bsky.labeler.defs#labelerView"] = Field(
         "app.bsky.labeler.defs#labelerView", alias="$type"
     )
-    uri: AtUri
-    cid: CidString
+    uri: formats.AtUri
+    cid: formats.CidString
     creator: app_bsky_actor_defs.ProfileView
     like_count: Omittable[int] = Field(None, alias="likeCount", ge=0)
     viewer: Omittable[LabelerViewerState] = None
-    indexed_at: Datetime = Field(alias="indexedAt")
+    indexed_at: formats.Datetime = Field(alias="indexedAt")
     labels: Omittable[list[com_atproto_label_defs.Label]] = None
 
 
@@ -60,13 +60,13 @@ class LabelerViewDetailed(LexModel):
     py_type: Literal["app.bsky.labeler.defs#labelerViewDetailed"] = Field(
         "app.bsky.labeler.defs#labelerViewDetailed", alias="$type"
     )
-    uri: AtUri
-    cid: CidString
+    uri: formats.AtUri
+    cid: formats.CidString
     creator: app_bsky_actor_defs.ProfileView
     policies: LabelerPolicies
     like_count: Omittable[int] = Field(None, alias="likeCount", ge=0)
     viewer: Omittable[LabelerViewerState] = None
-    indexed_at: Datetime = Field(alias="indexedAt")
+    indexed_at: formats.Datetime = Field(alias="indexedAt")
     labels: Omittable[list[com_atproto_label_defs.Label]] = None
     reason_types: Omittable[list[com_atproto_moderation_defs.ReasonType]] = Field(
         None, alias="reasonTypes"
@@ -79,7 +79,7 @@ class LabelerViewDetailed(LexModel):
         None, alias="subjectTypes"
     )
     """The set of subject types (account, record, etc) this service accepts reports on."""
-    subject_collections: Omittable[list[Nsid]] = Field(None, alias="subjectCollections")
+    subject_collections: Omittable[list[formats.Nsid]] = Field(None, alias="subjectCollections")
     """Set of record types (collection NSIDs) which can be reported to this service. If not defined
     (distinct from empty array), default is any record type.
     """
@@ -89,13 +89,14 @@ class LabelerViewerState(LexModel):
     py_type: Literal["app.bsky.labeler.defs#labelerViewerState"] = Field(
         "app.bsky.labeler.defs#labelerViewerState", alias="$type"
     )
-    like: Omittable[AtUri] = None
+    like: Omittable[formats.AtUri] = None
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_actor_defs = lazy_module("lexforge.generated.models.app.bsky.actor.defs")
     com_atproto_label_defs = lazy_module("lexforge.generated.models.com.atproto.label.defs")
     com_atproto_moderation_defs = lazy_module(
         "lexforge.generated.models.com.atproto.moderation.defs"
     )
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -12,10 +12,10 @@ from pydantic import Tag
 from typing_extensions import TypeAliasType
 
 from lexforge.runtime.lex import UNKNOWN_TAG, LexModel, UnknownObject, lazy_module, union
-from lexforge.runtime.lex.formats import Did
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.labeler.defs as app_bsky_labeler_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -28,7 +28,7 @@ NSID: Final = "app.bsky.labeler.getServices"
 
 
 class Params(LexModel):
-    dids: list[Did]
+    dids: list[formats.Did]
     detailed: bool = False
 
 
@@ -50,6 +50,7 @@ OutputViewsItem = TypeAliasType(
 )
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_labeler_defs = lazy_module("lexforge.generated.models.app.bsky.labeler.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

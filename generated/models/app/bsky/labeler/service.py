@@ -19,12 +19,12 @@ from lexforge.runtime.lex import (
     lazy_module,
     union,
 )
-from lexforge.runtime.lex.formats import Datetime, Nsid
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.labeler.defs as app_bsky_labeler_defs
     import lexforge.generated.models.com.atproto.label.defs as com_atproto_label_defs
     import lexforge.generated.models.com.atproto.moderation.defs as com_atproto_moderation_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -44,7 +44,7 @@ class Record(LexRecord):
     py_type: Literal["app.bsky.labeler.service"] = Field("app.bsky.labeler.service", alias="$type")
     policies: app_bsky_labeler_defs.LabelerPolicies
     labels: Omittable[RecordLabels] = None
-    created_at: Datetime = Field(alias="createdAt")
+    created_at: formats.Datetime = Field(alias="createdAt")
     reason_types: Omittable[list[com_atproto_moderation_defs.ReasonType]] = Field(
         None, alias="reasonTypes"
     )
@@ -56,7 +56,7 @@ class Record(LexRecord):
         None, alias="subjectTypes"
     )
     """The set of subject types (account, record, etc) this service accepts reports on."""
-    subject_collections: Omittable[list[Nsid]] = Field(None, alias="subjectCollections")
+    subject_collections: Omittable[list[formats.Nsid]] = Field(None, alias="subjectCollections")
     """Set of record types (collection NSIDs) which can be reported to this service. If not defined
     (distinct from empty array), default is any record type.
     """
@@ -72,10 +72,11 @@ RecordLabels = TypeAliasType(
 )
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_labeler_defs = lazy_module("lexforge.generated.models.app.bsky.labeler.defs")
     com_atproto_label_defs = lazy_module("lexforge.generated.models.com.atproto.label.defs")
     com_atproto_moderation_defs = lazy_module(
         "lexforge.generated.models.com.atproto.moderation.defs"
     )
+    formats = lazy_module("lexforge.runtime.lex.formats")

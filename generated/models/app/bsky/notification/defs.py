@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel
-from lexforge.runtime.lex.formats import Did
+from lexforge.runtime.lex import LexModel, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -100,7 +102,7 @@ class SubjectActivitySubscription(LexModel):
     py_type: Literal["app.bsky.notification.defs#subjectActivitySubscription"] = Field(
         "app.bsky.notification.defs#subjectActivitySubscription", alias="$type"
     )
-    subject: Did
+    subject: formats.Did
     activity_subscription: ActivitySubscription = Field(alias="activitySubscription")
 
 
@@ -110,3 +112,8 @@ ChatPreferenceIncludeKnownValues: TypeAlias = Literal["all", "accepted"]
 
 FilterablePreferenceIncludeKnownValues: TypeAlias = Literal["all", "follows"]
 """Known values of ``FilterablePreference.include`` (any string is accepted)."""
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

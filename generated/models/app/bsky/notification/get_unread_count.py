@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel, Omittable
-from lexforge.runtime.lex.formats import Datetime
+from lexforge.runtime.lex import LexModel, Omittable, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -24,8 +26,13 @@ NSID: Final = "app.bsky.notification.getUnreadCount"
 
 class Params(LexModel):
     priority: Omittable[bool] = None
-    seen_at: Omittable[Datetime] = Field(None, alias="seenAt")
+    seen_at: Omittable[formats.Datetime] = Field(None, alias="seenAt")
 
 
 class Output(LexModel):
     count: int
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -37,6 +37,6 @@ class Output(LexModel):
     subscriptions: list[app_bsky_actor_defs.ProfileView]
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_actor_defs = lazy_module("lexforge.generated.models.app.bsky.actor.defs")

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, UnknownObject, lazy_module
-from lexforge.runtime.lex.formats import AtUri, CidString, Datetime
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.actor.defs as app_bsky_actor_defs
     import lexforge.generated.models.app.bsky.graph.defs as app_bsky_graph_defs
     import lexforge.generated.models.com.atproto.label.defs as com_atproto_label_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -36,28 +36,28 @@ class Params(LexModel):
     limit: int = Field(50, ge=1, le=100)
     priority: Omittable[bool] = None
     cursor: Omittable[str] = None
-    seen_at: Omittable[Datetime] = Field(None, alias="seenAt")
+    seen_at: Omittable[formats.Datetime] = Field(None, alias="seenAt")
 
 
 class Output(LexModel):
     cursor: Omittable[str] = None
     notifications: list[Notification]
     priority: Omittable[bool] = None
-    seen_at: Omittable[Datetime] = Field(None, alias="seenAt")
+    seen_at: Omittable[formats.Datetime] = Field(None, alias="seenAt")
 
 
 class Notification(LexModel):
     py_type: Literal["app.bsky.notification.listNotifications#notification"] = Field(
         "app.bsky.notification.listNotifications#notification", alias="$type"
     )
-    uri: AtUri
-    cid: CidString
+    uri: formats.AtUri
+    cid: formats.CidString
     author: app_bsky_actor_defs.ProfileView
     reason: str
     """The reason why this notification was delivered - e.g. your post was liked, or you received a
     new follower.
     """
-    reason_subject: Omittable[AtUri] = Field(None, alias="reasonSubject")
+    reason_subject: Omittable[formats.AtUri] = Field(None, alias="reasonSubject")
     record: UnknownObject
     starter_pack: Omittable[app_bsky_graph_defs.StarterPackViewBasic] = Field(
         None, alias="starterPack"
@@ -66,7 +66,7 @@ class Notification(LexModel):
     follow originating from a starter pack.
     """
     is_read: bool = Field(alias="isRead")
-    indexed_at: Datetime = Field(alias="indexedAt")
+    indexed_at: formats.Datetime = Field(alias="indexedAt")
     labels: Omittable[list[com_atproto_label_defs.Label]] = None
 
 
@@ -88,8 +88,9 @@ NotificationReasonKnownValues: TypeAlias = Literal[
 """Known values of ``Notification.reason`` (any string is accepted)."""
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_actor_defs = lazy_module("lexforge.generated.models.app.bsky.actor.defs")
     app_bsky_graph_defs = lazy_module("lexforge.generated.models.app.bsky.graph.defs")
     com_atproto_label_defs = lazy_module("lexforge.generated.models.com.atproto.label.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

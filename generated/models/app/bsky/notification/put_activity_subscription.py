@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Final
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, lazy_module
-from lexforge.runtime.lex.formats import Did
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.notification.defs as app_bsky_notification_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -29,19 +29,20 @@ NSID: Final = "app.bsky.notification.putActivitySubscription"
 
 
 class Input(LexModel):
-    subject: Did
+    subject: formats.Did
     activity_subscription: app_bsky_notification_defs.ActivitySubscription = Field(
         alias="activitySubscription"
     )
 
 
 class Output(LexModel):
-    subject: Did
+    subject: formats.Did
     activity_subscription: Omittable[app_bsky_notification_defs.ActivitySubscription] = Field(
         None, alias="activitySubscription"
     )
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_notification_defs = lazy_module("lexforge.generated.models.app.bsky.notification.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -8,12 +8,14 @@ be sent to the given token for the requesting account. Requires auth.
 
 from __future__ import annotations
 
-from typing import Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel
-from lexforge.runtime.lex.formats import Did
+from lexforge.runtime.lex import LexModel, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -25,7 +27,7 @@ NSID: Final = "app.bsky.notification.unregisterPush"
 
 
 class Input(LexModel):
-    service_did: Did = Field(alias="serviceDid")
+    service_did: formats.Did = Field(alias="serviceDid")
     token: str
     platform: str
     app_id: str = Field(alias="appId")
@@ -33,3 +35,8 @@ class Input(LexModel):
 
 InputPlatformKnownValues: TypeAlias = Literal["ios", "android", "web"]
 """Known values of ``Input.platform`` (any string is accepted)."""
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel
-from lexforge.runtime.lex.formats import Datetime
+from lexforge.runtime.lex import LexModel, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -22,4 +24,9 @@ NSID: Final = "app.bsky.notification.updateSeen"
 
 
 class Input(LexModel):
-    seen_at: Datetime = Field(alias="seenAt")
+    seen_at: formats.Datetime = Field(alias="seenAt")
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -6,14 +6,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Final, Literal
+from typing import TYPE_CHECKING, Annotated, Final, Literal
 
 from pydantic import Field
 from pydantic import Tag as _Tag
 from typing_extensions import TypeAliasType
 
-from lexforge.runtime.lex import UNKNOWN_TAG, LexModel, StringLimits, UnknownObject, union
-from lexforge.runtime.lex.formats import Did, Uri
+from lexforge.runtime.lex import (
+    UNKNOWN_TAG,
+    LexModel,
+    StringLimits,
+    UnknownObject,
+    lazy_module,
+    union,
+)
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -58,7 +67,7 @@ class Link(LexModel):
     py_type: Literal["app.bsky.richtext.facet#link"] = Field(
         "app.bsky.richtext.facet#link", alias="$type"
     )
-    uri: Uri
+    uri: formats.Uri
 
 
 class Mention(LexModel):
@@ -69,7 +78,7 @@ class Mention(LexModel):
     py_type: Literal["app.bsky.richtext.facet#mention"] = Field(
         "app.bsky.richtext.facet#mention", alias="$type"
     )
-    did: Did
+    did: formats.Did
 
 
 class Tag(LexModel):
@@ -97,3 +106,8 @@ MainFeaturesItem = TypeAliasType(
         ),
     ],
 )
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, lazy_module
-from lexforge.runtime.lex.formats import AtUri, Datetime, Did
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.actor.defs as app_bsky_actor_defs
     import lexforge.generated.models.app.bsky.feed.defs as app_bsky_feed_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -46,7 +46,7 @@ class AgeAssuranceEvent(LexModel):
     py_type: Literal["app.bsky.unspecced.defs#ageAssuranceEvent"] = Field(
         "app.bsky.unspecced.defs#ageAssuranceEvent", alias="$type"
     )
-    created_at: Datetime = Field(alias="createdAt")
+    created_at: formats.Datetime = Field(alias="createdAt")
     """The date and time of this write operation."""
     status: str
     """The status of the age assurance process."""
@@ -72,7 +72,7 @@ class AgeAssuranceState(LexModel):
     py_type: Literal["app.bsky.unspecced.defs#ageAssuranceState"] = Field(
         "app.bsky.unspecced.defs#ageAssuranceState", alias="$type"
     )
-    last_initiated_at: Omittable[Datetime] = Field(None, alias="lastInitiatedAt")
+    last_initiated_at: Omittable[formats.Datetime] = Field(None, alias="lastInitiatedAt")
     """The timestamp when this state was last updated."""
     status: str
     """The status of the age assurance process."""
@@ -82,21 +82,21 @@ class SkeletonSearchActor(LexModel):
     py_type: Literal["app.bsky.unspecced.defs#skeletonSearchActor"] = Field(
         "app.bsky.unspecced.defs#skeletonSearchActor", alias="$type"
     )
-    did: Did
+    did: formats.Did
 
 
 class SkeletonSearchPost(LexModel):
     py_type: Literal["app.bsky.unspecced.defs#skeletonSearchPost"] = Field(
         "app.bsky.unspecced.defs#skeletonSearchPost", alias="$type"
     )
-    uri: AtUri
+    uri: formats.AtUri
 
 
 class SkeletonSearchStarterPack(LexModel):
     py_type: Literal["app.bsky.unspecced.defs#skeletonSearchStarterPack"] = Field(
         "app.bsky.unspecced.defs#skeletonSearchStarterPack", alias="$type"
     )
-    uri: AtUri
+    uri: formats.AtUri
 
 
 class SkeletonTrend(LexModel):
@@ -107,11 +107,11 @@ class SkeletonTrend(LexModel):
     display_name: str = Field(alias="displayName")
     description: Omittable[str] = None
     link: str
-    started_at: Datetime = Field(alias="startedAt")
+    started_at: formats.Datetime = Field(alias="startedAt")
     post_count: int = Field(alias="postCount")
     status: Omittable[str] = None
     category: Omittable[str] = None
-    dids: list[Did]
+    dids: list[formats.Did]
 
 
 class ThreadItemBlocked(LexModel):
@@ -174,7 +174,7 @@ class TrendView(LexModel):
     display_name: str = Field(alias="displayName")
     description: Omittable[str] = None
     link: str
-    started_at: Datetime = Field(alias="startedAt")
+    started_at: formats.Datetime = Field(alias="startedAt")
     post_count: int = Field(alias="postCount")
     status: Omittable[str] = None
     category: Omittable[str] = None
@@ -207,7 +207,8 @@ TrendViewStatusKnownValues: TypeAlias = Literal["hot"]
 """Known values of ``TrendView.status`` (any string is accepted)."""
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_actor_defs = lazy_module("lexforge.generated.models.app.bsky.actor.defs")
     app_bsky_feed_defs = lazy_module("lexforge.generated.models.app.bsky.feed.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

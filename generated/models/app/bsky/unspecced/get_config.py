@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel, Omittable
-from lexforge.runtime.lex.formats import Did
+from lexforge.runtime.lex import LexModel, Omittable, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -31,5 +33,10 @@ class LiveNowConfig(LexModel):
     py_type: Literal["app.bsky.unspecced.getConfig#liveNowConfig"] = Field(
         "app.bsky.unspecced.getConfig#liveNowConfig", alias="$type"
     )
-    did: Did
+    did: formats.Did
     domains: list[str]
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -9,12 +9,14 @@ app.bsky.unspecced.getOnboardingSuggestedStarterPacks
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel, Omittable
-from lexforge.runtime.lex.formats import AtUri, Did
+from lexforge.runtime.lex import LexModel, Omittable, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -26,10 +28,15 @@ NSID: Final = "app.bsky.unspecced.getOnboardingSuggestedStarterPacksSkeleton"
 
 
 class Params(LexModel):
-    viewer: Omittable[Did] = None
+    viewer: Omittable[formats.Did] = None
     """DID of the account making the request (not included for public/unauthenticated queries)."""
     limit: int = Field(10, ge=1, le=25)
 
 
 class Output(LexModel):
-    starter_packs: list[AtUri] = Field(alias="starterPacks")
+    starter_packs: list[formats.AtUri] = Field(alias="starterPacks")
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -19,10 +19,10 @@ from pydantic import Field, Tag
 from typing_extensions import TypeAliasType
 
 from lexforge.runtime.lex import UNKNOWN_TAG, LexModel, UnknownObject, lazy_module, union
-from lexforge.runtime.lex.formats import AtUri
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.unspecced.defs as app_bsky_unspecced_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -36,7 +36,7 @@ NSID: Final = "app.bsky.unspecced.getPostThreadOtherV2"
 
 
 class Params(LexModel):
-    anchor: AtUri
+    anchor: formats.AtUri
     """Reference (AT-URI) to post record. This is the anchor post."""
 
 
@@ -51,7 +51,7 @@ class ThreadItem(LexModel):
     py_type: Literal["app.bsky.unspecced.getPostThreadOtherV2#threadItem"] = Field(
         "app.bsky.unspecced.getPostThreadOtherV2#threadItem", alias="$type"
     )
-    uri: AtUri
+    uri: formats.AtUri
     depth: int
     """The nesting level of this item in the thread. Depth 0 means the anchor item. Items above have
     negative depths, items below have positive depths.
@@ -71,6 +71,7 @@ ThreadItemValue = TypeAliasType(
 )
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_unspecced_defs = lazy_module("lexforge.generated.models.app.bsky.unspecced.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

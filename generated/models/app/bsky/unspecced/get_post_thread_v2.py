@@ -18,11 +18,11 @@ from pydantic import Field, Tag
 from typing_extensions import TypeAliasType
 
 from lexforge.runtime.lex import UNKNOWN_TAG, LexModel, Omittable, UnknownObject, lazy_module, union
-from lexforge.runtime.lex.formats import AtUri
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.feed.defs as app_bsky_feed_defs
     import lexforge.generated.models.app.bsky.unspecced.defs as app_bsky_unspecced_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -37,7 +37,7 @@ NSID: Final = "app.bsky.unspecced.getPostThreadV2"
 
 
 class Params(LexModel):
-    anchor: AtUri
+    anchor: formats.AtUri
     """Reference (AT-URI) to post record. This is the anchor post, and the thread will be built
     around it. It can be any post in the tree, not necessarily a root post.
     """
@@ -70,7 +70,7 @@ class ThreadItem(LexModel):
     py_type: Literal["app.bsky.unspecced.getPostThreadV2#threadItem"] = Field(
         "app.bsky.unspecced.getPostThreadV2#threadItem", alias="$type"
     )
-    uri: AtUri
+    uri: formats.AtUri
     depth: int
     """The nesting level of this item in the thread. Depth 0 means the anchor item. Items above have
     negative depths, items below have positive depths.
@@ -111,7 +111,8 @@ ParamsSortKnownValues: TypeAlias = Literal["newest", "oldest", "top"]
 """Known values of ``Params.sort`` (any string is accepted)."""
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_feed_defs = lazy_module("lexforge.generated.models.app.bsky.feed.defs")
     app_bsky_unspecced_defs = lazy_module("lexforge.generated.models.app.bsky.unspecced.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -9,12 +9,14 @@ app.bsky.unspecced.getSuggestedUsersForExplore
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel, Omittable
-from lexforge.runtime.lex.formats import Did
+from lexforge.runtime.lex import LexModel, Omittable, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -26,7 +28,7 @@ NSID: Final = "app.bsky.unspecced.getSuggestedUsersForExploreSkeleton"
 
 
 class Params(LexModel):
-    viewer: Omittable[Did] = None
+    viewer: Omittable[formats.Did] = None
     """DID of the account making the request (not included for public/unauthenticated queries)."""
     category: Omittable[str] = None
     """Category of users to get suggestions for."""
@@ -34,6 +36,11 @@ class Params(LexModel):
 
 
 class Output(LexModel):
-    dids: list[Did]
+    dids: list[formats.Did]
     rec_id_str: Omittable[str] = Field(None, alias="recIdStr")
     """Snowflake for this recommendation, use when submitting recommendation events."""
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

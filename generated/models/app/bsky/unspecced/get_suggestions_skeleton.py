@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Final
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, lazy_module
-from lexforge.runtime.lex.formats import Did
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.unspecced.defs as app_bsky_unspecced_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -29,13 +29,13 @@ NSID: Final = "app.bsky.unspecced.getSuggestionsSkeleton"
 
 
 class Params(LexModel):
-    viewer: Omittable[Did] = None
+    viewer: Omittable[formats.Did] = None
     """DID of the account making the request (not included for public/unauthenticated queries). Used
     to boost followed accounts in ranking.
     """
     limit: int = Field(50, ge=1, le=100)
     cursor: Omittable[str] = None
-    relative_to_did: Omittable[Did] = Field(None, alias="relativeToDid")
+    relative_to_did: Omittable[formats.Did] = Field(None, alias="relativeToDid")
     """DID of the account to get suggestions relative to. If not provided, suggestions will be based
     on the viewer.
     """
@@ -44,7 +44,7 @@ class Params(LexModel):
 class Output(LexModel):
     cursor: Omittable[str] = None
     actors: list[app_bsky_unspecced_defs.SkeletonSearchActor]
-    relative_to_did: Omittable[Did] = Field(None, alias="relativeToDid")
+    relative_to_did: Omittable[formats.Did] = Field(None, alias="relativeToDid")
     """DID of the account these suggestions are relative to. If this is returned undefined,
     suggestions are based on the viewer.
     """
@@ -54,6 +54,7 @@ class Output(LexModel):
     """Snowflake for this recommendation, use when submitting recommendation events."""
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_unspecced_defs = lazy_module("lexforge.generated.models.app.bsky.unspecced.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -7,12 +7,14 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel
-from lexforge.runtime.lex.formats import Uri
+from lexforge.runtime.lex import LexModel, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -39,8 +41,13 @@ class Suggestion(LexModel):
     )
     tag: str
     subject_type: str = Field(alias="subjectType")
-    subject: Uri
+    subject: formats.Uri
 
 
 SuggestionSubjectTypeKnownValues: TypeAlias = Literal["actor", "feed"]
 """Known values of ``Suggestion.subjectType`` (any string is accepted)."""
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Final
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, lazy_module
-from lexforge.runtime.lex.formats import Did
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.unspecced.defs as app_bsky_unspecced_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -28,7 +28,7 @@ NSID: Final = "app.bsky.unspecced.getTrendsSkeleton"
 
 
 class Params(LexModel):
-    viewer: Omittable[Did] = None
+    viewer: Omittable[formats.Did] = None
     """DID of the account making the request (not included for public/unauthenticated queries)."""
     limit: int = Field(10, ge=1, le=25)
 
@@ -39,6 +39,7 @@ class Output(LexModel):
     """Snowflake for this recommendation, use when submitting recommendation events."""
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_unspecced_defs = lazy_module("lexforge.generated.models.app.bsky.unspecced.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

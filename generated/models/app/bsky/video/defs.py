@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 
 from pydantic import Field
 
-from lexforge.runtime.lex import BlobRef, LexModel, Omittable
-from lexforge.runtime.lex.formats import Did
+from lexforge.runtime.lex import BlobRef, LexModel, Omittable, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -28,7 +30,7 @@ class JobStatus(LexModel):
         "app.bsky.video.defs#jobStatus", alias="$type"
     )
     job_id: str = Field(alias="jobId")
-    did: Did
+    did: formats.Did
     state: str
     """The state of the video processing job. All values not listed as a known value indicate that
     the job is in process.
@@ -64,3 +66,8 @@ JobStatusFailureCodeKnownValues: TypeAlias = Literal[
     "generic_failure",
 ]
 """Known values of ``JobStatus.failureCode`` (any string is accepted)."""
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Annotated, Final, Literal, TypeAlias
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, StringLimits, lazy_module
-from lexforge.runtime.lex.formats import Datetime
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.video.defs as app_bsky_video_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -40,7 +40,7 @@ class Output(LexModel):
     part_size_bytes: int = Field(alias="partSizeBytes")
     part_count: int = Field(alias="partCount")
     received_parts: list[Annotated[int, Field(ge=1)]] = Field(alias="receivedParts")
-    expires_at: Datetime = Field(alias="expiresAt")
+    expires_at: formats.Datetime = Field(alias="expiresAt")
     state: Annotated[str, StringLimits(max_length=32)]
     completed_job_id: Omittable[Annotated[str, StringLimits(min_length=1, max_length=256)]] = Field(
         None, alias="completedJobId"
@@ -68,6 +68,7 @@ OutputStateKnownValues: TypeAlias = Literal[
 """Known values of ``Output.state`` (any string is accepted)."""
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_video_defs = lazy_module("lexforge.generated.models.app.bsky.video.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

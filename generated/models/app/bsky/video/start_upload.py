@@ -10,13 +10,15 @@ upload.
 
 from __future__ import annotations
 
-from typing import Annotated, Final
+from typing import TYPE_CHECKING, Annotated, Final
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel, Omittable, StringLimits
-from lexforge.runtime.lex.formats import Datetime
+from lexforge.runtime.lex import LexModel, Omittable, StringLimits, lazy_module
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -60,7 +62,7 @@ class Output(LexModel):
     job_id: Annotated[str, StringLimits(min_length=1, max_length=256)] = Field(alias="jobId")
     part_size_bytes: int = Field(alias="partSizeBytes")
     part_count: int = Field(alias="partCount")
-    expires_at: Datetime = Field(alias="expiresAt")
+    expires_at: formats.Datetime = Field(alias="expiresAt")
 
 
 class UnsupportedContentTypeError(XrpcDeclaredError):
@@ -109,3 +111,8 @@ class ServiceOverloadedError(XrpcDeclaredError):
     """The service is draining, at capacity, or temporarily unable to create the multipart upload."""
 
     error = "ServiceOverloaded"
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -27,6 +27,6 @@ class Output(LexModel):
     job_status: app_bsky_video_defs.JobStatus = Field(alias="jobStatus")
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_video_defs = lazy_module("lexforge.generated.models.app.bsky.video.defs")

@@ -20,11 +20,11 @@ from lexforge.runtime.lex import (
     lazy_module,
     union,
 )
-from lexforge.runtime.lex.formats import Datetime, Did, Handle, Uri
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.actor.defs as app_bsky_actor_defs
     import lexforge.generated.models.com.atproto.label.defs as com_atproto_label_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -71,16 +71,16 @@ class ProfileViewBasic(LexModel):
     py_type: Literal["chat.bsky.actor.defs#profileViewBasic"] = Field(
         "chat.bsky.actor.defs#profileViewBasic", alias="$type"
     )
-    did: Did
-    handle: Handle
+    did: formats.Did
+    handle: formats.Handle
     display_name: Omittable[Annotated[str, StringLimits(max_length=640, max_graphemes=64)]] = Field(
         None, alias="displayName"
     )
-    avatar: Omittable[Uri] = None
+    avatar: Omittable[formats.Uri] = None
     associated: Omittable[app_bsky_actor_defs.ProfileAssociated] = None
     viewer: Omittable[app_bsky_actor_defs.ViewerState] = None
     labels: Omittable[list[com_atproto_label_defs.Label]] = None
-    created_at: Omittable[Datetime] = Field(None, alias="createdAt")
+    created_at: Omittable[formats.Datetime] = Field(None, alias="createdAt")
     chat_disabled: Omittable[bool] = Field(None, alias="chatDisabled")
     """Set to true when the actor cannot actively participate in conversations"""
     verification: Omittable[app_bsky_actor_defs.VerificationState] = None
@@ -112,7 +112,8 @@ MemberRoleKnownValues: TypeAlias = Literal["owner", "standard"]
 MemberRole: TypeAlias = str
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_actor_defs = lazy_module("lexforge.generated.models.app.bsky.actor.defs")
     com_atproto_label_defs = lazy_module("lexforge.generated.models.com.atproto.label.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -21,7 +21,6 @@ from lexforge.runtime.lex import (
     lazy_module,
     union,
 )
-from lexforge.runtime.lex.formats import Datetime, Did
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.embed.record as app_bsky_embed_record
@@ -29,6 +28,7 @@ if TYPE_CHECKING:
     import lexforge.generated.models.chat.bsky.actor.defs as chat_bsky_actor_defs
     import lexforge.generated.models.chat.bsky.embed.join_link as chat_bsky_embed_join_link
     import lexforge.generated.models.chat.bsky.group.defs as chat_bsky_group_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -118,7 +118,7 @@ class ConvoRef(LexModel):
     py_type: Literal["chat.bsky.convo.defs#convoRef"] = Field(
         "chat.bsky.convo.defs#convoRef", alias="$type"
     )
-    did: Did
+    did: formats.Did
     convo_id: str = Field(alias="convoId")
 
 
@@ -152,7 +152,7 @@ class DeletedMessageView(LexModel):
     id: str
     rev: str
     sender: MessageViewSender
-    sent_at: Datetime = Field(alias="sentAt")
+    sent_at: formats.Datetime = Field(alias="sentAt")
 
 
 class DirectConvo(LexModel):
@@ -165,7 +165,7 @@ class GroupConvo(LexModel):
     py_type: Literal["chat.bsky.convo.defs#groupConvo"] = Field(
         "chat.bsky.convo.defs#groupConvo", alias="$type"
     )
-    created_at: Datetime = Field(alias="createdAt")
+    created_at: formats.Datetime = Field(alias="createdAt")
     join_link: Omittable[chat_bsky_group_defs.JoinLinkView] = Field(None, alias="joinLink")
     join_request_count: Omittable[int] = Field(None, alias="joinRequestCount")
     """The total number of pending join requests for the group conversation. Only present for the
@@ -618,7 +618,7 @@ class MessageRef(LexModel):
     py_type: Literal["chat.bsky.convo.defs#messageRef"] = Field(
         "chat.bsky.convo.defs#messageRef", alias="$type"
     )
-    did: Did
+    did: formats.Did
     convo_id: str = Field(alias="convoId")
     message_id: str = Field(alias="messageId")
 
@@ -641,14 +641,14 @@ class MessageView(LexModel):
     message will not itself have a populated 'replyTo' field even if it was also a reply.
     """
     sender: MessageViewSender
-    sent_at: Datetime = Field(alias="sentAt")
+    sent_at: formats.Datetime = Field(alias="sentAt")
 
 
 class MessageViewSender(LexModel):
     py_type: Literal["chat.bsky.convo.defs#messageViewSender"] = Field(
         "chat.bsky.convo.defs#messageViewSender", alias="$type"
     )
-    did: Did
+    did: formats.Did
 
 
 class ReactionView(LexModel):
@@ -657,14 +657,14 @@ class ReactionView(LexModel):
     )
     value: str
     sender: ReactionViewSender
-    created_at: Datetime = Field(alias="createdAt")
+    created_at: formats.Datetime = Field(alias="createdAt")
 
 
 class ReactionViewSender(LexModel):
     py_type: Literal["chat.bsky.convo.defs#reactionViewSender"] = Field(
         "chat.bsky.convo.defs#reactionViewSender", alias="$type"
     )
-    did: Did
+    did: formats.Did
 
 
 class ReplyRef(LexModel):
@@ -810,7 +810,7 @@ class SystemMessageReferredUser(LexModel):
     py_type: Literal["chat.bsky.convo.defs#systemMessageReferredUser"] = Field(
         "chat.bsky.convo.defs#systemMessageReferredUser", alias="$type"
     )
-    did: Did
+    did: formats.Did
 
 
 class SystemMessageView(LexModel):
@@ -819,7 +819,7 @@ class SystemMessageView(LexModel):
     )
     id: str
     rev: str
-    sent_at: Datetime = Field(alias="sentAt")
+    sent_at: formats.Datetime = Field(alias="sentAt")
     data: SystemMessageViewData
 
 
@@ -1065,10 +1065,11 @@ ConvoStatusKnownValues: TypeAlias = Literal["request", "accepted"]
 ConvoStatus: TypeAlias = str
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_embed_record = lazy_module("lexforge.generated.models.app.bsky.embed.record")
     app_bsky_richtext_facet = lazy_module("lexforge.generated.models.app.bsky.richtext.facet")
     chat_bsky_actor_defs = lazy_module("lexforge.generated.models.chat.bsky.actor.defs")
     chat_bsky_embed_join_link = lazy_module("lexforge.generated.models.chat.bsky.embed.join_link")
     chat_bsky_group_defs = lazy_module("lexforge.generated.models.chat.bsky.group.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Final
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, lazy_module
-from lexforge.runtime.lex.formats import Did
 
 if TYPE_CHECKING:
     import lexforge.generated.models.chat.bsky.convo.defs as chat_bsky_convo_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -29,7 +29,7 @@ NSID: Final = "chat.bsky.convo.getConvoAvailability"
 
 
 class Params(LexModel):
-    members: list[Did] = Field(min_length=1, max_length=10)
+    members: list[formats.Did] = Field(min_length=1, max_length=10)
 
 
 class Output(LexModel):
@@ -37,6 +37,7 @@ class Output(LexModel):
     convo: Omittable[chat_bsky_convo_defs.ConvoView] = None
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     chat_bsky_convo_defs = lazy_module("lexforge.generated.models.chat.bsky.convo.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

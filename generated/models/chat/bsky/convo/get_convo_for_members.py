@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Final
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, lazy_module
-from lexforge.runtime.lex.formats import Did
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
 
 if TYPE_CHECKING:
     import lexforge.generated.models.chat.bsky.convo.defs as chat_bsky_convo_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -35,7 +35,7 @@ NSID: Final = "chat.bsky.convo.getConvoForMembers"
 
 
 class Params(LexModel):
-    members: list[Did] = Field(min_length=1, max_length=10)
+    members: list[formats.Did] = Field(min_length=1, max_length=10)
 
 
 class Output(LexModel):
@@ -78,6 +78,7 @@ class RecipientNotFoundError(XrpcDeclaredError):
     error = "RecipientNotFound"
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     chat_bsky_convo_defs = lazy_module("lexforge.generated.models.chat.bsky.convo.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -43,6 +43,6 @@ class InvalidConvoError(XrpcDeclaredError):
     error = "InvalidConvo"
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     chat_bsky_actor_defs = lazy_module("lexforge.generated.models.chat.bsky.actor.defs")

@@ -53,7 +53,7 @@ OutputRequestsItem = TypeAliasType(
 )
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     chat_bsky_convo_defs = lazy_module("lexforge.generated.models.chat.bsky.convo.defs")
     chat_bsky_group_defs = lazy_module("lexforge.generated.models.chat.bsky.group.defs")

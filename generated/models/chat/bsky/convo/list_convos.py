@@ -63,6 +63,6 @@ ParamsLockStatusKnownValues: TypeAlias = Literal["unlocked", "locked", "locked-p
 """Known values of ``Params.lockStatus`` (any string is accepted)."""
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     chat_bsky_convo_defs = lazy_module("lexforge.generated.models.chat.bsky.convo.defs")

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Annotated, Final
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, StringLimits, lazy_module
-from lexforge.runtime.lex.formats import Did
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
 
 if TYPE_CHECKING:
     import lexforge.generated.models.chat.bsky.convo.defs as chat_bsky_convo_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -37,7 +37,7 @@ NSID: Final = "chat.bsky.group.createGroup"
 
 
 class Input(LexModel):
-    members: list[Did] = Field(max_length=10000)
+    members: list[formats.Did] = Field(max_length=10000)
     """The members to add to the group. The owner is automatically added. Implementations may
     enforce a lower maximum than the 10,000-item schema limit; Bluesky currently supports up to
     100 total members. If the owner is included in this list, the list may contain up to the
@@ -92,6 +92,7 @@ class UserForbidsGroupsError(XrpcDeclaredError):
     error = "UserForbidsGroups"
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     chat_bsky_convo_defs = lazy_module("lexforge.generated.models.chat.bsky.convo.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

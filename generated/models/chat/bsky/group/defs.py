@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, lazy_module
-from lexforge.runtime.lex.formats import Datetime
 
 if TYPE_CHECKING:
     import lexforge.generated.models.chat.bsky.actor.defs as chat_bsky_actor_defs
     import lexforge.generated.models.chat.bsky.convo.defs as chat_bsky_convo_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -88,14 +88,14 @@ class JoinLinkView(LexModel):
     enabled_status: LinkEnabledStatus = Field(alias="enabledStatus")
     require_approval: bool = Field(alias="requireApproval")
     join_rule: JoinRule = Field(alias="joinRule")
-    created_at: Datetime = Field(alias="createdAt")
+    created_at: formats.Datetime = Field(alias="createdAt")
 
 
 class JoinLinkViewerState(LexModel):
     py_type: Literal["chat.bsky.group.defs#joinLinkViewerState"] = Field(
         "chat.bsky.group.defs#joinLinkViewerState", alias="$type"
     )
-    requested_at: Omittable[Datetime] = Field(None, alias="requestedAt")
+    requested_at: Omittable[formats.Datetime] = Field(None, alias="requestedAt")
 
 
 class JoinRequestConvoView(LexModel):
@@ -122,7 +122,7 @@ class JoinRequestView(LexModel):
     )
     convo_id: str = Field(alias="convoId")
     requested_by: chat_bsky_actor_defs.ProfileViewBasic = Field(alias="requestedBy")
-    requested_at: Datetime = Field(alias="requestedAt")
+    requested_at: formats.Datetime = Field(alias="requestedAt")
 
 
 JoinRuleKnownValues: TypeAlias = Literal["anyone", "followedByOwner"]
@@ -139,7 +139,8 @@ LinkEnabledStatusKnownValues: TypeAlias = Literal["enabled", "disabled"]
 LinkEnabledStatus: TypeAlias = str
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     chat_bsky_actor_defs = lazy_module("lexforge.generated.models.chat.bsky.actor.defs")
     chat_bsky_convo_defs = lazy_module("lexforge.generated.models.chat.bsky.convo.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

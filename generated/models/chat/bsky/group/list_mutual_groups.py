@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Final
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, lazy_module
-from lexforge.runtime.lex.formats import Did
 
 if TYPE_CHECKING:
     import lexforge.generated.models.chat.bsky.convo.defs as chat_bsky_convo_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -28,7 +28,7 @@ NSID: Final = "chat.bsky.group.listMutualGroups"
 
 
 class Params(LexModel):
-    subject: Did
+    subject: formats.Did
     limit: int = Field(50, ge=1, le=100)
     cursor: Omittable[str] = None
 
@@ -38,6 +38,7 @@ class Output(LexModel):
     convos: list[chat_bsky_convo_defs.ConvoView]
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     chat_bsky_convo_defs = lazy_module("lexforge.generated.models.chat.bsky.convo.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

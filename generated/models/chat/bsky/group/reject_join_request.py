@@ -7,13 +7,15 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel
-from lexforge.runtime.lex.formats import Did
+from lexforge.runtime.lex import LexModel, lazy_module
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -28,7 +30,7 @@ NSID: Final = "chat.bsky.group.rejectJoinRequest"
 
 class Input(LexModel):
     convo_id: str = Field(alias="convoId")
-    member: Did
+    member: formats.Did
 
 
 class Output(LexModel):
@@ -45,3 +47,8 @@ class InsufficientRoleError(XrpcDeclaredError):
     """The ``InsufficientRole`` error of ``chat.bsky.group.rejectJoinRequest``."""
 
     error = "InsufficientRole"
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

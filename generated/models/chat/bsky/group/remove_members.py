@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Final
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, lazy_module
-from lexforge.runtime.lex.formats import Did
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
 
 if TYPE_CHECKING:
     import lexforge.generated.models.chat.bsky.convo.defs as chat_bsky_convo_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -30,7 +30,7 @@ NSID: Final = "chat.bsky.group.removeMembers"
 
 class Input(LexModel):
     convo_id: str = Field(alias="convoId")
-    members: list[Did] = Field(min_length=1)
+    members: list[formats.Did] = Field(min_length=1)
 
 
 class Output(LexModel):
@@ -49,6 +49,7 @@ class InsufficientRoleError(XrpcDeclaredError):
     error = "InsufficientRole"
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     chat_bsky_convo_defs = lazy_module("lexforge.generated.models.chat.bsky.convo.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

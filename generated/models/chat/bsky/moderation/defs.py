@@ -20,11 +20,11 @@ from lexforge.runtime.lex import (
     lazy_module,
     union,
 )
-from lexforge.runtime.lex.formats import Datetime
 
 if TYPE_CHECKING:
     import lexforge.generated.models.chat.bsky.convo.defs as chat_bsky_convo_defs
     import lexforge.generated.models.chat.bsky.group.defs as chat_bsky_group_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -71,7 +71,7 @@ class GroupConvo(LexModel):
     py_type: Literal["chat.bsky.moderation.defs#groupConvo"] = Field(
         "chat.bsky.moderation.defs#groupConvo", alias="$type"
     )
-    created_at: Datetime = Field(alias="createdAt")
+    created_at: formats.Datetime = Field(alias="createdAt")
     join_link: Omittable[chat_bsky_group_defs.JoinLinkView] = Field(None, alias="joinLink")
     join_request_count: int = Field(alias="joinRequestCount")
     """The total number of pending join requests for the group conversation. This information is
@@ -99,7 +99,8 @@ ConvoViewKind = TypeAliasType(
 """Union field that has data specific to different kinds of convos."""
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     chat_bsky_convo_defs = lazy_module("lexforge.generated.models.chat.bsky.convo.defs")
     chat_bsky_group_defs = lazy_module("lexforge.generated.models.chat.bsky.group.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

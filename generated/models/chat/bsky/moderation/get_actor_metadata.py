@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel
-from lexforge.runtime.lex.formats import Did
+from lexforge.runtime.lex import LexModel, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -24,7 +26,7 @@ NSID: Final = "chat.bsky.moderation.getActorMetadata"
 
 
 class Params(LexModel):
-    actor: Did
+    actor: formats.Did
 
 
 class Output(LexModel):
@@ -41,3 +43,8 @@ class Metadata(LexModel):
     messages_received: int = Field(alias="messagesReceived")
     convos: int
     convos_started: int = Field(alias="convosStarted")
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

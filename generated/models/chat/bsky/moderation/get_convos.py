@@ -34,6 +34,6 @@ class Output(LexModel):
     convos: list[chat_bsky_moderation_defs.ConvoView]
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     chat_bsky_moderation_defs = lazy_module("lexforge.generated.models.chat.bsky.moderation.defs")

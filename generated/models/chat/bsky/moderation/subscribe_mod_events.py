@@ -7,13 +7,15 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel, Omittable
-from lexforge.runtime.lex.formats import Datetime, Did
+from lexforge.runtime.lex import LexModel, Omittable, lazy_module
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "MESSAGE_TYPES",
@@ -55,19 +57,19 @@ class EventChatAccepted(LexModel):
     py_type: Literal["chat.bsky.moderation.subscribeModEvents#eventChatAccepted"] = Field(
         "chat.bsky.moderation.subscribeModEvents#eventChatAccepted", alias="$type"
     )
-    actor_did: Did = Field(alias="actorDid")
+    actor_did: formats.Did = Field(alias="actorDid")
     """The DID of the person accepting the convo."""
-    convo_created_at: Datetime = Field(alias="convoCreatedAt")
+    convo_created_at: formats.Datetime = Field(alias="convoCreatedAt")
     """When the convo was originally created."""
     convo_id: str = Field(alias="convoId")
-    created_at: Datetime = Field(alias="createdAt")
+    created_at: formats.Datetime = Field(alias="createdAt")
     group_member_count: Omittable[int] = Field(None, alias="groupMemberCount")
     """Current member count at the time of the event. Only present for group convos."""
     group_name: Omittable[str] = Field(None, alias="groupName")
     """The name of the group chat. Only present for group convos."""
     method: str
     """How the convo was accepted."""
-    owner_did: Omittable[Did] = Field(None, alias="ownerDid")
+    owner_did: Omittable[formats.Did] = Field(None, alias="ownerDid")
     """The DID of the group chat owner. Only present for group convos."""
     rev: str
 
@@ -79,14 +81,14 @@ class EventConvoFirstMessage(LexModel):
         "chat.bsky.moderation.subscribeModEvents#eventConvoFirstMessage", alias="$type"
     )
     convo_id: str = Field(alias="convoId")
-    created_at: Datetime = Field(alias="createdAt")
+    created_at: formats.Datetime = Field(alias="createdAt")
     message_id: Omittable[str] = Field(None, alias="messageId")
-    recipients: list[Did]
+    recipients: list[formats.Did]
     """The list of DIDs message recipients. Does not include the sender, which is in the `user`
     field
     """
     rev: str
-    user: Did
+    user: formats.Did
     """The DID of the message author."""
 
 
@@ -96,19 +98,19 @@ class EventGroupChatCreated(LexModel):
     py_type: Literal["chat.bsky.moderation.subscribeModEvents#eventGroupChatCreated"] = Field(
         "chat.bsky.moderation.subscribeModEvents#eventGroupChatCreated", alias="$type"
     )
-    actor_did: Did = Field(alias="actorDid")
+    actor_did: formats.Did = Field(alias="actorDid")
     """The DID of the actor performing the action. For this event, same as ownerDid."""
-    convo_created_at: Datetime = Field(alias="convoCreatedAt")
+    convo_created_at: formats.Datetime = Field(alias="convoCreatedAt")
     """When the group was originally created."""
     convo_id: str = Field(alias="convoId")
-    created_at: Datetime = Field(alias="createdAt")
+    created_at: formats.Datetime = Field(alias="createdAt")
     group_member_count: int = Field(alias="groupMemberCount")
     """Current member count at the time of the event."""
     group_name: str = Field(alias="groupName")
     """The name set at creation time."""
-    initial_member_dids: list[Did] = Field(alias="initialMemberDids")
+    initial_member_dids: list[formats.Did] = Field(alias="initialMemberDids")
     """DIDs of everyone added at creation time."""
-    owner_did: Did = Field(alias="ownerDid")
+    owner_did: formats.Did = Field(alias="ownerDid")
     """The DID of the group chat owner."""
     rev: str
 
@@ -119,18 +121,18 @@ class EventGroupChatJoinRequest(LexModel):
     py_type: Literal["chat.bsky.moderation.subscribeModEvents#eventGroupChatJoinRequest"] = Field(
         "chat.bsky.moderation.subscribeModEvents#eventGroupChatJoinRequest", alias="$type"
     )
-    actor_did: Did = Field(alias="actorDid")
+    actor_did: formats.Did = Field(alias="actorDid")
     """The DID of the person requesting to join."""
-    convo_created_at: Datetime = Field(alias="convoCreatedAt")
+    convo_created_at: formats.Datetime = Field(alias="convoCreatedAt")
     """When the group was originally created."""
     convo_id: str = Field(alias="convoId")
-    created_at: Datetime = Field(alias="createdAt")
+    created_at: formats.Datetime = Field(alias="createdAt")
     group_member_count: int = Field(alias="groupMemberCount")
     """Current member count at the time of the event."""
     group_name: str = Field(alias="groupName")
     join_link_code: str = Field(alias="joinLinkCode")
     """The code of the join link used to request joining."""
-    owner_did: Did = Field(alias="ownerDid")
+    owner_did: formats.Did = Field(alias="ownerDid")
     """The DID of the group chat owner."""
     rev: str
     subject_follows_owner: bool = Field(alias="subjectFollowsOwner")
@@ -145,19 +147,19 @@ class EventGroupChatJoinRequestApproved(LexModel):
     ] = Field(
         "chat.bsky.moderation.subscribeModEvents#eventGroupChatJoinRequestApproved", alias="$type"
     )
-    actor_did: Did = Field(alias="actorDid")
+    actor_did: formats.Did = Field(alias="actorDid")
     """The DID of the owner approving the request."""
-    convo_created_at: Datetime = Field(alias="convoCreatedAt")
+    convo_created_at: formats.Datetime = Field(alias="convoCreatedAt")
     """When the group was originally created."""
     convo_id: str = Field(alias="convoId")
-    created_at: Datetime = Field(alias="createdAt")
+    created_at: formats.Datetime = Field(alias="createdAt")
     group_member_count: int = Field(alias="groupMemberCount")
     """Current member count at the time of the event."""
     group_name: str = Field(alias="groupName")
-    owner_did: Did = Field(alias="ownerDid")
+    owner_did: formats.Did = Field(alias="ownerDid")
     """The DID of the group chat owner."""
     rev: str
-    subject_did: Did = Field(alias="subjectDid")
+    subject_did: formats.Did = Field(alias="subjectDid")
     """The DID of the member whose request was approved."""
 
 
@@ -169,19 +171,19 @@ class EventGroupChatJoinRequestRejected(LexModel):
     ] = Field(
         "chat.bsky.moderation.subscribeModEvents#eventGroupChatJoinRequestRejected", alias="$type"
     )
-    actor_did: Did = Field(alias="actorDid")
+    actor_did: formats.Did = Field(alias="actorDid")
     """The DID of the owner rejecting the request."""
-    convo_created_at: Datetime = Field(alias="convoCreatedAt")
+    convo_created_at: formats.Datetime = Field(alias="convoCreatedAt")
     """When the group was originally created."""
     convo_id: str = Field(alias="convoId")
-    created_at: Datetime = Field(alias="createdAt")
+    created_at: formats.Datetime = Field(alias="createdAt")
     group_member_count: int = Field(alias="groupMemberCount")
     """Current member count at the time of the event."""
     group_name: str = Field(alias="groupName")
-    owner_did: Did = Field(alias="ownerDid")
+    owner_did: formats.Did = Field(alias="ownerDid")
     """The DID of the group chat owner."""
     rev: str
-    subject_did: Did = Field(alias="subjectDid")
+    subject_did: formats.Did = Field(alias="subjectDid")
     """The DID of the member whose request was rejected."""
 
 
@@ -193,21 +195,21 @@ class EventGroupChatMemberAdded(LexModel):
     py_type: Literal["chat.bsky.moderation.subscribeModEvents#eventGroupChatMemberAdded"] = Field(
         "chat.bsky.moderation.subscribeModEvents#eventGroupChatMemberAdded", alias="$type"
     )
-    actor_did: Did = Field(alias="actorDid")
+    actor_did: formats.Did = Field(alias="actorDid")
     """The DID of the actor performing the action. For this event, same as ownerDid."""
-    convo_created_at: Datetime = Field(alias="convoCreatedAt")
+    convo_created_at: formats.Datetime = Field(alias="convoCreatedAt")
     """When the group was originally created."""
     convo_id: str = Field(alias="convoId")
-    created_at: Datetime = Field(alias="createdAt")
+    created_at: formats.Datetime = Field(alias="createdAt")
     group_member_count: int = Field(alias="groupMemberCount")
     """Current member count at the time of the event."""
     group_name: str = Field(alias="groupName")
-    owner_did: Did = Field(alias="ownerDid")
+    owner_did: formats.Did = Field(alias="ownerDid")
     """The DID of the group chat owner."""
     request_members_count: int = Field(alias="requestMembersCount")
     """The number of members who have not yet accepted the convo."""
     rev: str
-    subject_did: Did = Field(alias="subjectDid")
+    subject_did: formats.Did = Field(alias="subjectDid")
     """The DID of the member who was added."""
     subject_follows_owner: bool = Field(alias="subjectFollowsOwner")
     """Whether the added member follows the group owner."""
@@ -219,18 +221,18 @@ class EventGroupChatMemberJoined(LexModel):
     py_type: Literal["chat.bsky.moderation.subscribeModEvents#eventGroupChatMemberJoined"] = Field(
         "chat.bsky.moderation.subscribeModEvents#eventGroupChatMemberJoined", alias="$type"
     )
-    actor_did: Did = Field(alias="actorDid")
+    actor_did: formats.Did = Field(alias="actorDid")
     """The DID of the person joining."""
-    convo_created_at: Datetime = Field(alias="convoCreatedAt")
+    convo_created_at: formats.Datetime = Field(alias="convoCreatedAt")
     """When the group was originally created."""
     convo_id: str = Field(alias="convoId")
-    created_at: Datetime = Field(alias="createdAt")
+    created_at: formats.Datetime = Field(alias="createdAt")
     group_member_count: int = Field(alias="groupMemberCount")
     """Current member count at the time of the event."""
     group_name: str = Field(alias="groupName")
     join_link_code: str = Field(alias="joinLinkCode")
     """The code of the join link used to join."""
-    owner_did: Did = Field(alias="ownerDid")
+    owner_did: formats.Did = Field(alias="ownerDid")
     """The DID of the group chat owner."""
     rev: str
     subject_follows_owner: bool = Field(alias="subjectFollowsOwner")
@@ -243,21 +245,21 @@ class EventGroupChatMemberLeft(LexModel):
     py_type: Literal["chat.bsky.moderation.subscribeModEvents#eventGroupChatMemberLeft"] = Field(
         "chat.bsky.moderation.subscribeModEvents#eventGroupChatMemberLeft", alias="$type"
     )
-    actor_did: Did = Field(alias="actorDid")
+    actor_did: formats.Did = Field(alias="actorDid")
     """The DID of the actor. For voluntary: the person leaving. For kicked: the owner."""
-    convo_created_at: Datetime = Field(alias="convoCreatedAt")
+    convo_created_at: formats.Datetime = Field(alias="convoCreatedAt")
     """When the group was originally created."""
     convo_id: str = Field(alias="convoId")
-    created_at: Datetime = Field(alias="createdAt")
+    created_at: formats.Datetime = Field(alias="createdAt")
     group_member_count: int = Field(alias="groupMemberCount")
     """Current member count at the time of the event."""
     group_name: str = Field(alias="groupName")
     leave_method: str = Field(alias="leaveMethod")
     """How the member left."""
-    owner_did: Did = Field(alias="ownerDid")
+    owner_did: formats.Did = Field(alias="ownerDid")
     """The DID of the group chat owner."""
     rev: str
-    subject_did: Did = Field(alias="subjectDid")
+    subject_did: formats.Did = Field(alias="subjectDid")
     """The DID of the member who left or was removed."""
 
 
@@ -267,12 +269,12 @@ class EventGroupChatUpdated(LexModel):
     py_type: Literal["chat.bsky.moderation.subscribeModEvents#eventGroupChatUpdated"] = Field(
         "chat.bsky.moderation.subscribeModEvents#eventGroupChatUpdated", alias="$type"
     )
-    actor_did: Did = Field(alias="actorDid")
+    actor_did: formats.Did = Field(alias="actorDid")
     """The DID of the actor performing the action (the owner)."""
-    convo_created_at: Datetime = Field(alias="convoCreatedAt")
+    convo_created_at: formats.Datetime = Field(alias="convoCreatedAt")
     """When the group was originally created."""
     convo_id: str = Field(alias="convoId")
-    created_at: Datetime = Field(alias="createdAt")
+    created_at: formats.Datetime = Field(alias="createdAt")
     group_member_count: int = Field(alias="groupMemberCount")
     """Current member count at the time of the event."""
     group_name: str = Field(alias="groupName")
@@ -293,7 +295,7 @@ class EventGroupChatUpdated(LexModel):
     """The new group name. Only present when updateType is 'name_changed'."""
     old_name: Omittable[str] = Field(None, alias="oldName")
     """The previous group name. Only present when updateType is 'name_changed'."""
-    owner_did: Did = Field(alias="ownerDid")
+    owner_did: formats.Did = Field(alias="ownerDid")
     """The DID of the group chat owner."""
     rev: str
     update_type: str = Field(alias="updateType")
@@ -306,9 +308,9 @@ class EventRateLimitExceeded(LexModel):
     py_type: Literal["chat.bsky.moderation.subscribeModEvents#eventRateLimitExceeded"] = Field(
         "chat.bsky.moderation.subscribeModEvents#eventRateLimitExceeded", alias="$type"
     )
-    actor_did: Did = Field(alias="actorDid")
+    actor_did: formats.Did = Field(alias="actorDid")
     """The DID of the user who hit the rate limit."""
-    created_at: Datetime = Field(alias="createdAt")
+    created_at: formats.Datetime = Field(alias="createdAt")
     endpoint: str
     """The NSID of the endpoint that was rate limited."""
     rev: str
@@ -391,3 +393,8 @@ MESSAGE_TYPES: Final[dict[str, type[LexModel]]] = {
     "#eventRateLimitExceeded": EventRateLimitExceeded,
 }
 """Message classes by event-stream frame type (``t``)."""
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel, Omittable
-from lexforge.runtime.lex.formats import Did
+from lexforge.runtime.lex import LexModel, Omittable, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -22,6 +24,11 @@ NSID: Final = "chat.bsky.moderation.updateActorAccess"
 
 
 class Input(LexModel):
-    actor: Did
+    actor: formats.Did
     allow_access: bool = Field(alias="allowAccess")
     ref: Omittable[str] = None
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

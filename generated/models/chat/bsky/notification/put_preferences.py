@@ -37,7 +37,7 @@ class Output(LexModel):
     preferences: chat_bsky_notification_defs.Preferences
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     chat_bsky_notification_defs = lazy_module(
         "lexforge.generated.models.chat.bsky.notification.defs"

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Final, Literal
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, UnknownObject, lazy_module
-from lexforge.runtime.lex.formats import AtUri, CidString, Datetime, Did, Handle
 
 if TYPE_CHECKING:
     import lexforge.generated.models.com.atproto.server.defs as com_atproto_server_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -32,17 +32,17 @@ class AccountView(LexModel):
     py_type: Literal["com.atproto.admin.defs#accountView"] = Field(
         "com.atproto.admin.defs#accountView", alias="$type"
     )
-    did: Did
-    handle: Handle
+    did: formats.Did
+    handle: formats.Handle
     email: Omittable[str] = None
     related_records: Omittable[list[UnknownObject]] = Field(None, alias="relatedRecords")
-    indexed_at: Datetime = Field(alias="indexedAt")
+    indexed_at: formats.Datetime = Field(alias="indexedAt")
     invited_by: Omittable[com_atproto_server_defs.InviteCode] = Field(None, alias="invitedBy")
     invites: Omittable[list[com_atproto_server_defs.InviteCode]] = None
     invites_disabled: Omittable[bool] = Field(None, alias="invitesDisabled")
-    email_confirmed_at: Omittable[Datetime] = Field(None, alias="emailConfirmedAt")
+    email_confirmed_at: Omittable[formats.Datetime] = Field(None, alias="emailConfirmedAt")
     invite_note: Omittable[str] = Field(None, alias="inviteNote")
-    deactivated_at: Omittable[Datetime] = Field(None, alias="deactivatedAt")
+    deactivated_at: Omittable[formats.Datetime] = Field(None, alias="deactivatedAt")
     threat_signatures: Omittable[list[ThreatSignature]] = Field(None, alias="threatSignatures")
 
 
@@ -50,16 +50,16 @@ class RepoBlobRef(LexModel):
     py_type: Literal["com.atproto.admin.defs#repoBlobRef"] = Field(
         "com.atproto.admin.defs#repoBlobRef", alias="$type"
     )
-    did: Did
-    cid: CidString
-    record_uri: Omittable[AtUri] = Field(None, alias="recordUri")
+    did: formats.Did
+    cid: formats.CidString
+    record_uri: Omittable[formats.AtUri] = Field(None, alias="recordUri")
 
 
 class RepoRef(LexModel):
     py_type: Literal["com.atproto.admin.defs#repoRef"] = Field(
         "com.atproto.admin.defs#repoRef", alias="$type"
     )
-    did: Did
+    did: formats.Did
 
 
 class StatusAttr(LexModel):
@@ -78,6 +78,7 @@ class ThreatSignature(LexModel):
     value: str
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     com_atproto_server_defs = lazy_module("lexforge.generated.models.com.atproto.server.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

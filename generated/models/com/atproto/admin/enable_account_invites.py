@@ -6,10 +6,12 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from lexforge.runtime.lex import LexModel, Omittable
-from lexforge.runtime.lex.formats import Did
+from lexforge.runtime.lex import LexModel, Omittable, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -20,6 +22,11 @@ NSID: Final = "com.atproto.admin.enableAccountInvites"
 
 
 class Input(LexModel):
-    account: Did
+    account: formats.Did
     note: Omittable[str] = None
     """Optional reason for enabled invites."""
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

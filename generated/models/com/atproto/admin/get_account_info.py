@@ -6,11 +6,13 @@
 
 from __future__ import annotations
 
-from typing import Final, TypeAlias
+from typing import TYPE_CHECKING, Final, TypeAlias
 
 import lexforge.generated.models.com.atproto.admin.defs as com_atproto_admin_defs
-from lexforge.runtime.lex import LexModel
-from lexforge.runtime.lex.formats import Did
+from lexforge.runtime.lex import LexModel, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -22,7 +24,12 @@ NSID: Final = "com.atproto.admin.getAccountInfo"
 
 
 class Params(LexModel):
-    did: Did
+    did: formats.Did
 
 
 Output: TypeAlias = com_atproto_admin_defs.AccountView
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from lexforge.runtime.lex import LexModel, lazy_module
-from lexforge.runtime.lex.formats import Did
 
 if TYPE_CHECKING:
     import lexforge.generated.models.com.atproto.admin.defs as com_atproto_admin_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -24,13 +24,14 @@ NSID: Final = "com.atproto.admin.getAccountInfos"
 
 
 class Params(LexModel):
-    dids: list[Did]
+    dids: list[formats.Did]
 
 
 class Output(LexModel):
     infos: list[com_atproto_admin_defs.AccountView]
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     com_atproto_admin_defs = lazy_module("lexforge.generated.models.com.atproto.admin.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

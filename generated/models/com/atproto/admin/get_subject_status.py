@@ -12,11 +12,11 @@ from pydantic import Tag
 from typing_extensions import TypeAliasType
 
 from lexforge.runtime.lex import UNKNOWN_TAG, LexModel, Omittable, UnknownObject, lazy_module, union
-from lexforge.runtime.lex.formats import AtUri, CidString, Did
 
 if TYPE_CHECKING:
     import lexforge.generated.models.com.atproto.admin.defs as com_atproto_admin_defs
     import lexforge.generated.models.com.atproto.repo.strong_ref as com_atproto_repo_strong_ref
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -29,9 +29,9 @@ NSID: Final = "com.atproto.admin.getSubjectStatus"
 
 
 class Params(LexModel):
-    did: Omittable[Did] = None
-    uri: Omittable[AtUri] = None
-    blob: Omittable[CidString] = None
+    did: Omittable[formats.Did] = None
+    uri: Omittable[formats.AtUri] = None
+    blob: Omittable[formats.CidString] = None
 
 
 class Output(LexModel):
@@ -56,9 +56,10 @@ OutputSubject = TypeAliasType(
 )
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     com_atproto_admin_defs = lazy_module("lexforge.generated.models.com.atproto.admin.defs")
     com_atproto_repo_strong_ref = lazy_module(
         "lexforge.generated.models.com.atproto.repo.strong_ref"
     )
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -35,6 +35,6 @@ class Output(LexModel):
     accounts: list[com_atproto_admin_defs.AccountView]
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     com_atproto_admin_defs = lazy_module("lexforge.generated.models.com.atproto.admin.defs")

@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel, Omittable
-from lexforge.runtime.lex.formats import Did
+from lexforge.runtime.lex import LexModel, Omittable, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -23,10 +25,10 @@ NSID: Final = "com.atproto.admin.sendEmail"
 
 
 class Input(LexModel):
-    recipient_did: Did = Field(alias="recipientDid")
+    recipient_did: formats.Did = Field(alias="recipientDid")
     content: str
     subject: Omittable[str] = None
-    sender_did: Did = Field(alias="senderDid")
+    sender_did: formats.Did = Field(alias="senderDid")
     comment: Omittable[str] = None
     """Additional comment by the sender that won't be used in the email itself but helpful to
     provide more context for moderators/reviewers
@@ -35,3 +37,8 @@ class Input(LexModel):
 
 class Output(LexModel):
     sent: bool
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -7,12 +7,14 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel
-from lexforge.runtime.lex.formats import Did
+from lexforge.runtime.lex import LexModel, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -23,6 +25,11 @@ NSID: Final = "com.atproto.admin.updateAccountSigningKey"
 
 
 class Input(LexModel):
-    did: Did
-    signing_key: Did = Field(alias="signingKey")
+    did: formats.Did
+    signing_key: formats.Did = Field(alias="signingKey")
     """Did-key formatted public key"""
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

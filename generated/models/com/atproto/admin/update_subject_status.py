@@ -71,7 +71,7 @@ OutputSubject = TypeAliasType(
 )
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     com_atproto_admin_defs = lazy_module("lexforge.generated.models.com.atproto.admin.defs")
     com_atproto_repo_strong_ref = lazy_module(

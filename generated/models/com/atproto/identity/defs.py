@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel, UnknownObject
-from lexforge.runtime.lex.formats import Did, Handle
+from lexforge.runtime.lex import LexModel, UnknownObject, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -25,10 +27,15 @@ class IdentityInfo(LexModel):
     py_type: Literal["com.atproto.identity.defs#identityInfo"] = Field(
         "com.atproto.identity.defs#identityInfo", alias="$type"
     )
-    did: Did
-    handle: Handle
+    did: formats.Did
+    handle: formats.Handle
     """The validated handle of the account; or 'handle.invalid' if the handle did not
     bi-directionally match the DID document.
     """
     did_doc: UnknownObject = Field(alias="didDoc")
     """The complete DID document for the identity."""
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

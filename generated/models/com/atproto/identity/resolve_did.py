@@ -6,13 +6,15 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel, UnknownObject
-from lexforge.runtime.lex.formats import Did
+from lexforge.runtime.lex import LexModel, UnknownObject, lazy_module
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -26,7 +28,7 @@ NSID: Final = "com.atproto.identity.resolveDid"
 
 
 class Params(LexModel):
-    did: Did
+    did: formats.Did
     """DID to resolve."""
 
 
@@ -45,3 +47,8 @@ class DidDeactivatedError(XrpcDeclaredError):
     """The DID previously existed, but has been deactivated."""
 
     error = "DidDeactivated"
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -8,11 +8,13 @@ against the the DID document.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from lexforge.runtime.lex import LexModel
-from lexforge.runtime.lex.formats import Did, Handle
+from lexforge.runtime.lex import LexModel, lazy_module
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -25,15 +27,20 @@ NSID: Final = "com.atproto.identity.resolveHandle"
 
 
 class Params(LexModel):
-    handle: Handle
+    handle: formats.Handle
     """The handle to resolve."""
 
 
 class Output(LexModel):
-    did: Did
+    did: formats.Did
 
 
 class HandleNotFoundError(XrpcDeclaredError):
     """The resolution process confirmed that the handle does not resolve to any DID."""
 
     error = "HandleNotFound"
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
-from typing import Final, TypeAlias
+from typing import TYPE_CHECKING, Final, TypeAlias
 
 import lexforge.generated.models.com.atproto.identity.defs as com_atproto_identity_defs
-from lexforge.runtime.lex import LexModel
-from lexforge.runtime.lex.formats import AtIdentifier
+from lexforge.runtime.lex import LexModel, lazy_module
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -26,7 +28,7 @@ NSID: Final = "com.atproto.identity.resolveIdentity"
 
 
 class Params(LexModel):
-    identifier: AtIdentifier
+    identifier: formats.AtIdentifier
     """Handle or DID to resolve."""
 
 
@@ -49,3 +51,8 @@ class DidDeactivatedError(XrpcDeclaredError):
 
 
 Output: TypeAlias = com_atproto_identity_defs.IdentityInfo
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -8,10 +8,12 @@ necessary. Implemented by PDS, and requires auth.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from lexforge.runtime.lex import LexModel
-from lexforge.runtime.lex.formats import Handle
+from lexforge.runtime.lex import LexModel, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -22,5 +24,10 @@ NSID: Final = "com.atproto.identity.updateHandle"
 
 
 class Input(LexModel):
-    handle: Handle
+    handle: formats.Handle
     """The new handle."""
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

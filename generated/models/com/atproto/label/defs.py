@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Annotated, Final, Literal, TypeAlias
 
 from pydantic import Field
 
-from lexforge.runtime.lex import Bytes, LexModel, Omittable, StringLimits
-from lexforge.runtime.lex.formats import CidString, Datetime, Did, Language, Uri
+from lexforge.runtime.lex import Bytes, LexModel, Omittable, StringLimits, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -38,19 +40,19 @@ class Label(LexModel):
     )
     ver: Omittable[int] = None
     """The AT Protocol version of the label object."""
-    src: Did
+    src: formats.Did
     """DID of the actor who created this label."""
-    uri: Uri
+    uri: formats.Uri
     """AT URI of the record, repository (account), or other resource that this label applies to."""
-    cid: Omittable[CidString] = None
+    cid: Omittable[formats.CidString] = None
     """Optionally, CID specifying the specific version of 'uri' resource this label applies to."""
     val: Annotated[str, StringLimits(max_length=128)]
     """The short string name of the value or type of this label."""
     neg: Omittable[bool] = None
     """If true, this is a negation label, overwriting a previous label."""
-    cts: Datetime
+    cts: formats.Datetime
     """Timestamp when this label was created."""
-    exp: Omittable[Datetime] = None
+    exp: Omittable[formats.Datetime] = None
     """Timestamp at which this label expires (no longer applies)."""
     sig: Omittable[Bytes] = None
     """Signature of dag-cbor encoded label."""
@@ -87,7 +89,7 @@ class LabelValueDefinitionStrings(LexModel):
     py_type: Literal["com.atproto.label.defs#labelValueDefinitionStrings"] = Field(
         "com.atproto.label.defs#labelValueDefinitionStrings", alias="$type"
     )
-    lang: Language
+    lang: formats.Language
     """The code of the language these strings are written in."""
     name: Annotated[str, StringLimits(max_length=640, max_graphemes=64)]
     """A short human-readable name for the label."""
@@ -135,3 +137,8 @@ LabelValueDefinitionBlursKnownValues: TypeAlias = Literal["content", "media", "n
 
 LabelValueDefinitionDefaultSettingKnownValues: TypeAlias = Literal["ignore", "warn", "hide"]
 """Known values of ``LabelValueDefinition.defaultSetting`` (any string is accepted)."""
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Final
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, lazy_module
-from lexforge.runtime.lex.formats import Did
 
 if TYPE_CHECKING:
     import lexforge.generated.models.com.atproto.label.defs as com_atproto_label_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -32,7 +32,7 @@ class Params(LexModel):
     """List of AT URI patterns to match (boolean 'OR'). Each may be a prefix (ending with '*'; will
     match inclusive of the string leading to '*'), or a full URI.
     """
-    sources: Omittable[list[Did]] = None
+    sources: Omittable[list[formats.Did]] = None
     """Optional list of label sources (DIDs) to filter on."""
     limit: int = Field(50, ge=1, le=250)
     cursor: Omittable[str] = None
@@ -43,6 +43,7 @@ class Output(LexModel):
     labels: list[com_atproto_label_defs.Label]
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     com_atproto_label_defs = lazy_module("lexforge.generated.models.com.atproto.label.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -71,6 +71,6 @@ MESSAGE_TYPES: Final[dict[str, type[LexModel]]] = {"#labels": Labels, "#info": I
 """Message classes by event-stream frame type (``t``)."""
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     com_atproto_label_defs = lazy_module("lexforge.generated.models.com.atproto.label.defs")

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Final
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, lazy_module
-from lexforge.runtime.lex.formats import AtUri, CidString, Nsid
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
 
 if TYPE_CHECKING:
     import lexforge.generated.models.com.atproto.lexicon.schema as com_atproto_lexicon_schema
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -28,16 +28,16 @@ NSID: Final = "com.atproto.lexicon.resolveLexicon"
 
 
 class Params(LexModel):
-    nsid: Nsid
+    nsid: formats.Nsid
     """The lexicon NSID to resolve."""
 
 
 class Output(LexModel):
-    cid: CidString
+    cid: formats.CidString
     """The CID of the lexicon schema record."""
     schema_: com_atproto_lexicon_schema.Record = Field(alias="schema")
     """The resolved lexicon schema record."""
-    uri: AtUri
+    uri: formats.AtUri
     """The AT-URI of the lexicon schema record."""
 
 
@@ -47,6 +47,7 @@ class LexiconNotFoundError(XrpcDeclaredError):
     error = "LexiconNotFound"
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     com_atproto_lexicon_schema = lazy_module("lexforge.generated.models.com.atproto.lexicon.schema")
+    formats = lazy_module("lexforge.runtime.lex.formats")

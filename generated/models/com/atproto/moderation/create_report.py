@@ -22,12 +22,12 @@ from lexforge.runtime.lex import (
     lazy_module,
     union,
 )
-from lexforge.runtime.lex.formats import Datetime, Did
 
 if TYPE_CHECKING:
     import lexforge.generated.models.com.atproto.admin.defs as com_atproto_admin_defs
     import lexforge.generated.models.com.atproto.moderation.defs as com_atproto_moderation_defs
     import lexforge.generated.models.com.atproto.repo.strong_ref as com_atproto_repo_strong_ref
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -55,8 +55,8 @@ class Output(LexModel):
     reason_type: com_atproto_moderation_defs.ReasonType = Field(alias="reasonType")
     reason: Omittable[Annotated[str, StringLimits(max_length=20000, max_graphemes=2000)]] = None
     subject: OutputSubject
-    reported_by: Did = Field(alias="reportedBy")
-    created_at: Datetime = Field(alias="createdAt")
+    reported_by: formats.Did = Field(alias="reportedBy")
+    created_at: formats.Datetime = Field(alias="createdAt")
 
 
 class ModTool(LexModel):
@@ -93,7 +93,7 @@ OutputSubject = TypeAliasType(
 )
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     com_atproto_admin_defs = lazy_module("lexforge.generated.models.com.atproto.admin.defs")
     com_atproto_moderation_defs = lazy_module(
@@ -102,3 +102,4 @@ if not TYPE_CHECKING:
     com_atproto_repo_strong_ref = lazy_module(
         "lexforge.generated.models.com.atproto.repo.strong_ref"
     )
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -21,11 +21,11 @@ from lexforge.runtime.lex import (
     lazy_module,
     union,
 )
-from lexforge.runtime.lex.formats import AtIdentifier, AtUri, CidString, Nsid, RecordKey
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
 
 if TYPE_CHECKING:
     import lexforge.generated.models.com.atproto.repo.defs as com_atproto_repo_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -48,14 +48,14 @@ NSID: Final = "com.atproto.repo.applyWrites"
 
 
 class Input(LexModel):
-    repo: AtIdentifier
+    repo: formats.AtIdentifier
     """The handle or DID of the repo (aka, current account)."""
     validate_: Omittable[bool] = Field(None, alias="validate")
     """Can be set to 'false' to skip Lexicon schema validation of record data across all operations,
     'true' to require it, or leave unset to validate only for known Lexicons.
     """
     writes: list[InputWritesItem]
-    swap_commit: Omittable[CidString] = Field(None, alias="swapCommit")
+    swap_commit: Omittable[formats.CidString] = Field(None, alias="swapCommit")
     """If provided, the entire operation will fail if the current repo commit CID does not match
     this value. Used to prevent conflicting repo mutations.
     """
@@ -72,8 +72,8 @@ class Create(LexModel):
     py_type: Literal["com.atproto.repo.applyWrites#create"] = Field(
         "com.atproto.repo.applyWrites#create", alias="$type"
     )
-    collection: Nsid
-    rkey: Omittable[Annotated[RecordKey, StringLimits(max_length=512)]] = None
+    collection: formats.Nsid
+    rkey: Omittable[Annotated[formats.RecordKey, StringLimits(max_length=512)]] = None
     """NOTE: maxLength is redundant with record-key format. Keeping it temporarily to ensure
     backwards compatibility.
     """
@@ -84,8 +84,8 @@ class CreateResult(LexModel):
     py_type: Literal["com.atproto.repo.applyWrites#createResult"] = Field(
         "com.atproto.repo.applyWrites#createResult", alias="$type"
     )
-    uri: AtUri
-    cid: CidString
+    uri: formats.AtUri
+    cid: formats.CidString
     validation_status: Omittable[str] = Field(None, alias="validationStatus")
 
 
@@ -95,8 +95,8 @@ class Delete(LexModel):
     py_type: Literal["com.atproto.repo.applyWrites#delete"] = Field(
         "com.atproto.repo.applyWrites#delete", alias="$type"
     )
-    collection: Nsid
-    rkey: RecordKey
+    collection: formats.Nsid
+    rkey: formats.RecordKey
 
 
 class DeleteResult(LexModel):
@@ -111,8 +111,8 @@ class Update(LexModel):
     py_type: Literal["com.atproto.repo.applyWrites#update"] = Field(
         "com.atproto.repo.applyWrites#update", alias="$type"
     )
-    collection: Nsid
-    rkey: RecordKey
+    collection: formats.Nsid
+    rkey: formats.RecordKey
     value: UnknownObject
 
 
@@ -120,8 +120,8 @@ class UpdateResult(LexModel):
     py_type: Literal["com.atproto.repo.applyWrites#updateResult"] = Field(
         "com.atproto.repo.applyWrites#updateResult", alias="$type"
     )
-    uri: AtUri
-    cid: CidString
+    uri: formats.AtUri
+    cid: formats.CidString
     validation_status: Omittable[str] = Field(None, alias="validationStatus")
 
 
@@ -171,6 +171,7 @@ UpdateResultValidationStatusKnownValues: TypeAlias = Literal["valid", "unknown"]
 """Known values of ``UpdateResult.validationStatus`` (any string is accepted)."""
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     com_atproto_repo_defs = lazy_module("lexforge.generated.models.com.atproto.repo.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Annotated, Final, Literal, TypeAlias
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, StringLimits, UnknownObject, lazy_module
-from lexforge.runtime.lex.formats import AtIdentifier, AtUri, CidString, Nsid, RecordKey
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
 
 if TYPE_CHECKING:
     import lexforge.generated.models.com.atproto.repo.defs as com_atproto_repo_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -29,11 +29,11 @@ NSID: Final = "com.atproto.repo.createRecord"
 
 
 class Input(LexModel):
-    repo: AtIdentifier
+    repo: formats.AtIdentifier
     """The handle or DID of the repo (aka, current account)."""
-    collection: Nsid
+    collection: formats.Nsid
     """The NSID of the record collection."""
-    rkey: Omittable[Annotated[RecordKey, StringLimits(max_length=512)]] = None
+    rkey: Omittable[Annotated[formats.RecordKey, StringLimits(max_length=512)]] = None
     """The Record Key."""
     validate_: Omittable[bool] = Field(None, alias="validate")
     """Can be set to 'false' to skip Lexicon schema validation of record data, 'true' to require it,
@@ -41,13 +41,13 @@ class Input(LexModel):
     """
     record: UnknownObject
     """The record itself. Must contain a $type field."""
-    swap_commit: Omittable[CidString] = Field(None, alias="swapCommit")
+    swap_commit: Omittable[formats.CidString] = Field(None, alias="swapCommit")
     """Compare and swap with the previous commit by CID."""
 
 
 class Output(LexModel):
-    uri: AtUri
-    cid: CidString
+    uri: formats.AtUri
+    cid: formats.CidString
     commit: Omittable[com_atproto_repo_defs.CommitMeta] = None
     validation_status: Omittable[str] = Field(None, alias="validationStatus")
 
@@ -62,6 +62,7 @@ OutputValidationStatusKnownValues: TypeAlias = Literal["valid", "unknown"]
 """Known values of ``Output.validationStatus`` (any string is accepted)."""
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     com_atproto_repo_defs = lazy_module("lexforge.generated.models.com.atproto.repo.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

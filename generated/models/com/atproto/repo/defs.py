@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel
-from lexforge.runtime.lex.formats import CidString, Tid
+from lexforge.runtime.lex import LexModel, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -25,5 +27,10 @@ class CommitMeta(LexModel):
     py_type: Literal["com.atproto.repo.defs#commitMeta"] = Field(
         "com.atproto.repo.defs#commitMeta", alias="$type"
     )
-    cid: CidString
-    rev: Tid
+    cid: formats.CidString
+    rev: formats.Tid
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

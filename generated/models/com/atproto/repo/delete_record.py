@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Final
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, lazy_module
-from lexforge.runtime.lex.formats import AtIdentifier, CidString, Nsid, RecordKey
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
 
 if TYPE_CHECKING:
     import lexforge.generated.models.com.atproto.repo.defs as com_atproto_repo_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -28,15 +28,15 @@ NSID: Final = "com.atproto.repo.deleteRecord"
 
 
 class Input(LexModel):
-    repo: AtIdentifier
+    repo: formats.AtIdentifier
     """The handle or DID of the repo (aka, current account)."""
-    collection: Nsid
+    collection: formats.Nsid
     """The NSID of the record collection."""
-    rkey: RecordKey
+    rkey: formats.RecordKey
     """The Record Key."""
-    swap_record: Omittable[CidString] = Field(None, alias="swapRecord")
+    swap_record: Omittable[formats.CidString] = Field(None, alias="swapRecord")
     """Compare and swap with the previous record by CID."""
-    swap_commit: Omittable[CidString] = Field(None, alias="swapCommit")
+    swap_commit: Omittable[formats.CidString] = Field(None, alias="swapCommit")
     """Compare and swap with the previous commit by CID."""
 
 
@@ -50,6 +50,7 @@ class InvalidSwapError(XrpcDeclaredError):
     error = "InvalidSwap"
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     com_atproto_repo_defs = lazy_module("lexforge.generated.models.com.atproto.repo.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -8,12 +8,14 @@ require auth.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel, UnknownObject
-from lexforge.runtime.lex.formats import AtIdentifier, Did, Handle, Nsid
+from lexforge.runtime.lex import LexModel, UnknownObject, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -25,16 +27,21 @@ NSID: Final = "com.atproto.repo.describeRepo"
 
 
 class Params(LexModel):
-    repo: AtIdentifier
+    repo: formats.AtIdentifier
     """The handle or DID of the repo."""
 
 
 class Output(LexModel):
-    handle: Handle
-    did: Did
+    handle: formats.Handle
+    did: formats.Did
     did_doc: UnknownObject = Field(alias="didDoc")
     """The complete DID document for this account."""
-    collections: list[Nsid]
+    collections: list[formats.Nsid]
     """List of all the collections (NSIDs) for which this repo contains at least one record."""
     handle_is_correct: bool = Field(alias="handleIsCorrect")
     """Indicates if handle is currently valid (resolves bi-directionally)"""
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -6,11 +6,13 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from lexforge.runtime.lex import LexModel, Omittable, UnknownObject
-from lexforge.runtime.lex.formats import AtIdentifier, AtUri, CidString, Nsid, RecordKey
+from lexforge.runtime.lex import LexModel, Omittable, UnknownObject, lazy_module
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -23,20 +25,20 @@ NSID: Final = "com.atproto.repo.getRecord"
 
 
 class Params(LexModel):
-    repo: AtIdentifier
+    repo: formats.AtIdentifier
     """The handle or DID of the repo."""
-    collection: Nsid
+    collection: formats.Nsid
     """The NSID of the record collection."""
-    rkey: RecordKey
+    rkey: formats.RecordKey
     """The Record Key."""
-    cid: Omittable[CidString] = None
+    cid: Omittable[formats.CidString] = None
     """The CID of the version of the record. If not specified, then return the most recent version.
     """
 
 
 class Output(LexModel):
-    uri: AtUri
-    cid: Omittable[CidString] = None
+    uri: formats.AtUri
+    cid: Omittable[formats.CidString] = None
     value: UnknownObject
 
 
@@ -44,3 +46,8 @@ class RecordNotFoundError(XrpcDeclaredError):
     """The ``RecordNotFound`` error of ``com.atproto.repo.getRecord``."""
 
     error = "RecordNotFound"
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -8,12 +8,14 @@ migration flow.
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel, Omittable
-from lexforge.runtime.lex.formats import AtUri, CidString
+from lexforge.runtime.lex import LexModel, Omittable, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -39,5 +41,10 @@ class RecordBlob(LexModel):
     py_type: Literal["com.atproto.repo.listMissingBlobs#recordBlob"] = Field(
         "com.atproto.repo.listMissingBlobs#recordBlob", alias="$type"
     )
-    cid: CidString
-    record_uri: AtUri = Field(alias="recordUri")
+    cid: formats.CidString
+    record_uri: formats.AtUri = Field(alias="recordUri")
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -7,12 +7,14 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel, Omittable, UnknownObject
-from lexforge.runtime.lex.formats import AtIdentifier, AtUri, CidString, Nsid
+from lexforge.runtime.lex import LexModel, Omittable, UnknownObject, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -25,9 +27,9 @@ NSID: Final = "com.atproto.repo.listRecords"
 
 
 class Params(LexModel):
-    repo: AtIdentifier
+    repo: formats.AtIdentifier
     """The handle or DID of the repo."""
-    collection: Nsid
+    collection: formats.Nsid
     """The NSID of the record type."""
     limit: int = Field(50, ge=1, le=100)
     """The number of records to return."""
@@ -45,6 +47,11 @@ class Record(LexModel):
     py_type: Literal["com.atproto.repo.listRecords#record"] = Field(
         "com.atproto.repo.listRecords#record", alias="$type"
     )
-    uri: AtUri
-    cid: CidString
+    uri: formats.AtUri
+    cid: formats.CidString
     value: UnknownObject
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Annotated, Final, Literal, TypeAlias
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, StringLimits, UnknownObject, lazy_module
-from lexforge.runtime.lex.formats import AtIdentifier, AtUri, CidString, Nsid, RecordKey
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
 
 if TYPE_CHECKING:
     import lexforge.generated.models.com.atproto.repo.defs as com_atproto_repo_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -30,11 +30,11 @@ NSID: Final = "com.atproto.repo.putRecord"
 
 
 class Input(LexModel):
-    repo: AtIdentifier
+    repo: formats.AtIdentifier
     """The handle or DID of the repo (aka, current account)."""
-    collection: Nsid
+    collection: formats.Nsid
     """The NSID of the record collection."""
-    rkey: Annotated[RecordKey, StringLimits(max_length=512)]
+    rkey: Annotated[formats.RecordKey, StringLimits(max_length=512)]
     """The Record Key."""
     validate_: Omittable[bool] = Field(None, alias="validate")
     """Can be set to 'false' to skip Lexicon schema validation of record data, 'true' to require it,
@@ -42,17 +42,17 @@ class Input(LexModel):
     """
     record: UnknownObject
     """The record to write."""
-    swap_record: CidString | None = Field(None, alias="swapRecord")
+    swap_record: formats.CidString | None = Field(None, alias="swapRecord")
     """Compare and swap with the previous record by CID. WARNING: nullable and optional field; may
     cause problems with golang implementation
     """
-    swap_commit: Omittable[CidString] = Field(None, alias="swapCommit")
+    swap_commit: Omittable[formats.CidString] = Field(None, alias="swapCommit")
     """Compare and swap with the previous commit by CID."""
 
 
 class Output(LexModel):
-    uri: AtUri
-    cid: CidString
+    uri: formats.AtUri
+    cid: formats.CidString
     commit: Omittable[com_atproto_repo_defs.CommitMeta] = None
     validation_status: Omittable[str] = Field(None, alias="validationStatus")
 
@@ -67,6 +67,7 @@ OutputValidationStatusKnownValues: TypeAlias = Literal["valid", "unknown"]
 """Known values of ``Output.validationStatus`` (any string is accepted)."""
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     com_atproto_repo_defs = lazy_module("lexforge.generated.models.com.atproto.repo.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -9,12 +9,14 @@ pertaining to oneself.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel
-from lexforge.runtime.lex.formats import CidString
+from lexforge.runtime.lex import LexModel, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -27,10 +29,15 @@ NSID: Final = "com.atproto.server.checkAccountStatus"
 class Output(LexModel):
     activated: bool
     valid_did: bool = Field(alias="validDid")
-    repo_commit: CidString = Field(alias="repoCommit")
+    repo_commit: formats.CidString = Field(alias="repoCommit")
     repo_rev: str = Field(alias="repoRev")
     repo_blocks: int = Field(alias="repoBlocks")
     indexed_records: int = Field(alias="indexedRecords")
     private_state_values: int = Field(alias="privateStateValues")
     expected_blobs: int = Field(alias="expectedBlobs")
     imported_blobs: int = Field(alias="importedBlobs")
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -6,13 +6,15 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel, Omittable, UnknownObject
-from lexforge.runtime.lex.formats import Did, Handle
+from lexforge.runtime.lex import LexModel, Omittable, UnknownObject, lazy_module
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -32,9 +34,9 @@ NSID: Final = "com.atproto.server.createAccount"
 
 class Input(LexModel):
     email: Omittable[str] = None
-    handle: Handle
+    handle: formats.Handle
     """Requested handle for the account."""
-    did: Omittable[Did] = None
+    did: Omittable[formats.Did] = None
     """Pre-existing atproto DID, being imported to a new account."""
     invite_code: Omittable[str] = Field(None, alias="inviteCode")
     verification_code: Omittable[str] = Field(None, alias="verificationCode")
@@ -56,8 +58,8 @@ class Output(LexModel):
 
     access_jwt: str = Field(alias="accessJwt")
     refresh_jwt: str = Field(alias="refreshJwt")
-    handle: Handle
-    did: Did
+    handle: formats.Handle
+    did: formats.Did
     """The DID of the new account."""
     did_doc: Omittable[UnknownObject] = Field(None, alias="didDoc")
     """Complete DID document."""
@@ -103,3 +105,8 @@ class IncompatibleDidDocError(XrpcDeclaredError):
     """The ``IncompatibleDidDoc`` error of ``com.atproto.server.createAccount``."""
 
     error = "IncompatibleDidDoc"
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

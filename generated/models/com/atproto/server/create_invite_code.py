@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel, Omittable
-from lexforge.runtime.lex.formats import Did
+from lexforge.runtime.lex import LexModel, Omittable, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -24,8 +26,13 @@ NSID: Final = "com.atproto.server.createInviteCode"
 
 class Input(LexModel):
     use_count: int = Field(alias="useCount")
-    for_account: Omittable[Did] = Field(None, alias="forAccount")
+    for_account: Omittable[formats.Did] = Field(None, alias="forAccount")
 
 
 class Output(LexModel):
     code: str
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel, Omittable
-from lexforge.runtime.lex.formats import Did
+from lexforge.runtime.lex import LexModel, Omittable, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -26,7 +28,7 @@ NSID: Final = "com.atproto.server.createInviteCodes"
 class Input(LexModel):
     code_count: int = Field(1, alias="codeCount")
     use_count: int = Field(alias="useCount")
-    for_accounts: Omittable[list[Did]] = Field(None, alias="forAccounts")
+    for_accounts: Omittable[list[formats.Did]] = Field(None, alias="forAccounts")
 
 
 class Output(LexModel):
@@ -39,3 +41,8 @@ class AccountCodes(LexModel):
     )
     account: str
     codes: list[str]
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -6,13 +6,15 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel, Omittable, UnknownObject
-from lexforge.runtime.lex.formats import Did, Handle
+from lexforge.runtime.lex import LexModel, Omittable, UnknownObject, lazy_module
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -40,8 +42,8 @@ class Input(LexModel):
 class Output(LexModel):
     access_jwt: str = Field(alias="accessJwt")
     refresh_jwt: str = Field(alias="refreshJwt")
-    handle: Handle
-    did: Did
+    handle: formats.Handle
+    did: formats.Did
     did_doc: Omittable[UnknownObject] = Field(None, alias="didDoc")
     email: Omittable[str] = None
     email_confirmed: Omittable[bool] = Field(None, alias="emailConfirmed")
@@ -68,3 +70,8 @@ class AuthFactorTokenRequiredError(XrpcDeclaredError):
 
 OutputStatusKnownValues: TypeAlias = Literal["takendown", "suspended", "deactivated"]
 """Known values of ``Output.status`` (any string is accepted)."""
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

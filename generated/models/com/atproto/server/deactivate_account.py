@@ -9,12 +9,14 @@ activated on the new host.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel, Omittable
-from lexforge.runtime.lex.formats import Datetime
+from lexforge.runtime.lex import LexModel, Omittable, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -25,7 +27,12 @@ NSID: Final = "com.atproto.server.deactivateAccount"
 
 
 class Input(LexModel):
-    delete_after: Omittable[Datetime] = Field(None, alias="deleteAfter")
+    delete_after: Omittable[formats.Datetime] = Field(None, alias="deleteAfter")
     """A recommendation to server as to how long they should hold onto the deactivated account
     before deleting.
     """
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

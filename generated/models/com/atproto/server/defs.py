@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel
-from lexforge.runtime.lex.formats import Datetime, Did
+from lexforge.runtime.lex import LexModel, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -31,7 +33,7 @@ class InviteCode(LexModel):
     disabled: bool
     for_account: str = Field(alias="forAccount")
     created_by: str = Field(alias="createdBy")
-    created_at: Datetime = Field(alias="createdAt")
+    created_at: formats.Datetime = Field(alias="createdAt")
     uses: list[InviteCodeUse]
 
 
@@ -39,5 +41,10 @@ class InviteCodeUse(LexModel):
     py_type: Literal["com.atproto.server.defs#inviteCodeUse"] = Field(
         "com.atproto.server.defs#inviteCodeUse", alias="$type"
     )
-    used_by: Did = Field(alias="usedBy")
-    used_at: Datetime = Field(alias="usedAt")
+    used_by: formats.Did = Field(alias="usedBy")
+    used_at: formats.Datetime = Field(alias="usedAt")
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -8,11 +8,13 @@ deletion token. Requires auth.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from lexforge.runtime.lex import LexModel
-from lexforge.runtime.lex.formats import Did
+from lexforge.runtime.lex import LexModel, lazy_module
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -25,7 +27,7 @@ NSID: Final = "com.atproto.server.deleteAccount"
 
 
 class Input(LexModel):
-    did: Did
+    did: formats.Did
     password: str
     token: str
 
@@ -40,3 +42,8 @@ class InvalidTokenError(XrpcDeclaredError):
     """The ``InvalidToken`` error of ``com.atproto.server.deleteAccount``."""
 
     error = "InvalidToken"
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel, Omittable
-from lexforge.runtime.lex.formats import Did, Uri
+from lexforge.runtime.lex import LexModel, Omittable, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -37,7 +39,7 @@ class Output(LexModel):
     """URLs of service policy documents."""
     contact: Omittable[Contact] = None
     """Contact information"""
-    did: Did
+    did: formats.Did
 
 
 class Contact(LexModel):
@@ -51,5 +53,10 @@ class Links(LexModel):
     py_type: Literal["com.atproto.server.describeServer#links"] = Field(
         "com.atproto.server.describeServer#links", alias="$type"
     )
-    privacy_policy: Omittable[Uri] = Field(None, alias="privacyPolicy")
-    terms_of_service: Omittable[Uri] = Field(None, alias="termsOfService")
+    privacy_policy: Omittable[formats.Uri] = Field(None, alias="privacyPolicy")
+    terms_of_service: Omittable[formats.Uri] = Field(None, alias="termsOfService")
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

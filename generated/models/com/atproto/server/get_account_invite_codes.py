@@ -43,6 +43,6 @@ class DuplicateCreateError(XrpcDeclaredError):
     error = "DuplicateCreate"
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     com_atproto_server_defs = lazy_module("lexforge.generated.models.com.atproto.server.defs")

@@ -6,11 +6,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Final
+from typing import TYPE_CHECKING, Annotated, Final
 
-from lexforge.runtime.lex import LexModel, Omittable, StringLimits
-from lexforge.runtime.lex.formats import Nsid
+from lexforge.runtime.lex import LexModel, Omittable, StringLimits, lazy_module
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -31,7 +33,7 @@ class Params(LexModel):
     """The time in Unix Epoch seconds that the JWT expires. Defaults to 60 seconds in the future.
     The service may enforce certain time bounds on tokens depending on the requested scope.
     """
-    lxm: Omittable[Nsid] = None
+    lxm: Omittable[formats.Nsid] = None
     """Lexicon (XRPC) method to bind the requested token to"""
 
 
@@ -45,3 +47,8 @@ class BadExpirationError(XrpcDeclaredError):
     """
 
     error = "BadExpiration"
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel, Omittable, UnknownObject
-from lexforge.runtime.lex.formats import Did, Handle
+from lexforge.runtime.lex import LexModel, Omittable, UnknownObject, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -23,8 +25,8 @@ NSID: Final = "com.atproto.server.getSession"
 
 
 class Output(LexModel):
-    handle: Handle
-    did: Did
+    handle: formats.Handle
+    did: formats.Did
     did_doc: Omittable[UnknownObject] = Field(None, alias="didDoc")
     email: Omittable[str] = None
     email_confirmed: Omittable[bool] = Field(None, alias="emailConfirmed")
@@ -39,3 +41,8 @@ class Output(LexModel):
 
 OutputStatusKnownValues: TypeAlias = Literal["takendown", "suspended", "deactivated"]
 """Known values of ``Output.status`` (any string is accepted)."""
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -9,12 +9,14 @@ implemented by PDS. NOTE: this endpoint may change when full account migration i
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel, Omittable
-from lexforge.runtime.lex.formats import Did
+from lexforge.runtime.lex import LexModel, Omittable, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -26,10 +28,15 @@ NSID: Final = "com.atproto.server.reserveSigningKey"
 
 
 class Input(LexModel):
-    did: Omittable[Did] = None
+    did: Omittable[formats.Did] = None
     """The DID to reserve a key for."""
 
 
 class Output(LexModel):
     signing_key: str = Field(alias="signingKey")
     """The public key for the reserved signing key, in did:key serialization."""
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -8,11 +8,13 @@ not require auth; implemented by PDS.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from lexforge.runtime.lex import LexModel
-from lexforge.runtime.lex.formats import CidString, Did
+from lexforge.runtime.lex import LexModel, lazy_module
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -28,9 +30,9 @@ NSID: Final = "com.atproto.sync.getBlocks"
 
 
 class Params(LexModel):
-    did: Did
+    did: formats.Did
     """The DID of the repo."""
-    cids: list[CidString]
+    cids: list[formats.CidString]
 
 
 class BlockNotFoundError(XrpcDeclaredError):
@@ -61,3 +63,8 @@ class RepoDeactivatedError(XrpcDeclaredError):
     """The ``RepoDeactivated`` error of ``com.atproto.sync.getBlocks``."""
 
     error = "RepoDeactivated"
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

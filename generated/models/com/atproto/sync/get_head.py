@@ -6,11 +6,13 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from lexforge.runtime.lex import LexModel
-from lexforge.runtime.lex.formats import CidString, Did
+from lexforge.runtime.lex import LexModel, lazy_module
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -23,15 +25,20 @@ NSID: Final = "com.atproto.sync.getHead"
 
 
 class Params(LexModel):
-    did: Did
+    did: formats.Did
     """The DID of the repo."""
 
 
 class Output(LexModel):
-    root: CidString
+    root: formats.CidString
 
 
 class HeadNotFoundError(XrpcDeclaredError):
     """The ``HeadNotFound`` error of ``com.atproto.sync.getHead``."""
 
     error = "HeadNotFound"
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -52,6 +52,6 @@ class HostNotFoundError(XrpcDeclaredError):
     error = "HostNotFound"
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     com_atproto_sync_defs = lazy_module("lexforge.generated.models.com.atproto.sync.defs")

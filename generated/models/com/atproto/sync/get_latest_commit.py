@@ -6,11 +6,13 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from lexforge.runtime.lex import LexModel
-from lexforge.runtime.lex.formats import CidString, Did, Tid
+from lexforge.runtime.lex import LexModel, lazy_module
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -26,13 +28,13 @@ NSID: Final = "com.atproto.sync.getLatestCommit"
 
 
 class Params(LexModel):
-    did: Did
+    did: formats.Did
     """The DID of the repo."""
 
 
 class Output(LexModel):
-    cid: CidString
-    rev: Tid
+    cid: formats.CidString
+    rev: formats.Tid
 
 
 class RepoNotFoundError(XrpcDeclaredError):
@@ -57,3 +59,8 @@ class RepoDeactivatedError(XrpcDeclaredError):
     """The ``RepoDeactivated`` error of ``com.atproto.sync.getLatestCommit``."""
 
     error = "RepoDeactivated"
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -8,11 +8,13 @@ of repo. Does not require auth.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from lexforge.runtime.lex import LexModel
-from lexforge.runtime.lex.formats import Did, Nsid, RecordKey
+from lexforge.runtime.lex import LexModel, lazy_module
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -28,10 +30,10 @@ NSID: Final = "com.atproto.sync.getRecord"
 
 
 class Params(LexModel):
-    did: Did
+    did: formats.Did
     """The DID of the repo."""
-    collection: Nsid
-    rkey: RecordKey
+    collection: formats.Nsid
+    rkey: formats.RecordKey
     """Record Key"""
 
 
@@ -63,3 +65,8 @@ class RepoDeactivatedError(XrpcDeclaredError):
     """The ``RepoDeactivated`` error of ``com.atproto.sync.getRecord``."""
 
     error = "RepoDeactivated"
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -8,11 +8,13 @@ Does not require auth; implemented by PDS.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from lexforge.runtime.lex import LexModel, Omittable
-from lexforge.runtime.lex.formats import Did, Tid
+from lexforge.runtime.lex import LexModel, Omittable, lazy_module
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -27,9 +29,9 @@ NSID: Final = "com.atproto.sync.getRepo"
 
 
 class Params(LexModel):
-    did: Did
+    did: formats.Did
     """The DID of the repo."""
-    since: Omittable[Tid] = None
+    since: Omittable[formats.Tid] = None
     """The revision ('rev') of the repo to create a diff from."""
 
 
@@ -55,3 +57,8 @@ class RepoDeactivatedError(XrpcDeclaredError):
     """The ``RepoDeactivated`` error of ``com.atproto.sync.getRepo``."""
 
     error = "RepoDeactivated"
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -8,11 +8,13 @@ Relay.
 
 from __future__ import annotations
 
-from typing import Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 
-from lexforge.runtime.lex import LexModel, Omittable
-from lexforge.runtime.lex.formats import Did, Tid
+from lexforge.runtime.lex import LexModel, Omittable, lazy_module
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -26,19 +28,19 @@ NSID: Final = "com.atproto.sync.getRepoStatus"
 
 
 class Params(LexModel):
-    did: Did
+    did: formats.Did
     """The DID of the repo."""
 
 
 class Output(LexModel):
-    did: Did
+    did: formats.Did
     active: bool
     status: Omittable[str] = None
     """If active=false, this optional field indicates a possible reason for why the account is not
     active. If active=false and no status is supplied, then the host makes no claim for why the
     repository is no longer being hosted.
     """
-    rev: Omittable[Tid] = None
+    rev: Omittable[formats.Tid] = None
     """Optional field, the current rev of the repo, if active=true"""
 
 
@@ -52,3 +54,8 @@ OutputStatusKnownValues: TypeAlias = Literal[
     "takendown", "suspended", "deleted", "deactivated", "desynchronized", "throttled"
 ]
 """Known values of ``Output.status`` (any string is accepted)."""
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -8,13 +8,15 @@ PDS.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel, Omittable
-from lexforge.runtime.lex.formats import CidString, Did, Tid
+from lexforge.runtime.lex import LexModel, Omittable, lazy_module
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -30,9 +32,9 @@ NSID: Final = "com.atproto.sync.listBlobs"
 
 
 class Params(LexModel):
-    did: Did
+    did: formats.Did
     """The DID of the repo."""
-    since: Omittable[Tid] = None
+    since: Omittable[formats.Tid] = None
     """Optional revision of the repo to list blobs since."""
     limit: int = Field(500, ge=1, le=1000)
     cursor: Omittable[str] = None
@@ -40,7 +42,7 @@ class Params(LexModel):
 
 class Output(LexModel):
     cursor: Omittable[str] = None
-    cids: list[CidString]
+    cids: list[formats.CidString]
 
 
 class RepoNotFoundError(XrpcDeclaredError):
@@ -65,3 +67,8 @@ class RepoDeactivatedError(XrpcDeclaredError):
     """The ``RepoDeactivated`` error of ``com.atproto.sync.listBlobs``."""
 
     error = "RepoDeactivated"
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -54,6 +54,6 @@ class Host(LexModel):
     status: Omittable[com_atproto_sync_defs.HostStatus] = None
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     com_atproto_sync_defs = lazy_module("lexforge.generated.models.com.atproto.sync.defs")

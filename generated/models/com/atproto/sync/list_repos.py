@@ -8,12 +8,14 @@ require auth; implemented by PDS and Relay.
 
 from __future__ import annotations
 
-from typing import Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel, Omittable
-from lexforge.runtime.lex.formats import CidString, Did, Tid
+from lexforge.runtime.lex import LexModel, Omittable, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -40,10 +42,10 @@ class Repo(LexModel):
     py_type: Literal["com.atproto.sync.listRepos#repo"] = Field(
         "com.atproto.sync.listRepos#repo", alias="$type"
     )
-    did: Did
-    head: CidString
+    did: formats.Did
+    head: formats.CidString
     """Current repo commit CID"""
-    rev: Tid
+    rev: formats.Tid
     active: Omittable[bool] = None
     status: Omittable[str] = None
     """If active=false, this optional field indicates a possible reason for why the account is not
@@ -56,3 +58,8 @@ RepoStatusKnownValues: TypeAlias = Literal[
     "takendown", "suspended", "deleted", "deactivated", "desynchronized", "throttled"
 ]
 """Known values of ``Repo.status`` (any string is accepted)."""
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

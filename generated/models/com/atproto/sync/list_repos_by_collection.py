@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel, Omittable
-from lexforge.runtime.lex.formats import Did, Nsid
+from lexforge.runtime.lex import LexModel, Omittable, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -24,7 +26,7 @@ NSID: Final = "com.atproto.sync.listReposByCollection"
 
 
 class Params(LexModel):
-    collection: Nsid
+    collection: formats.Nsid
     limit: int = Field(500, ge=1, le=2000)
     """Maximum size of response set. Recommend setting a large maximum (1000+) when enumerating
     large DID lists.
@@ -41,4 +43,9 @@ class Repo(LexModel):
     py_type: Literal["com.atproto.sync.listReposByCollection#repo"] = Field(
         "com.atproto.sync.listReposByCollection#repo", alias="$type"
     )
-    did: Did
+    did: formats.Did
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

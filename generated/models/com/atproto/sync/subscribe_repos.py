@@ -10,13 +10,15 @@ require auth; implemented by PDS and Relay.
 
 from __future__ import annotations
 
-from typing import Annotated, Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Annotated, Final, Literal, TypeAlias
 
 from pydantic import Field
 
-from lexforge.runtime.lex import Bytes, BytesLength, CidLink, LexModel, Omittable
-from lexforge.runtime.lex.formats import Datetime, Did, Handle, Tid
+from lexforge.runtime.lex import Bytes, BytesLength, CidLink, LexModel, Omittable, lazy_module
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "MESSAGE_TYPES",
@@ -55,8 +57,8 @@ class Account(LexModel):
         "com.atproto.sync.subscribeRepos#account", alias="$type"
     )
     seq: int
-    did: Did
-    time: Datetime
+    did: formats.Did
+    time: formats.Datetime
     active: bool
     """Indicates that the account has a repository which can be fetched from the host that emitted
     this event.
@@ -82,15 +84,15 @@ class Commit(LexModel):
     too many ops, or data size was too large. Consumers will need to make a separate request to
     get missing data.
     """
-    repo: Did
+    repo: formats.Did
     """The repo this event comes from. Note that all other message types name this field 'did'."""
     commit: CidLink
     """Repo commit object CID."""
-    rev: Tid
+    rev: formats.Tid
     """The rev of the emitted commit. Note that this information is also in the commit object
     included in blocks, unless this is a tooBig event.
     """
-    since: Tid | None
+    since: formats.Tid | None
     """The rev of the last emitted commit from this repo (if any)."""
     blocks: Annotated[Bytes, BytesLength(max_length=2000000)]
     """CAR file containing relevant blocks, as a diff since the previous repo state. The commit must
@@ -104,7 +106,7 @@ class Commit(LexModel):
     revision field in this message). Corresponds to the 'data' field in the repo commit object.
     NOTE: this field is effectively required for the 'inductive' version of firehose.
     """
-    time: Datetime
+    time: formats.Datetime
     """Timestamp of when this message was originally broadcast."""
 
 
@@ -118,9 +120,9 @@ class Identity(LexModel):
         "com.atproto.sync.subscribeRepos#identity", alias="$type"
     )
     seq: int
-    did: Did
-    time: Datetime
-    handle: Omittable[Handle] = None
+    did: formats.Did
+    time: formats.Datetime
+    handle: Omittable[formats.Handle] = None
     """The current handle for the account, or 'handle.invalid' if validation fails. This field is
     optional, might have been validated or passed-through from an upstream source. Semantics and
     behaviors for PDS vs Relay may evolve in the future; see atproto specs for more details.
@@ -162,7 +164,7 @@ class Sync(LexModel):
     )
     seq: int
     """The stream sequence number of this message."""
-    did: Did
+    did: formats.Did
     """The account this repo event corresponds to. Must match that in the commit object."""
     blocks: Annotated[Bytes, BytesLength(max_length=10000)]
     """CAR file containing the commit, as a block. The CAR header must include the commit block CID
@@ -170,7 +172,7 @@ class Sync(LexModel):
     """
     rev: str
     """The rev of the commit. This value must match that in the commit object."""
-    time: Datetime
+    time: formats.Datetime
     """Timestamp of when this message was originally broadcast."""
 
 
@@ -214,3 +216,8 @@ MESSAGE_TYPES: Final[dict[str, type[LexModel]]] = {
     "#info": Info,
 }
 """Message classes by event-stream frame type (``t``)."""
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -9,14 +9,16 @@ suggestions will be returned. Optional inputs will be used to generate suggestio
 
 from __future__ import annotations
 
-from typing import Annotated, Final, Literal
+from typing import TYPE_CHECKING, Annotated, Final, Literal
 
 from pydantic import Field, Tag
 from typing_extensions import TypeAliasType
 
-from lexforge.runtime.lex import UNKNOWN_TAG, LexModel, Omittable, UnknownObject, union
-from lexforge.runtime.lex.formats import Datetime, Handle
+from lexforge.runtime.lex import UNKNOWN_TAG, LexModel, Omittable, UnknownObject, lazy_module, union
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -33,16 +35,16 @@ NSID: Final = "com.atproto.temp.checkHandleAvailability"
 
 
 class Params(LexModel):
-    handle: Handle
+    handle: formats.Handle
     """Tentative handle. Will be checked for availability or used to build handle suggestions."""
     email: Omittable[str] = None
     """User-provided email. Might be used to build handle suggestions."""
-    birth_date: Omittable[Datetime] = Field(None, alias="birthDate")
+    birth_date: Omittable[formats.Datetime] = Field(None, alias="birthDate")
     """User-provided birth date. Might be used to build handle suggestions."""
 
 
 class Output(LexModel):
-    handle: Handle
+    handle: formats.Handle
     """Echo of the input handle."""
     result: OutputResult
 
@@ -69,7 +71,7 @@ class Suggestion(LexModel):
     py_type: Literal["com.atproto.temp.checkHandleAvailability#suggestion"] = Field(
         "com.atproto.temp.checkHandleAvailability#suggestion", alias="$type"
     )
-    handle: Handle
+    handle: formats.Handle
     method: str
     """Method used to build this suggestion. Should be considered opaque to clients. Can be used for
     metrics.
@@ -96,3 +98,8 @@ OutputResult = TypeAliasType(
         ),
     ],
 )
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -35,6 +35,6 @@ class Output(LexModel):
     labels: list[com_atproto_label_defs.Label]
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     com_atproto_label_defs = lazy_module("lexforge.generated.models.com.atproto.label.defs")

@@ -9,10 +9,12 @@ password reset.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from lexforge.runtime.lex import LexModel
-from lexforge.runtime.lex.formats import AtIdentifier
+from lexforge.runtime.lex import LexModel, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -23,4 +25,9 @@ NSID: Final = "com.atproto.temp.revokeAccountCredentials"
 
 
 class Input(LexModel):
-    account: AtIdentifier
+    account: formats.AtIdentifier
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

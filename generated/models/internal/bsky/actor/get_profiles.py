@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Final
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, lazy_module
-from lexforge.runtime.lex.formats import Did
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.actor.defs as app_bsky_actor_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -28,12 +28,12 @@ NSID: Final = "internal.bsky.actor.getProfiles"
 
 
 class Params(LexModel):
-    dids: list[Did] = Field(max_length=200)
-    viewer: Omittable[Did] = None
+    dids: list[formats.Did] = Field(max_length=200)
+    viewer: Omittable[formats.Did] = None
     """DID of the account on whose behalf the request is made (not included for
     public/unauthenticated requests). Used for viewer-relative state, including social proof.
     """
-    social_proof: Omittable[list[Did]] = Field(None, alias="socialProof", max_length=200)
+    social_proof: Omittable[list[formats.Did]] = Field(None, alias="socialProof", max_length=200)
     """DIDs to hydrate social proof (known followers) for. DIDs not also present in `dids` are
     ignored.
     """
@@ -47,6 +47,7 @@ class Output(LexModel):
     profiles: list[app_bsky_actor_defs.ProfileViewDetailed]
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_actor_defs = lazy_module("lexforge.generated.models.app.bsky.actor.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

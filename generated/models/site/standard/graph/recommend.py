@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexRecord
-from lexforge.runtime.lex.formats import AtUri, Datetime
+from lexforge.runtime.lex import LexRecord, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -30,8 +32,13 @@ class Record(LexRecord):
     py_type: Literal["site.standard.graph.recommend"] = Field(
         "site.standard.graph.recommend", alias="$type"
     )
-    created_at: Datetime = Field(alias="createdAt")
-    document: AtUri
+    created_at: formats.Datetime = Field(alias="createdAt")
+    document: formats.AtUri
     """AT-URI reference to the document record being recommended (ex:
     at://did:plc:abc123/site.standard.document/xyz789).
     """
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexRecord, Omittable
-from lexforge.runtime.lex.formats import AtUri, Datetime
+from lexforge.runtime.lex import LexRecord, Omittable, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -30,8 +32,13 @@ class Record(LexRecord):
     py_type: Literal["site.standard.graph.subscription"] = Field(
         "site.standard.graph.subscription", alias="$type"
     )
-    created_at: Omittable[Datetime] = Field(None, alias="createdAt")
-    publication: AtUri
+    created_at: Omittable[formats.Datetime] = Field(None, alias="createdAt")
+    publication: formats.AtUri
     """AT-URI reference to the publication record being subscribed to (ex:
     at://did:plc:abc123/site.standard.publication/xyz789).
     """
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

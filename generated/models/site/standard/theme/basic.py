@@ -94,6 +94,6 @@ RecordForeground = TypeAliasType(
 """Color used for content text."""
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     site_standard_theme_color = lazy_module("lexforge.generated.models.site.standard.theme.color")

@@ -7,14 +7,16 @@
 
 from __future__ import annotations
 
-from typing import Final, TypeAlias
+from typing import TYPE_CHECKING, Final, TypeAlias
 
 from pydantic import Field
 
 import lexforge.generated.models.tools.ozone.communication.defs as tools_ozone_communication_defs
-from lexforge.runtime.lex import LexModel, Omittable
-from lexforge.runtime.lex.formats import Did, Language
+from lexforge.runtime.lex import LexModel, Omittable, lazy_module
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -33,9 +35,9 @@ class Input(LexModel):
     """Content of the template, markdown supported, can contain variable placeholders."""
     subject: str
     """Subject of the message, used in emails."""
-    lang: Omittable[Language] = None
+    lang: Omittable[formats.Language] = None
     """Message language."""
-    created_by: Omittable[Did] = Field(None, alias="createdBy")
+    created_by: Omittable[formats.Did] = Field(None, alias="createdBy")
     """DID of the user who is creating the template."""
 
 
@@ -46,3 +48,8 @@ class DuplicateTemplateNameError(XrpcDeclaredError):
 
 
 Output: TypeAlias = tools_ozone_communication_defs.TemplateView
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

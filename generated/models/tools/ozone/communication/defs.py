@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel, Omittable
-from lexforge.runtime.lex.formats import Datetime, Did, Language
+from lexforge.runtime.lex import LexModel, Omittable, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -33,9 +35,14 @@ class TemplateView(LexModel):
     content_markdown: str = Field(alias="contentMarkdown")
     """Subject of the message, used in emails."""
     disabled: bool
-    lang: Omittable[Language] = None
+    lang: Omittable[formats.Language] = None
     """Message language."""
-    last_updated_by: Did = Field(alias="lastUpdatedBy")
+    last_updated_by: formats.Did = Field(alias="lastUpdatedBy")
     """DID of the user who last updated the template."""
-    created_at: Datetime = Field(alias="createdAt")
-    updated_at: Datetime = Field(alias="updatedAt")
+    created_at: formats.Datetime = Field(alias="createdAt")
+    updated_at: formats.Datetime = Field(alias="updatedAt")
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

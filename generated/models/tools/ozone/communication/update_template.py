@@ -9,14 +9,16 @@ to patch specific fields only.
 
 from __future__ import annotations
 
-from typing import Final, TypeAlias
+from typing import TYPE_CHECKING, Final, TypeAlias
 
 from pydantic import Field
 
 import lexforge.generated.models.tools.ozone.communication.defs as tools_ozone_communication_defs
-from lexforge.runtime.lex import LexModel, Omittable
-from lexforge.runtime.lex.formats import Did, Language
+from lexforge.runtime.lex import LexModel, Omittable, lazy_module
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -33,13 +35,13 @@ class Input(LexModel):
     """ID of the template to be updated."""
     name: Omittable[str] = None
     """Name of the template."""
-    lang: Omittable[Language] = None
+    lang: Omittable[formats.Language] = None
     """Message language."""
     content_markdown: Omittable[str] = Field(None, alias="contentMarkdown")
     """Content of the template, markdown supported, can contain variable placeholders."""
     subject: Omittable[str] = None
     """Subject of the message, used in emails."""
-    updated_by: Omittable[Did] = Field(None, alias="updatedBy")
+    updated_by: Omittable[formats.Did] = Field(None, alias="updatedBy")
     """DID of the user who is updating the template."""
     disabled: Omittable[bool] = None
 
@@ -51,3 +53,8 @@ class DuplicateTemplateNameError(XrpcDeclaredError):
 
 
 Output: TypeAlias = tools_ozone_communication_defs.TemplateView
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

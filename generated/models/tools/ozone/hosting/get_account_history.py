@@ -6,13 +6,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Annotated, Final, Literal, TypeAlias
 
 from pydantic import Field, Tag
 from typing_extensions import TypeAliasType
 
-from lexforge.runtime.lex import UNKNOWN_TAG, LexModel, Omittable, UnknownObject, union
-from lexforge.runtime.lex.formats import Datetime, Did, Handle
+from lexforge.runtime.lex import UNKNOWN_TAG, LexModel, Omittable, UnknownObject, lazy_module, union
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -32,7 +34,7 @@ NSID: Final = "tools.ozone.hosting.getAccountHistory"
 
 
 class Params(LexModel):
-    did: Did
+    did: formats.Did
     events: Omittable[list[str]] = None
     cursor: Omittable[str] = None
     limit: int = Field(50, ge=1, le=100)
@@ -48,7 +50,7 @@ class AccountCreated(LexModel):
         "tools.ozone.hosting.getAccountHistory#accountCreated", alias="$type"
     )
     email: Omittable[str] = None
-    handle: Omittable[Handle] = None
+    handle: Omittable[formats.Handle] = None
 
 
 class EmailConfirmed(LexModel):
@@ -71,14 +73,14 @@ class Event(LexModel):
     )
     details: EventDetails
     created_by: str = Field(alias="createdBy")
-    created_at: Datetime = Field(alias="createdAt")
+    created_at: formats.Datetime = Field(alias="createdAt")
 
 
 class HandleUpdated(LexModel):
     py_type: Literal["tools.ozone.hosting.getAccountHistory#handleUpdated"] = Field(
         "tools.ozone.hosting.getAccountHistory#handleUpdated", alias="$type"
     )
-    handle: Handle
+    handle: formats.Handle
 
 
 class PasswordUpdated(LexModel):
@@ -111,3 +113,8 @@ ParamsEventsItemKnownValues: TypeAlias = Literal[
     "accountCreated", "emailUpdated", "emailConfirmed", "passwordUpdated", "handleUpdated"
 ]
 """Known values of ``Params.eventsItem`` (any string is accepted)."""
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -7,12 +7,14 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel, Omittable
-from lexforge.runtime.lex.formats import Did
+from lexforge.runtime.lex import LexModel, Omittable, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -26,7 +28,7 @@ NSID: Final = "tools.ozone.moderation.cancelScheduledActions"
 
 
 class Input(LexModel):
-    subjects: list[Did] = Field(max_length=100)
+    subjects: list[formats.Did] = Field(max_length=100)
     """Array of DID subjects to cancel scheduled actions for"""
     comment: Omittable[str] = None
     """Optional comment describing the reason for cancellation"""
@@ -36,7 +38,7 @@ class CancellationResults(LexModel):
     py_type: Literal["tools.ozone.moderation.cancelScheduledActions#cancellationResults"] = Field(
         "tools.ozone.moderation.cancelScheduledActions#cancellationResults", alias="$type"
     )
-    succeeded: list[Did]
+    succeeded: list[formats.Did]
     """DIDs for which all pending scheduled actions were successfully cancelled"""
     failed: list[FailedCancellation]
     """DIDs for which cancellation failed with error details"""
@@ -46,9 +48,14 @@ class FailedCancellation(LexModel):
     py_type: Literal["tools.ozone.moderation.cancelScheduledActions#failedCancellation"] = Field(
         "tools.ozone.moderation.cancelScheduledActions#failedCancellation", alias="$type"
     )
-    did: Did
+    did: formats.Did
     error: str
     error_code: Omittable[str] = Field(None, alias="errorCode")
 
 
 Output: TypeAlias = CancellationResults
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

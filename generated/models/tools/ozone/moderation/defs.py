@@ -21,7 +21,6 @@ from lexforge.runtime.lex import (
     lazy_module,
     union,
 )
-from lexforge.runtime.lex.formats import AtUri, CidString, Datetime, Did, Handle, Uri
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.ageassurance.defs as app_bsky_ageassurance_defs
@@ -31,6 +30,7 @@ if TYPE_CHECKING:
     import lexforge.generated.models.com.atproto.moderation.defs as com_atproto_moderation_defs
     import lexforge.generated.models.com.atproto.repo.strong_ref as com_atproto_repo_strong_ref
     import lexforge.generated.models.com.atproto.server.defs as com_atproto_server_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -159,7 +159,7 @@ class AccountEvent(LexModel):
     this event.
     """
     status: Omittable[str] = None
-    timestamp: Datetime
+    timestamp: formats.Datetime
 
 
 class AccountHosting(LexModel):
@@ -167,11 +167,11 @@ class AccountHosting(LexModel):
         "tools.ozone.moderation.defs#accountHosting", alias="$type"
     )
     status: str
-    updated_at: Omittable[Datetime] = Field(None, alias="updatedAt")
-    created_at: Omittable[Datetime] = Field(None, alias="createdAt")
-    deleted_at: Omittable[Datetime] = Field(None, alias="deletedAt")
-    deactivated_at: Omittable[Datetime] = Field(None, alias="deactivatedAt")
-    reactivated_at: Omittable[Datetime] = Field(None, alias="reactivatedAt")
+    updated_at: Omittable[formats.Datetime] = Field(None, alias="updatedAt")
+    created_at: Omittable[formats.Datetime] = Field(None, alias="createdAt")
+    deleted_at: Omittable[formats.Datetime] = Field(None, alias="deletedAt")
+    deactivated_at: Omittable[formats.Datetime] = Field(None, alias="deactivatedAt")
+    reactivated_at: Omittable[formats.Datetime] = Field(None, alias="reactivatedAt")
 
 
 class AccountStats(LexModel):
@@ -202,9 +202,9 @@ class AccountStrike(LexModel):
     """Current number of active strikes (excluding expired strikes)"""
     total_strike_count: Omittable[int] = Field(None, alias="totalStrikeCount")
     """Total number of strikes ever received (including expired strikes)"""
-    first_strike_at: Omittable[Datetime] = Field(None, alias="firstStrikeAt")
+    first_strike_at: Omittable[formats.Datetime] = Field(None, alias="firstStrikeAt")
     """Timestamp of the first strike received"""
-    last_strike_at: Omittable[Datetime] = Field(None, alias="lastStrikeAt")
+    last_strike_at: Omittable[formats.Datetime] = Field(None, alias="lastStrikeAt")
     """Timestamp of the most recent strike received"""
 
 
@@ -214,7 +214,7 @@ class AgeAssuranceEvent(LexModel):
     py_type: Literal["tools.ozone.moderation.defs#ageAssuranceEvent"] = Field(
         "tools.ozone.moderation.defs#ageAssuranceEvent", alias="$type"
     )
-    created_at: Datetime = Field(alias="createdAt")
+    created_at: formats.Datetime = Field(alias="createdAt")
     """The date and time of this write operation."""
     attempt_id: str = Field(alias="attemptId")
     """The unique identifier for this instance of the age assurance flow, in UUID format."""
@@ -264,10 +264,10 @@ class BlobView(LexModel):
     py_type: Literal["tools.ozone.moderation.defs#blobView"] = Field(
         "tools.ozone.moderation.defs#blobView", alias="$type"
     )
-    cid: CidString
+    cid: formats.CidString
     mime_type: str = Field(alias="mimeType")
     size: int
-    created_at: Datetime = Field(alias="createdAt")
+    created_at: formats.Datetime = Field(alias="createdAt")
     details: Omittable[BlobViewDetails] = None
     moderation: Omittable[Moderation] = None
 
@@ -285,7 +285,7 @@ class ConvoView(LexModel):
     py_type: Literal["tools.ozone.moderation.defs#convoView"] = Field(
         "tools.ozone.moderation.defs#convoView", alias="$type"
     )
-    did: Did
+    did: formats.Did
     convo_id: str = Field(alias="convoId")
 
 
@@ -298,10 +298,10 @@ class IdentityEvent(LexModel):
         "tools.ozone.moderation.defs#identityEvent", alias="$type"
     )
     comment: Omittable[str] = None
-    handle: Omittable[Handle] = None
-    pds_host: Omittable[Uri] = Field(None, alias="pdsHost")
+    handle: Omittable[formats.Handle] = None
+    pds_host: Omittable[formats.Uri] = Field(None, alias="pdsHost")
     tombstone: Omittable[bool] = None
-    timestamp: Datetime
+    timestamp: formats.Datetime
 
 
 class ImageDetails(LexModel):
@@ -363,7 +363,7 @@ class ModEventEmail(LexModel):
     """Number of strikes to assign to the user for this violation. Normally 0 as an indicator of a
     warning and only added as a strike on a repeat offense.
     """
-    strike_expires_at: Omittable[Datetime] = Field(None, alias="strikeExpiresAt")
+    strike_expires_at: Omittable[formats.Datetime] = Field(None, alias="strikeExpiresAt")
     """When the strike should expire. If not provided, the strike never expires."""
     is_delivered: Omittable[bool] = Field(None, alias="isDelivered")
     """Indicates whether the email was successfully delivered to the user's inbox."""
@@ -507,7 +507,7 @@ class ModEventTakedown(LexModel):
     """
     strike_count: Omittable[int] = Field(None, alias="strikeCount")
     """Number of strikes to assign to the user for this violation."""
-    strike_expires_at: Omittable[Datetime] = Field(None, alias="strikeExpiresAt")
+    strike_expires_at: Omittable[formats.Datetime] = Field(None, alias="strikeExpiresAt")
     """When the strike should expire. If not provided, the strike never expires."""
 
 
@@ -539,8 +539,8 @@ class ModEventView(LexModel):
     event: ModEventViewEvent
     subject: ModEventViewSubject
     subject_blob_cids: list[str] = Field(alias="subjectBlobCids")
-    created_by: Did = Field(alias="createdBy")
-    created_at: Datetime = Field(alias="createdAt")
+    created_by: formats.Did = Field(alias="createdBy")
+    created_at: formats.Datetime = Field(alias="createdAt")
     creator_handle: Omittable[str] = Field(None, alias="creatorHandle")
     subject_handle: Omittable[str] = Field(None, alias="subjectHandle")
     mod_tool: Omittable[ModTool] = Field(None, alias="modTool")
@@ -554,8 +554,8 @@ class ModEventViewDetail(LexModel):
     event: ModEventViewDetailEvent
     subject: ModEventViewDetailSubject
     subject_blobs: list[BlobView] = Field(alias="subjectBlobs")
-    created_by: Did = Field(alias="createdBy")
-    created_at: Datetime = Field(alias="createdAt")
+    created_by: formats.Did = Field(alias="createdBy")
+    created_at: formats.Datetime = Field(alias="createdAt")
     mod_tool: Omittable[ModTool] = Field(None, alias="modTool")
 
 
@@ -595,8 +595,8 @@ class RecordEvent(LexModel):
     )
     comment: Omittable[str] = None
     op: str
-    cid: Omittable[CidString] = None
-    timestamp: Datetime
+    cid: Omittable[formats.CidString] = None
+    timestamp: formats.Datetime
 
 
 class RecordHosting(LexModel):
@@ -604,20 +604,20 @@ class RecordHosting(LexModel):
         "tools.ozone.moderation.defs#recordHosting", alias="$type"
     )
     status: str
-    updated_at: Omittable[Datetime] = Field(None, alias="updatedAt")
-    created_at: Omittable[Datetime] = Field(None, alias="createdAt")
-    deleted_at: Omittable[Datetime] = Field(None, alias="deletedAt")
+    updated_at: Omittable[formats.Datetime] = Field(None, alias="updatedAt")
+    created_at: Omittable[formats.Datetime] = Field(None, alias="createdAt")
+    deleted_at: Omittable[formats.Datetime] = Field(None, alias="deletedAt")
 
 
 class RecordView(LexModel):
     py_type: Literal["tools.ozone.moderation.defs#recordView"] = Field(
         "tools.ozone.moderation.defs#recordView", alias="$type"
     )
-    uri: AtUri
-    cid: CidString
+    uri: formats.AtUri
+    cid: formats.CidString
     value: UnknownObject
-    blob_cids: list[CidString] = Field(alias="blobCids")
-    indexed_at: Datetime = Field(alias="indexedAt")
+    blob_cids: list[formats.CidString] = Field(alias="blobCids")
+    indexed_at: formats.Datetime = Field(alias="indexedAt")
     moderation: Moderation
     repo: RepoView
 
@@ -626,12 +626,12 @@ class RecordViewDetail(LexModel):
     py_type: Literal["tools.ozone.moderation.defs#recordViewDetail"] = Field(
         "tools.ozone.moderation.defs#recordViewDetail", alias="$type"
     )
-    uri: AtUri
-    cid: CidString
+    uri: formats.AtUri
+    cid: formats.CidString
     value: UnknownObject
     blobs: list[BlobView]
     labels: Omittable[list[com_atproto_label_defs.Label]] = None
-    indexed_at: Datetime = Field(alias="indexedAt")
+    indexed_at: formats.Datetime = Field(alias="indexedAt")
     moderation: ModerationDetail
     repo: RepoView
 
@@ -640,7 +640,7 @@ class RecordViewNotFound(LexModel):
     py_type: Literal["tools.ozone.moderation.defs#recordViewNotFound"] = Field(
         "tools.ozone.moderation.defs#recordViewNotFound", alias="$type"
     )
-    uri: AtUri
+    uri: formats.AtUri
 
 
 class RecordsStats(LexModel):
@@ -671,16 +671,16 @@ class RepoView(LexModel):
     py_type: Literal["tools.ozone.moderation.defs#repoView"] = Field(
         "tools.ozone.moderation.defs#repoView", alias="$type"
     )
-    did: Did
-    handle: Handle
+    did: formats.Did
+    handle: formats.Handle
     email: Omittable[str] = None
     related_records: list[UnknownObject] = Field(alias="relatedRecords")
-    indexed_at: Datetime = Field(alias="indexedAt")
+    indexed_at: formats.Datetime = Field(alias="indexedAt")
     moderation: Moderation
     invited_by: Omittable[com_atproto_server_defs.InviteCode] = Field(None, alias="invitedBy")
     invites_disabled: Omittable[bool] = Field(None, alias="invitesDisabled")
     invite_note: Omittable[str] = Field(None, alias="inviteNote")
-    deactivated_at: Omittable[Datetime] = Field(None, alias="deactivatedAt")
+    deactivated_at: Omittable[formats.Datetime] = Field(None, alias="deactivatedAt")
     threat_signatures: Omittable[list[com_atproto_admin_defs.ThreatSignature]] = Field(
         None, alias="threatSignatures"
     )
@@ -690,19 +690,19 @@ class RepoViewDetail(LexModel):
     py_type: Literal["tools.ozone.moderation.defs#repoViewDetail"] = Field(
         "tools.ozone.moderation.defs#repoViewDetail", alias="$type"
     )
-    did: Did
-    handle: Handle
+    did: formats.Did
+    handle: formats.Handle
     email: Omittable[str] = None
     related_records: list[UnknownObject] = Field(alias="relatedRecords")
-    indexed_at: Datetime = Field(alias="indexedAt")
+    indexed_at: formats.Datetime = Field(alias="indexedAt")
     moderation: ModerationDetail
     labels: Omittable[list[com_atproto_label_defs.Label]] = None
     invited_by: Omittable[com_atproto_server_defs.InviteCode] = Field(None, alias="invitedBy")
     invites: Omittable[list[com_atproto_server_defs.InviteCode]] = None
     invites_disabled: Omittable[bool] = Field(None, alias="invitesDisabled")
     invite_note: Omittable[str] = Field(None, alias="inviteNote")
-    email_confirmed_at: Omittable[Datetime] = Field(None, alias="emailConfirmedAt")
-    deactivated_at: Omittable[Datetime] = Field(None, alias="deactivatedAt")
+    email_confirmed_at: Omittable[formats.Datetime] = Field(None, alias="emailConfirmedAt")
+    deactivated_at: Omittable[formats.Datetime] = Field(None, alias="deactivatedAt")
     threat_signatures: Omittable[list[com_atproto_admin_defs.ThreatSignature]] = Field(
         None, alias="threatSignatures"
     )
@@ -712,14 +712,14 @@ class RepoViewNotFound(LexModel):
     py_type: Literal["tools.ozone.moderation.defs#repoViewNotFound"] = Field(
         "tools.ozone.moderation.defs#repoViewNotFound", alias="$type"
     )
-    did: Did
+    did: formats.Did
 
 
 class ReporterStats(LexModel):
     py_type: Literal["tools.ozone.moderation.defs#reporterStats"] = Field(
         "tools.ozone.moderation.defs#reporterStats", alias="$type"
     )
-    did: Did
+    did: formats.Did
     account_report_count: int = Field(alias="accountReportCount")
     """The total number of reports made by the user on accounts."""
     record_report_count: int = Field(alias="recordReportCount")
@@ -755,9 +755,9 @@ class ScheduleTakedownEvent(LexModel):
         "tools.ozone.moderation.defs#scheduleTakedownEvent", alias="$type"
     )
     comment: Omittable[str] = None
-    execute_at: Omittable[Datetime] = Field(None, alias="executeAt")
-    execute_after: Omittable[Datetime] = Field(None, alias="executeAfter")
-    execute_until: Omittable[Datetime] = Field(None, alias="executeUntil")
+    execute_at: Omittable[formats.Datetime] = Field(None, alias="executeAt")
+    execute_after: Omittable[formats.Datetime] = Field(None, alias="executeAfter")
+    execute_until: Omittable[formats.Datetime] = Field(None, alias="executeUntil")
 
 
 class ScheduledActionView(LexModel):
@@ -772,25 +772,25 @@ class ScheduledActionView(LexModel):
     """Type of action to be executed"""
     event_data: Omittable[UnknownObject] = Field(None, alias="eventData")
     """Serialized event object that will be propagated to the event when performed"""
-    did: Did
+    did: formats.Did
     """Subject DID for the action"""
-    execute_at: Omittable[Datetime] = Field(None, alias="executeAt")
+    execute_at: Omittable[formats.Datetime] = Field(None, alias="executeAt")
     """Exact time to execute the action"""
-    execute_after: Omittable[Datetime] = Field(None, alias="executeAfter")
+    execute_after: Omittable[formats.Datetime] = Field(None, alias="executeAfter")
     """Earliest time to execute the action (for randomized scheduling)"""
-    execute_until: Omittable[Datetime] = Field(None, alias="executeUntil")
+    execute_until: Omittable[formats.Datetime] = Field(None, alias="executeUntil")
     """Latest time to execute the action (for randomized scheduling)"""
     randomize_execution: Omittable[bool] = Field(None, alias="randomizeExecution")
     """Whether execution time should be randomized within the specified range"""
-    created_by: Did = Field(alias="createdBy")
+    created_by: formats.Did = Field(alias="createdBy")
     """DID of the user who created this scheduled action"""
-    created_at: Datetime = Field(alias="createdAt")
+    created_at: formats.Datetime = Field(alias="createdAt")
     """When the scheduled action was created"""
-    updated_at: Omittable[Datetime] = Field(None, alias="updatedAt")
+    updated_at: Omittable[formats.Datetime] = Field(None, alias="updatedAt")
     """When the scheduled action was last updated"""
     status: str
     """Current status of the scheduled action"""
-    last_executed_at: Omittable[Datetime] = Field(None, alias="lastExecutedAt")
+    last_executed_at: Omittable[formats.Datetime] = Field(None, alias="lastExecutedAt")
     """When the action was last attempted to be executed"""
     last_failure_reason: Omittable[str] = Field(None, alias="lastFailureReason")
     """Reason for the last execution failure"""
@@ -805,12 +805,12 @@ class SubjectStatusView(LexModel):
     id: int
     subject: SubjectStatusViewSubject
     hosting: Omittable[SubjectStatusViewHosting] = None
-    subject_blob_cids: Omittable[list[CidString]] = Field(None, alias="subjectBlobCids")
+    subject_blob_cids: Omittable[list[formats.CidString]] = Field(None, alias="subjectBlobCids")
     subject_repo_handle: Omittable[str] = Field(None, alias="subjectRepoHandle")
-    updated_at: Datetime = Field(alias="updatedAt")
+    updated_at: formats.Datetime = Field(alias="updatedAt")
     """Timestamp referencing when the last update was made to the moderation status of the subject
     """
-    created_at: Datetime = Field(alias="createdAt")
+    created_at: formats.Datetime = Field(alias="createdAt")
     """Timestamp referencing the first moderation status impacting event was emitted on the subject
     """
     review_state: SubjectReviewState = Field(alias="reviewState")
@@ -818,19 +818,19 @@ class SubjectStatusView(LexModel):
     """Sticky comment on the subject."""
     priority_score: Omittable[int] = Field(None, alias="priorityScore", ge=0, le=100)
     """Numeric value representing the level of priority. Higher score means higher priority."""
-    mute_until: Omittable[Datetime] = Field(None, alias="muteUntil")
-    mute_reporting_until: Omittable[Datetime] = Field(None, alias="muteReportingUntil")
-    last_reviewed_by: Omittable[Did] = Field(None, alias="lastReviewedBy")
-    last_reviewed_at: Omittable[Datetime] = Field(None, alias="lastReviewedAt")
-    last_reported_at: Omittable[Datetime] = Field(None, alias="lastReportedAt")
-    last_appealed_at: Omittable[Datetime] = Field(None, alias="lastAppealedAt")
+    mute_until: Omittable[formats.Datetime] = Field(None, alias="muteUntil")
+    mute_reporting_until: Omittable[formats.Datetime] = Field(None, alias="muteReportingUntil")
+    last_reviewed_by: Omittable[formats.Did] = Field(None, alias="lastReviewedBy")
+    last_reviewed_at: Omittable[formats.Datetime] = Field(None, alias="lastReviewedAt")
+    last_reported_at: Omittable[formats.Datetime] = Field(None, alias="lastReportedAt")
+    last_appealed_at: Omittable[formats.Datetime] = Field(None, alias="lastAppealedAt")
     """Timestamp referencing when the author of the subject appealed a moderation action"""
     takendown: Omittable[bool] = None
     appealed: Omittable[bool] = None
     """True indicates that the a previously taken moderator action was appealed against, by the
     author of the content. False indicates last appeal was resolved by moderators.
     """
-    suspend_until: Omittable[Datetime] = Field(None, alias="suspendUntil")
+    suspend_until: Omittable[formats.Datetime] = Field(None, alias="suspendUntil")
     tags: Omittable[list[str]] = None
     account_stats: Omittable[AccountStats] = Field(None, alias="accountStats")
     """Statistics related to the account subject"""
@@ -1169,7 +1169,7 @@ SubjectStatusViewAgeAssuranceUpdatedByKnownValues: TypeAlias = Literal["admin", 
 """Known values of ``SubjectStatusView.ageAssuranceUpdatedBy`` (any string is accepted)."""
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_ageassurance_defs = lazy_module("lexforge.generated.models.app.bsky.ageassurance.defs")
     chat_bsky_convo_defs = lazy_module("lexforge.generated.models.chat.bsky.convo.defs")
@@ -1182,3 +1182,4 @@ if not TYPE_CHECKING:
         "lexforge.generated.models.com.atproto.repo.strong_ref"
     )
     com_atproto_server_defs = lazy_module("lexforge.generated.models.com.atproto.server.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -13,12 +13,12 @@ from typing_extensions import TypeAliasType
 
 import lexforge.generated.models.tools.ozone.moderation.defs as tools_ozone_moderation_defs
 from lexforge.runtime.lex import UNKNOWN_TAG, LexModel, Omittable, UnknownObject, lazy_module, union
-from lexforge.runtime.lex.formats import CidString, Did
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
 
 if TYPE_CHECKING:
     import lexforge.generated.models.com.atproto.admin.defs as com_atproto_admin_defs
     import lexforge.generated.models.com.atproto.repo.strong_ref as com_atproto_repo_strong_ref
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -37,8 +37,8 @@ NSID: Final = "tools.ozone.moderation.emitEvent"
 class Input(LexModel):
     event: InputEvent
     subject: InputSubject
-    subject_blob_cids: Omittable[list[CidString]] = Field(None, alias="subjectBlobCids")
-    created_by: Did = Field(alias="createdBy")
+    subject_blob_cids: Omittable[list[formats.CidString]] = Field(None, alias="subjectBlobCids")
+    created_by: formats.Did = Field(alias="createdBy")
     mod_tool: Omittable[tools_ozone_moderation_defs.ModTool] = Field(None, alias="modTool")
     external_id: Omittable[str] = Field(None, alias="externalId")
     """An optional external ID for the event, used to deduplicate events from external systems.
@@ -227,9 +227,10 @@ InputSubject = TypeAliasType(
 Output: TypeAlias = tools_ozone_moderation_defs.ModEventView
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     com_atproto_admin_defs = lazy_module("lexforge.generated.models.com.atproto.admin.defs")
     com_atproto_repo_strong_ref = lazy_module(
         "lexforge.generated.models.com.atproto.repo.strong_ref"
     )
+    formats = lazy_module("lexforge.runtime.lex.formats")

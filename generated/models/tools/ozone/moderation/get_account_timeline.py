@@ -9,13 +9,15 @@ history and did history.
 
 from __future__ import annotations
 
-from typing import Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel
-from lexforge.runtime.lex.formats import Did
+from lexforge.runtime.lex import LexModel, lazy_module
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -32,7 +34,7 @@ NSID: Final = "tools.ozone.moderation.getAccountTimeline"
 
 
 class Params(LexModel):
-    did: Did
+    did: formats.Did
 
 
 class Output(LexModel):
@@ -100,3 +102,8 @@ TimelineItemSummaryEventTypeKnownValues: TypeAlias = Literal[
     "tools.ozone.moderation.defs#cancelScheduledTakedownEvent",
 ]
 """Known values of ``TimelineItemSummary.eventType`` (any string is accepted)."""
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

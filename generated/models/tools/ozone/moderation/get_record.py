@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
-from typing import Final, TypeAlias
+from typing import TYPE_CHECKING, Final, TypeAlias
 
 import lexforge.generated.models.tools.ozone.moderation.defs as tools_ozone_moderation_defs
-from lexforge.runtime.lex import LexModel, Omittable
-from lexforge.runtime.lex.formats import AtUri, CidString
+from lexforge.runtime.lex import LexModel, Omittable, lazy_module
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -24,8 +26,8 @@ NSID: Final = "tools.ozone.moderation.getRecord"
 
 
 class Params(LexModel):
-    uri: AtUri
-    cid: Omittable[CidString] = None
+    uri: formats.AtUri
+    cid: Omittable[formats.CidString] = None
 
 
 class RecordNotFoundError(XrpcDeclaredError):
@@ -35,3 +37,8 @@ class RecordNotFoundError(XrpcDeclaredError):
 
 
 Output: TypeAlias = tools_ozone_moderation_defs.RecordViewDetail
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
-from typing import Final, TypeAlias
+from typing import TYPE_CHECKING, Final, TypeAlias
 
 import lexforge.generated.models.tools.ozone.moderation.defs as tools_ozone_moderation_defs
-from lexforge.runtime.lex import LexModel
-from lexforge.runtime.lex.formats import Did
+from lexforge.runtime.lex import LexModel, lazy_module
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -24,7 +26,7 @@ NSID: Final = "tools.ozone.moderation.getRepo"
 
 
 class Params(LexModel):
-    did: Did
+    did: formats.Did
 
 
 class RepoNotFoundError(XrpcDeclaredError):
@@ -34,3 +36,8 @@ class RepoNotFoundError(XrpcDeclaredError):
 
 
 Output: TypeAlias = tools_ozone_moderation_defs.RepoViewDetail
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Final
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, lazy_module
-from lexforge.runtime.lex.formats import Did
 
 if TYPE_CHECKING:
     import lexforge.generated.models.tools.ozone.moderation.defs as tools_ozone_moderation_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -27,15 +27,16 @@ NSID: Final = "tools.ozone.moderation.getReporterStats"
 
 
 class Params(LexModel):
-    dids: list[Did] = Field(max_length=100)
+    dids: list[formats.Did] = Field(max_length=100)
 
 
 class Output(LexModel):
     stats: list[tools_ozone_moderation_defs.ReporterStats]
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     tools_ozone_moderation_defs = lazy_module(
         "lexforge.generated.models.tools.ozone.moderation.defs"
     )
+    formats = lazy_module("lexforge.runtime.lex.formats")

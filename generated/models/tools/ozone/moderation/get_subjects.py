@@ -32,7 +32,7 @@ class Output(LexModel):
     subjects: list[tools_ozone_moderation_defs.SubjectView]
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     tools_ozone_moderation_defs = lazy_module(
         "lexforge.generated.models.tools.ozone.moderation.defs"

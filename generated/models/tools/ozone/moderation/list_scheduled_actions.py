@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, lazy_module
-from lexforge.runtime.lex.formats import Datetime, Did
 
 if TYPE_CHECKING:
     import lexforge.generated.models.tools.ozone.moderation.defs as tools_ozone_moderation_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -28,11 +28,11 @@ NSID: Final = "tools.ozone.moderation.listScheduledActions"
 
 
 class Input(LexModel):
-    starts_after: Omittable[Datetime] = Field(None, alias="startsAfter")
+    starts_after: Omittable[formats.Datetime] = Field(None, alias="startsAfter")
     """Filter actions scheduled to execute after this time"""
-    ends_before: Omittable[Datetime] = Field(None, alias="endsBefore")
+    ends_before: Omittable[formats.Datetime] = Field(None, alias="endsBefore")
     """Filter actions scheduled to execute before this time"""
-    subjects: Omittable[list[Did]] = Field(None, max_length=100)
+    subjects: Omittable[list[formats.Did]] = Field(None, max_length=100)
     """Filter actions for specific DID subjects"""
     statuses: list[str] = Field(min_length=1)
     """Filter actions by status"""
@@ -52,8 +52,9 @@ InputStatusesItemKnownValues: TypeAlias = Literal["pending", "executed", "cancel
 """Known values of ``Input.statusesItem`` (any string is accepted)."""
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     tools_ozone_moderation_defs = lazy_module(
         "lexforge.generated.models.tools.ozone.moderation.defs"
     )
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, lazy_module
-from lexforge.runtime.lex.formats import Datetime, Did, Nsid, Uri
 
 if TYPE_CHECKING:
     import lexforge.generated.models.tools.ozone.moderation.defs as tools_ozone_moderation_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -33,15 +33,15 @@ class Params(LexModel):
     tools.ozone.moderation.defs#modEvent<name>) to filter by. If not specified, all events are
     returned.
     """
-    created_by: Omittable[Did] = Field(None, alias="createdBy")
+    created_by: Omittable[formats.Did] = Field(None, alias="createdBy")
     sort_direction: Literal["asc", "desc"] = Field("desc", alias="sortDirection")
     """Sort direction for the events. Defaults to descending order of created at timestamp."""
-    created_after: Omittable[Datetime] = Field(None, alias="createdAfter")
+    created_after: Omittable[formats.Datetime] = Field(None, alias="createdAfter")
     """Retrieve events created after a given timestamp"""
-    created_before: Omittable[Datetime] = Field(None, alias="createdBefore")
+    created_before: Omittable[formats.Datetime] = Field(None, alias="createdBefore")
     """Retrieve events created before a given timestamp"""
-    subject: Omittable[Uri] = None
-    collections: Omittable[list[Nsid]] = Field(None, max_length=20)
+    subject: Omittable[formats.Uri] = None
+    collections: Omittable[list[formats.Nsid]] = Field(None, max_length=20)
     """If specified, only events where the subject belongs to the given collections will be
     returned. When subjectType is set to 'account', this will be ignored.
     """
@@ -99,8 +99,9 @@ ParamsAgeAssuranceStateKnownValues: TypeAlias = Literal[
 """Known values of ``Params.ageAssuranceState`` (any string is accepted)."""
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     tools_ozone_moderation_defs = lazy_module(
         "lexforge.generated.models.tools.ozone.moderation.defs"
     )
+    formats = lazy_module("lexforge.runtime.lex.formats")

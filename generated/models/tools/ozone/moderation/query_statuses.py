@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, lazy_module
-from lexforge.runtime.lex.formats import Datetime, Did, Nsid, Uri
 
 if TYPE_CHECKING:
     import lexforge.generated.models.tools.ozone.moderation.defs as tools_ozone_moderation_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -39,27 +39,27 @@ class Params(LexModel):
     """All subjects, or subjects from given 'collections' param, belonging to the account specified
     in the 'subject' param will be returned.
     """
-    subject: Omittable[Uri] = None
+    subject: Omittable[formats.Uri] = None
     """The subject to get the status for."""
     comment: Omittable[str] = None
     """Search subjects by keyword from comments"""
-    reported_after: Omittable[Datetime] = Field(None, alias="reportedAfter")
+    reported_after: Omittable[formats.Datetime] = Field(None, alias="reportedAfter")
     """Search subjects reported after a given timestamp"""
-    reported_before: Omittable[Datetime] = Field(None, alias="reportedBefore")
+    reported_before: Omittable[formats.Datetime] = Field(None, alias="reportedBefore")
     """Search subjects reported before a given timestamp"""
-    reviewed_after: Omittable[Datetime] = Field(None, alias="reviewedAfter")
+    reviewed_after: Omittable[formats.Datetime] = Field(None, alias="reviewedAfter")
     """Search subjects reviewed after a given timestamp"""
-    hosting_deleted_after: Omittable[Datetime] = Field(None, alias="hostingDeletedAfter")
+    hosting_deleted_after: Omittable[formats.Datetime] = Field(None, alias="hostingDeletedAfter")
     """Search subjects where the associated record/account was deleted after a given timestamp"""
-    hosting_deleted_before: Omittable[Datetime] = Field(None, alias="hostingDeletedBefore")
+    hosting_deleted_before: Omittable[formats.Datetime] = Field(None, alias="hostingDeletedBefore")
     """Search subjects where the associated record/account was deleted before a given timestamp"""
-    hosting_updated_after: Omittable[Datetime] = Field(None, alias="hostingUpdatedAfter")
+    hosting_updated_after: Omittable[formats.Datetime] = Field(None, alias="hostingUpdatedAfter")
     """Search subjects where the associated record/account was updated after a given timestamp"""
-    hosting_updated_before: Omittable[Datetime] = Field(None, alias="hostingUpdatedBefore")
+    hosting_updated_before: Omittable[formats.Datetime] = Field(None, alias="hostingUpdatedBefore")
     """Search subjects where the associated record/account was updated before a given timestamp"""
     hosting_statuses: Omittable[list[str]] = Field(None, alias="hostingStatuses")
     """Search subjects by the status of the associated record/account"""
-    reviewed_before: Omittable[Datetime] = Field(None, alias="reviewedBefore")
+    reviewed_before: Omittable[formats.Datetime] = Field(None, alias="reviewedBefore")
     """Search subjects reviewed before a given timestamp"""
     include_muted: Omittable[bool] = Field(None, alias="includeMuted")
     """By default, we don't include muted subjects in the results. Set this to true to include them.
@@ -68,8 +68,8 @@ class Params(LexModel):
     """When set to true, only muted subjects and reporters will be returned."""
     review_state: Omittable[str] = Field(None, alias="reviewState")
     """Specify when fetching subjects in a certain state"""
-    ignore_subjects: Omittable[list[Uri]] = Field(None, alias="ignoreSubjects")
-    last_reviewed_by: Omittable[Did] = Field(None, alias="lastReviewedBy")
+    ignore_subjects: Omittable[list[formats.Uri]] = Field(None, alias="ignoreSubjects")
+    last_reviewed_by: Omittable[formats.Did] = Field(None, alias="lastReviewedBy")
     """Get all subject statuses that were reviewed by a specific moderator"""
     sort_field: Literal[
         "lastReviewedAt",
@@ -87,7 +87,7 @@ class Params(LexModel):
     tags: Omittable[list[str]] = Field(None, max_length=25)
     exclude_tags: Omittable[list[str]] = Field(None, alias="excludeTags")
     cursor: Omittable[str] = None
-    collections: Omittable[list[Nsid]] = Field(None, max_length=20)
+    collections: Omittable[list[formats.Nsid]] = Field(None, max_length=20)
     """If specified, subjects belonging to the given collections will be returned. When subjectType
     is set to 'account', this will be ignored.
     """
@@ -146,8 +146,9 @@ ParamsAgeAssuranceStateKnownValues: TypeAlias = Literal[
 """Known values of ``Params.ageAssuranceState`` (any string is accepted)."""
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     tools_ozone_moderation_defs = lazy_module(
         "lexforge.generated.models.tools.ozone.moderation.defs"
     )
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -12,10 +12,10 @@ from pydantic import Field, Tag
 from typing_extensions import TypeAliasType
 
 from lexforge.runtime.lex import UNKNOWN_TAG, LexModel, Omittable, UnknownObject, lazy_module, union
-from lexforge.runtime.lex.formats import Datetime, Did
 
 if TYPE_CHECKING:
     import lexforge.generated.models.tools.ozone.moderation.defs as tools_ozone_moderation_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -33,9 +33,9 @@ NSID: Final = "tools.ozone.moderation.scheduleAction"
 
 class Input(LexModel):
     action: InputAction
-    subjects: list[Did] = Field(max_length=100)
+    subjects: list[formats.Did] = Field(max_length=100)
     """Array of DID subjects to schedule the action for"""
-    created_by: Did = Field(alias="createdBy")
+    created_by: formats.Did = Field(alias="createdBy")
     scheduling: SchedulingConfig
     mod_tool: Omittable[tools_ozone_moderation_defs.ModTool] = Field(None, alias="modTool")
     """This will be propagated to the moderation event when it is applied"""
@@ -45,7 +45,7 @@ class FailedScheduling(LexModel):
     py_type: Literal["tools.ozone.moderation.scheduleAction#failedScheduling"] = Field(
         "tools.ozone.moderation.scheduleAction#failedScheduling", alias="$type"
     )
-    subject: Did
+    subject: formats.Did
     error: str
     error_code: Omittable[str] = Field(None, alias="errorCode")
 
@@ -54,7 +54,7 @@ class ScheduledActionResults(LexModel):
     py_type: Literal["tools.ozone.moderation.scheduleAction#scheduledActionResults"] = Field(
         "tools.ozone.moderation.scheduleAction#scheduledActionResults", alias="$type"
     )
-    succeeded: list[Did]
+    succeeded: list[formats.Did]
     failed: list[FailedScheduling]
 
 
@@ -64,11 +64,11 @@ class SchedulingConfig(LexModel):
     py_type: Literal["tools.ozone.moderation.scheduleAction#schedulingConfig"] = Field(
         "tools.ozone.moderation.scheduleAction#schedulingConfig", alias="$type"
     )
-    execute_at: Omittable[Datetime] = Field(None, alias="executeAt")
+    execute_at: Omittable[formats.Datetime] = Field(None, alias="executeAt")
     """Exact time to execute the action"""
-    execute_after: Omittable[Datetime] = Field(None, alias="executeAfter")
+    execute_after: Omittable[formats.Datetime] = Field(None, alias="executeAfter")
     """Earliest time to execute the action (for randomized scheduling)"""
-    execute_until: Omittable[Datetime] = Field(None, alias="executeUntil")
+    execute_until: Omittable[formats.Datetime] = Field(None, alias="executeUntil")
     """Latest time to execute the action (for randomized scheduling)"""
 
 
@@ -91,7 +91,7 @@ class Takedown(LexModel):
     """Severity level of the violation (e.g., 'sev-0', 'sev-1', 'sev-2', etc.)."""
     strike_count: Omittable[int] = Field(None, alias="strikeCount")
     """Number of strikes to assign to the user when takedown is applied."""
-    strike_expires_at: Omittable[Datetime] = Field(None, alias="strikeExpiresAt")
+    strike_expires_at: Omittable[formats.Datetime] = Field(None, alias="strikeExpiresAt")
     """When the strike should expire. If not provided, the strike never expires."""
     email_content: Omittable[str] = Field(None, alias="emailContent")
     """Email content to be sent to the user upon takedown."""
@@ -112,8 +112,9 @@ InputAction = TypeAliasType(
 Output: TypeAlias = ScheduledActionResults
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     tools_ozone_moderation_defs = lazy_module(
         "lexforge.generated.models.tools.ozone.moderation.defs"
     )
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, lazy_module
-from lexforge.runtime.lex.formats import Nsid
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
 
 if TYPE_CHECKING:
     import lexforge.generated.models.tools.ozone.queue.defs as tools_ozone_queue_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -38,7 +38,7 @@ class Input(LexModel):
     """Display name for the queue (must be unique)"""
     subject_types: Omittable[list[str]] = Field(None, alias="subjectTypes")
     """Subject types this queue accepts"""
-    collection: Omittable[Nsid] = None
+    collection: Omittable[formats.Nsid] = None
     """Collection name for record subjects. Required if subjectTypes includes 'record'."""
     report_types: Omittable[list[str]] = Field(None, alias="reportTypes", max_length=25)
     """Report reason types (fully qualified NSIDs)"""
@@ -70,6 +70,7 @@ InputSubjectTypesItemKnownValues: TypeAlias = Literal[
 """Known values of ``Input.subjectTypesItem`` (any string is accepted)."""
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     tools_ozone_queue_defs = lazy_module("lexforge.generated.models.tools.ozone.queue.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

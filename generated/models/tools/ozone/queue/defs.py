@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, lazy_module
-from lexforge.runtime.lex.formats import Datetime, Did, Nsid
 
 if TYPE_CHECKING:
     import lexforge.generated.models.tools.ozone.team.defs as tools_ozone_team_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -32,12 +32,12 @@ class AssignmentView(LexModel):
         "tools.ozone.queue.defs#assignmentView", alias="$type"
     )
     id: int
-    did: Did
+    did: formats.Did
     moderator: Omittable[tools_ozone_team_defs.Member] = None
     """The moderator assigned to this queue"""
     queue: QueueView
-    start_at: Datetime = Field(alias="startAt")
-    end_at: Omittable[Datetime] = Field(None, alias="endAt")
+    start_at: formats.Datetime = Field(alias="startAt")
+    end_at: Omittable[formats.Datetime] = Field(None, alias="endAt")
 
 
 class QueueStats(LexModel):
@@ -58,7 +58,7 @@ class QueueStats(LexModel):
     """
     avg_handling_time_sec: Omittable[int] = Field(None, alias="avgHandlingTimeSec")
     """Average time in seconds from report creation to close, for reports closed in this period."""
-    last_updated: Omittable[Datetime] = Field(None, alias="lastUpdated")
+    last_updated: Omittable[formats.Datetime] = Field(None, alias="lastUpdated")
     """When these statistics were last computed"""
 
 
@@ -72,7 +72,7 @@ class QueueView(LexModel):
     """Display name of the queue"""
     subject_types: Omittable[list[str]] = Field(None, alias="subjectTypes")
     """Subject types this queue accepts."""
-    collection: Omittable[Nsid] = None
+    collection: Omittable[formats.Nsid] = None
     """Collection name for record subjects (e.g., 'app.bsky.feed.post')"""
     report_types: Omittable[list[str]] = Field(None, alias="reportTypes")
     """Report reason types this queue accepts (fully qualified NSIDs)"""
@@ -80,13 +80,13 @@ class QueueView(LexModel):
     """Optional description of the queue"""
     recommended_policies: Omittable[list[str]] = Field(None, alias="recommendedPolicies")
     """Policy keys recommended when actioning reports in this queue"""
-    created_by: Did = Field(alias="createdBy")
+    created_by: formats.Did = Field(alias="createdBy")
     """DID of moderator who created this queue"""
-    created_at: Datetime = Field(alias="createdAt")
-    updated_at: Datetime = Field(alias="updatedAt")
+    created_at: formats.Datetime = Field(alias="createdAt")
+    updated_at: formats.Datetime = Field(alias="updatedAt")
     enabled: bool
     """Whether this queue is currently active"""
-    deleted_at: Omittable[Datetime] = Field(None, alias="deletedAt")
+    deleted_at: Omittable[formats.Datetime] = Field(None, alias="deletedAt")
     """When the queue was deleted, if applicable"""
     stats: QueueStats
     """Statistics about this queue"""
@@ -98,6 +98,7 @@ QueueViewSubjectTypesItemKnownValues: TypeAlias = Literal[
 """Known values of ``QueueView.subjectTypesItem`` (any string is accepted)."""
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     tools_ozone_team_defs = lazy_module("lexforge.generated.models.tools.ozone.team.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

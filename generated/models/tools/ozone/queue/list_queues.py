@@ -44,6 +44,6 @@ class Output(LexModel):
     queues: list[tools_ozone_queue_defs.QueueView]
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     tools_ozone_queue_defs = lazy_module("lexforge.generated.models.tools.ozone.queue.defs")

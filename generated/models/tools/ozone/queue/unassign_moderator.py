@@ -6,13 +6,15 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel
-from lexforge.runtime.lex.formats import Did
+from lexforge.runtime.lex import LexModel, lazy_module
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -26,7 +28,7 @@ NSID: Final = "tools.ozone.queue.unassignModerator"
 class Input(LexModel):
     queue_id: int = Field(alias="queueId")
     """The ID of the queue to unassign the user from."""
-    did: Did
+    did: formats.Did
     """DID to be unassigned."""
 
 
@@ -34,3 +36,8 @@ class InvalidAssignmentError(XrpcDeclaredError):
     """No active assignment exists for the given queue and user."""
 
     error = "InvalidAssignment"
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -6,14 +6,16 @@
 
 from __future__ import annotations
 
-from typing import Final, TypeAlias
+from typing import TYPE_CHECKING, Final, TypeAlias
 
 from pydantic import Field
 
 import lexforge.generated.models.tools.ozone.report.defs as tools_ozone_report_defs
-from lexforge.runtime.lex import LexModel, Omittable
-from lexforge.runtime.lex.formats import Did
+from lexforge.runtime.lex import LexModel, Omittable, lazy_module
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -33,7 +35,7 @@ class Input(LexModel):
     """Optional queue ID to associate the assignment with. If not provided and the report has been
     assigned on a queue before, it will stay on that queue.
     """
-    did: Omittable[Did] = None
+    did: Omittable[formats.Did] = None
     """DID to be assigned. Defaults to the caller's DID. Admins may assign to any moderator."""
     is_permanent: Omittable[bool] = Field(None, alias="isPermanent")
     """When true, the assignment has no expiry (endAt is null). Throws AlreadyAssigned if another
@@ -54,3 +56,8 @@ class InvalidAssignmentError(XrpcDeclaredError):
 
 
 Output: TypeAlias = tools_ozone_report_defs.AssignmentView
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

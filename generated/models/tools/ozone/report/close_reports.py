@@ -9,12 +9,14 @@ reports without taking action on the subject.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel, Omittable
-from lexforge.runtime.lex.formats import Uri
+from lexforge.runtime.lex import LexModel, Omittable, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -26,7 +28,7 @@ NSID: Final = "tools.ozone.report.closeReports"
 
 
 class Input(LexModel):
-    subject: Uri
+    subject: formats.Uri
     """Subject DID (account-level reports) or AT-URI (record-level reports) whose reports should be
     closed.
     """
@@ -45,3 +47,8 @@ class Output(LexModel):
     """Number of reports that were transitioned to closed."""
     report_ids: list[int] = Field(alias="reportIds")
     """IDs of the reports that were closed."""
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

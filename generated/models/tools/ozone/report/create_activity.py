@@ -109,6 +109,6 @@ InputActivity = TypeAliasType(
 """The type of activity to record."""
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     tools_ozone_report_defs = lazy_module("lexforge.generated.models.tools.ozone.report.defs")

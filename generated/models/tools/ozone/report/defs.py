@@ -12,13 +12,13 @@ from pydantic import Field, Tag
 from typing_extensions import TypeAliasType
 
 from lexforge.runtime.lex import UNKNOWN_TAG, LexModel, Omittable, UnknownObject, lazy_module, union
-from lexforge.runtime.lex.formats import Datetime, Did
 
 if TYPE_CHECKING:
     import lexforge.generated.models.com.atproto.moderation.defs as com_atproto_moderation_defs
     import lexforge.generated.models.tools.ozone.moderation.defs as tools_ozone_moderation_defs
     import lexforge.generated.models.tools.ozone.queue.defs as tools_ozone_queue_defs
     import lexforge.generated.models.tools.ozone.team.defs as tools_ozone_team_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -233,13 +233,13 @@ class AssignmentView(LexModel):
         "tools.ozone.report.defs#assignmentView", alias="$type"
     )
     id: int
-    did: Did
+    did: formats.Did
     moderator: Omittable[tools_ozone_team_defs.Member] = None
     """The moderator assigned to this report"""
     queue: Omittable[tools_ozone_queue_defs.QueueView] = None
     report_id: int = Field(alias="reportId")
-    start_at: Datetime = Field(alias="startAt")
-    end_at: Omittable[Datetime] = Field(None, alias="endAt")
+    start_at: formats.Datetime = Field(alias="startAt")
+    end_at: Omittable[formats.Datetime] = Field(None, alias="endAt")
 
 
 class CloseActivity(LexModel):
@@ -274,7 +274,7 @@ class HistoricalStats(LexModel):
     )
     date: str
     """The calendar date this snapshot covers (YYYY-MM-DD)."""
-    computed_at: Omittable[Datetime] = Field(None, alias="computedAt")
+    computed_at: Omittable[formats.Datetime] = Field(None, alias="computedAt")
     """When this snapshot was last computed."""
     pending_count: Omittable[int] = Field(None, alias="pendingCount")
     """Number of reports not closed at time of computation."""
@@ -314,7 +314,7 @@ class LiveStats(LexModel):
     """
     avg_handling_time_sec: Omittable[int] = Field(None, alias="avgHandlingTimeSec")
     """Average time in seconds from report creation (or moderator assignment) to close."""
-    last_updated: Omittable[Datetime] = Field(None, alias="lastUpdated")
+    last_updated: Omittable[formats.Datetime] = Field(None, alias="lastUpdated")
     """When these statistics were last computed."""
 
 
@@ -376,13 +376,13 @@ class ReportActivityView(LexModel):
     """True if this activity was created by an automated process (e.g. queue router) rather than a
     direct human action.
     """
-    created_by: Did = Field(alias="createdBy")
+    created_by: formats.Did = Field(alias="createdBy")
     """DID of the actor who created this activity, or the service DID for automated activities."""
     moderator: Omittable[tools_ozone_team_defs.Member] = None
     """Full member record of the moderator who created this activity"""
     report: Omittable[ReportView] = None
     """Full view of the report this activity belongs to."""
-    created_at: Datetime = Field(alias="createdAt")
+    created_at: formats.Datetime = Field(alias="createdAt")
     """When this activity was created"""
 
 
@@ -392,11 +392,11 @@ class ReportAssignment(LexModel):
     py_type: Literal["tools.ozone.report.defs#reportAssignment"] = Field(
         "tools.ozone.report.defs#reportAssignment", alias="$type"
     )
-    did: Did
+    did: formats.Did
     """DID of the assigned moderator"""
     moderator: Omittable[tools_ozone_team_defs.Member] = None
     """Full member record of the assigned moderator"""
-    assigned_at: Datetime = Field(alias="assignedAt")
+    assigned_at: formats.Datetime = Field(alias="assignedAt")
     """When the report was assigned"""
 
 
@@ -414,17 +414,17 @@ class ReportView(LexModel):
     """The subject that was reported with full details"""
     report_type: com_atproto_moderation_defs.ReasonType = Field(alias="reportType")
     """Type of report"""
-    reported_by: Did = Field(alias="reportedBy")
+    reported_by: formats.Did = Field(alias="reportedBy")
     """DID of the user who made the report"""
     reporter: tools_ozone_moderation_defs.SubjectView
     """Full subject view of the reporter account"""
     comment: Omittable[str] = None
     """Comment provided by the reporter"""
-    created_at: Datetime = Field(alias="createdAt")
+    created_at: formats.Datetime = Field(alias="createdAt")
     """When the report was created"""
-    updated_at: Omittable[Datetime] = Field(None, alias="updatedAt")
+    updated_at: Omittable[formats.Datetime] = Field(None, alias="updatedAt")
     """When the report was last updated"""
-    queued_at: Omittable[Datetime] = Field(None, alias="queuedAt")
+    queued_at: Omittable[formats.Datetime] = Field(None, alias="queuedAt")
     """When the report was assigned to its current queue"""
     action_event_ids: Omittable[list[int]] = Field(None, alias="actionEventIds")
     """Array of moderation event IDs representing actions taken on this report (sorted DESC, most
@@ -559,7 +559,7 @@ ReportViewStatusKnownValues: TypeAlias = Literal[
 """Known values of ``ReportView.status`` (any string is accepted)."""
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     com_atproto_moderation_defs = lazy_module(
         "lexforge.generated.models.com.atproto.moderation.defs"
@@ -569,3 +569,4 @@ if not TYPE_CHECKING:
     )
     tools_ozone_queue_defs = lazy_module("lexforge.generated.models.tools.ozone.queue.defs")
     tools_ozone_team_defs = lazy_module("lexforge.generated.models.tools.ozone.team.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

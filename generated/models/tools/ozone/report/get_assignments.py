@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Final
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, lazy_module
-from lexforge.runtime.lex.formats import Did
 
 if TYPE_CHECKING:
     import lexforge.generated.models.tools.ozone.report.defs as tools_ozone_report_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -30,7 +30,7 @@ class Params(LexModel):
     """When true, only returns active assignments."""
     report_ids: Omittable[list[int]] = Field(None, alias="reportIds", max_length=50)
     """If specified, returns assignments for these reports only."""
-    dids: Omittable[list[Did]] = Field(None, max_length=50)
+    dids: Omittable[list[formats.Did]] = Field(None, max_length=50)
     """If specified, returns assignments for these moderators only."""
     limit: int = Field(50, ge=1, le=100)
     cursor: Omittable[str] = None
@@ -41,6 +41,7 @@ class Output(LexModel):
     assignments: list[tools_ozone_report_defs.AssignmentView]
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     tools_ozone_report_defs = lazy_module("lexforge.generated.models.tools.ozone.report.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

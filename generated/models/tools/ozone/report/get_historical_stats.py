@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Final
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, lazy_module
-from lexforge.runtime.lex.formats import Datetime, Did
 
 if TYPE_CHECKING:
     import lexforge.generated.models.tools.ozone.report.defs as tools_ozone_report_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -30,13 +30,13 @@ NSID: Final = "tools.ozone.report.getHistoricalStats"
 class Params(LexModel):
     queue_id: Omittable[int] = Field(None, alias="queueId")
     """Filter stats by queue. Use -1 for unqueued reports."""
-    moderator_did: Omittable[Did] = Field(None, alias="moderatorDid")
+    moderator_did: Omittable[formats.Did] = Field(None, alias="moderatorDid")
     """Filter stats by moderator DID."""
     report_types: Omittable[list[str]] = Field(None, alias="reportTypes")
     """Filter stats by report types."""
-    start_date: Omittable[Datetime] = Field(None, alias="startDate")
+    start_date: Omittable[formats.Datetime] = Field(None, alias="startDate")
     """Earliest date to include (inclusive)."""
-    end_date: Omittable[Datetime] = Field(None, alias="endDate")
+    end_date: Omittable[formats.Datetime] = Field(None, alias="endDate")
     """Latest date to include (inclusive)."""
     limit: int = Field(30, ge=1, le=100)
     """Maximum number of entries to return."""
@@ -49,6 +49,7 @@ class Output(LexModel):
     cursor: Omittable[str] = None
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     tools_ozone_report_defs = lazy_module("lexforge.generated.models.tools.ozone.report.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Final
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, lazy_module
-from lexforge.runtime.lex.formats import Did
 
 if TYPE_CHECKING:
     import lexforge.generated.models.tools.ozone.report.defs as tools_ozone_report_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -30,7 +30,7 @@ NSID: Final = "tools.ozone.report.getLiveStats"
 class Params(LexModel):
     queue_id: Omittable[int] = Field(None, alias="queueId")
     """Filter stats by queue. Use -1 for unqueued reports."""
-    moderator_did: Omittable[Did] = Field(None, alias="moderatorDid")
+    moderator_did: Omittable[formats.Did] = Field(None, alias="moderatorDid")
     """Filter stats by moderator DID."""
     report_types: Omittable[list[str]] = Field(None, alias="reportTypes")
     """Filter stats by report types."""
@@ -41,6 +41,7 @@ class Output(LexModel):
     """Statistics for the requested filter."""
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     tools_ozone_report_defs = lazy_module("lexforge.generated.models.tools.ozone.report.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

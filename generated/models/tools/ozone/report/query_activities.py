@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Final, Literal
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, lazy_module
-from lexforge.runtime.lex.formats import Datetime
 
 if TYPE_CHECKING:
     import lexforge.generated.models.tools.ozone.report.defs as tools_ozone_report_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -32,9 +32,9 @@ class Params(LexModel):
     """Filter to specific activity types (e.g. closeActivity, escalationActivity). If omitted, all
     types are returned.
     """
-    created_after: Omittable[Datetime] = Field(None, alias="createdAfter")
+    created_after: Omittable[formats.Datetime] = Field(None, alias="createdAfter")
     """Retrieve activities created at or after a given timestamp"""
-    created_before: Omittable[Datetime] = Field(None, alias="createdBefore")
+    created_before: Omittable[formats.Datetime] = Field(None, alias="createdBefore")
     """Retrieve activities created at or before a given timestamp"""
     sort_direction: Literal["asc", "desc"] = Field("desc", alias="sortDirection")
     limit: int = Field(50, ge=1, le=100)
@@ -47,6 +47,7 @@ class Output(LexModel):
     cursor: Omittable[str] = None
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     tools_ozone_report_defs = lazy_module("lexforge.generated.models.tools.ozone.report.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

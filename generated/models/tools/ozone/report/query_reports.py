@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, lazy_module
-from lexforge.runtime.lex.formats import Datetime, Did, Nsid, Uri
 
 if TYPE_CHECKING:
     import lexforge.generated.models.tools.ozone.report.defs as tools_ozone_report_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -38,28 +38,28 @@ class Params(LexModel):
     """
     status: str
     """Filter by report status."""
-    subject: Omittable[Uri] = None
+    subject: Omittable[formats.Uri] = None
     """Filter by subject DID or AT-URI."""
-    did: Omittable[Did] = None
+    did: Omittable[formats.Did] = None
     """Filter to reports where the subject is this DID or any record owned by this DID. Unlike
     `subject` (which scopes to a specific account or record), this returns all reports tied to
     the DID across both account-level and record-level subjects.
     """
     subject_type: Omittable[str] = Field(None, alias="subjectType")
     """If specified, reports of the given subject type will be returned."""
-    collections: Omittable[list[Nsid]] = Field(None, max_length=20)
+    collections: Omittable[list[formats.Nsid]] = Field(None, max_length=20)
     """If specified, reports where the subject belongs to the given collections will be returned.
     When subjectType is set to 'account', this will be ignored.
     """
-    reported_after: Omittable[Datetime] = Field(None, alias="reportedAfter")
+    reported_after: Omittable[formats.Datetime] = Field(None, alias="reportedAfter")
     """Retrieve reports created after a given timestamp"""
-    reported_before: Omittable[Datetime] = Field(None, alias="reportedBefore")
+    reported_before: Omittable[formats.Datetime] = Field(None, alias="reportedBefore")
     """Retrieve reports created before a given timestamp"""
     is_muted: bool = Field(False, alias="isMuted")
     """Filter by muted status. true returns only muted reports, false returns only unmuted reports.
     Defaults to false.
     """
-    assigned_to: Omittable[Did] = Field(None, alias="assignedTo")
+    assigned_to: Omittable[formats.Did] = Field(None, alias="assignedTo")
     """Filter by the DID of the moderator permanently assigned to the report."""
     sort_field: Literal["createdAt", "updatedAt"] = Field("createdAt", alias="sortField")
     sort_direction: Literal["asc", "desc"] = Field("desc", alias="sortDirection")
@@ -80,6 +80,7 @@ ParamsSubjectTypeKnownValues: TypeAlias = Literal["account", "record", "message"
 """Known values of ``Params.subjectType`` (any string is accepted)."""
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     tools_ozone_report_defs = lazy_module("lexforge.generated.models.tools.ozone.report.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

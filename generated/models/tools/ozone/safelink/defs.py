@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel, Omittable
-from lexforge.runtime.lex.formats import Datetime, Did
+from lexforge.runtime.lex import LexModel, Omittable, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -44,9 +46,9 @@ class Event(LexModel):
     pattern: PatternType
     action: ActionType
     reason: ReasonType
-    created_by: Did = Field(alias="createdBy")
+    created_by: formats.Did = Field(alias="createdBy")
     """DID of the user who created this rule"""
-    created_at: Datetime = Field(alias="createdAt")
+    created_at: formats.Datetime = Field(alias="createdAt")
     comment: Omittable[str] = None
     """Optional comment about the decision"""
 
@@ -64,11 +66,11 @@ class UrlRule(LexModel):
     reason: ReasonType
     comment: Omittable[str] = None
     """Optional comment about the decision"""
-    created_by: Did = Field(alias="createdBy")
+    created_by: formats.Did = Field(alias="createdBy")
     """DID of the user added the rule."""
-    created_at: Datetime = Field(alias="createdAt")
+    created_at: formats.Datetime = Field(alias="createdAt")
     """Timestamp when the rule was created"""
-    updated_at: Datetime = Field(alias="updatedAt")
+    updated_at: formats.Datetime = Field(alias="updatedAt")
     """Timestamp when the rule was last updated"""
 
 
@@ -98,3 +100,8 @@ ReasonTypeKnownValues: TypeAlias = Literal["csam", "spam", "phishing", "none"]
 
 
 ReasonType: TypeAlias = str
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -48,6 +48,6 @@ InputSortDirectionKnownValues: TypeAlias = Literal["asc", "desc"]
 """Known values of ``Input.sortDirection`` (any string is accepted)."""
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     tools_ozone_safelink_defs = lazy_module("lexforge.generated.models.tools.ozone.safelink.defs")

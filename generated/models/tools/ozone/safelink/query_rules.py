@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, lazy_module
-from lexforge.runtime.lex.formats import Did
 
 if TYPE_CHECKING:
     import lexforge.generated.models.tools.ozone.safelink.defs as tools_ozone_safelink_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -39,7 +39,7 @@ class Input(LexModel):
     """Filter by action types"""
     reason: Omittable[str] = None
     """Filter by reason type"""
-    created_by: Omittable[Did] = Field(None, alias="createdBy")
+    created_by: Omittable[formats.Did] = Field(None, alias="createdBy")
     """Filter by rule creator"""
     sort_direction: str = Field("desc", alias="sortDirection")
     """Sort direction"""
@@ -55,6 +55,7 @@ InputSortDirectionKnownValues: TypeAlias = Literal["asc", "desc"]
 """Known values of ``Input.sortDirection`` (any string is accepted)."""
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     tools_ozone_safelink_defs = lazy_module("lexforge.generated.models.tools.ozone.safelink.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

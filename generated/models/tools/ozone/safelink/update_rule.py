@@ -6,14 +6,16 @@
 
 from __future__ import annotations
 
-from typing import Final, TypeAlias
+from typing import TYPE_CHECKING, Final, TypeAlias
 
 from pydantic import Field
 
 import lexforge.generated.models.tools.ozone.safelink.defs as tools_ozone_safelink_defs
-from lexforge.runtime.lex import LexModel, Omittable
-from lexforge.runtime.lex.formats import Did
+from lexforge.runtime.lex import LexModel, Omittable, lazy_module
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -33,7 +35,7 @@ class Input(LexModel):
     reason: tools_ozone_safelink_defs.ReasonType
     comment: Omittable[str] = None
     """Optional comment about the update"""
-    created_by: Omittable[Did] = Field(None, alias="createdBy")
+    created_by: Omittable[formats.Did] = Field(None, alias="createdBy")
     """Optional DID to credit as the creator. Only respected for admin_token authentication."""
 
 
@@ -44,3 +46,8 @@ class RuleNotFoundError(XrpcDeclaredError):
 
 
 Output: TypeAlias = tools_ozone_safelink_defs.Event
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

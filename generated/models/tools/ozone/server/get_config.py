@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel, Omittable
-from lexforge.runtime.lex.formats import Did, Uri
+from lexforge.runtime.lex import LexModel, Omittable, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -30,7 +32,7 @@ class Output(LexModel):
     blob_divert: Omittable[ServiceConfig] = Field(None, alias="blobDivert")
     chat: Omittable[ServiceConfig] = None
     viewer: Omittable[ViewerConfig] = None
-    verifier_did: Omittable[Did] = Field(None, alias="verifierDid")
+    verifier_did: Omittable[formats.Did] = Field(None, alias="verifierDid")
     """The did of the verifier used for verification."""
 
 
@@ -38,7 +40,7 @@ class ServiceConfig(LexModel):
     py_type: Literal["tools.ozone.server.getConfig#serviceConfig"] = Field(
         "tools.ozone.server.getConfig#serviceConfig", alias="$type"
     )
-    url: Omittable[Uri] = None
+    url: Omittable[formats.Uri] = None
 
 
 class ViewerConfig(LexModel):
@@ -55,3 +57,8 @@ ViewerConfigRoleKnownValues: TypeAlias = Literal[
     "tools.ozone.team.defs#roleVerifier",
 ]
 """Known values of ``ViewerConfig.role`` (any string is accepted)."""
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Final, Literal
+from typing import TYPE_CHECKING, Annotated, Final, Literal
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel, Omittable, StringLimits
-from lexforge.runtime.lex.formats import Datetime
+from lexforge.runtime.lex import LexModel, Omittable, StringLimits, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -39,5 +41,10 @@ class SetView(LexModel):
         None
     )
     set_size: int = Field(alias="setSize")
-    created_at: Datetime = Field(alias="createdAt")
-    updated_at: Datetime = Field(alias="updatedAt")
+    created_at: formats.Datetime = Field(alias="createdAt")
+    updated_at: formats.Datetime = Field(alias="updatedAt")
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

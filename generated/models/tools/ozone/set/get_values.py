@@ -44,6 +44,6 @@ class SetNotFoundError(XrpcDeclaredError):
     error = "SetNotFound"
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     tools_ozone_set_defs = lazy_module("lexforge.generated.models.tools.ozone.set.defs")

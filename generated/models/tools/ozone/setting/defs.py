@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Annotated, Final, Literal, TypeAlias
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel, Omittable, StringLimits, UnknownObject
-from lexforge.runtime.lex.formats import Datetime, Did, Nsid
+from lexforge.runtime.lex import LexModel, Omittable, StringLimits, UnknownObject, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -27,18 +29,18 @@ class Option(LexModel):
     py_type: Literal["tools.ozone.setting.defs#option"] = Field(
         "tools.ozone.setting.defs#option", alias="$type"
     )
-    key: Nsid
-    did: Did
+    key: formats.Nsid
+    did: formats.Did
     value: UnknownObject
     description: Omittable[Annotated[str, StringLimits(max_length=10240, max_graphemes=1024)]] = (
         None
     )
-    created_at: Omittable[Datetime] = Field(None, alias="createdAt")
-    updated_at: Omittable[Datetime] = Field(None, alias="updatedAt")
+    created_at: Omittable[formats.Datetime] = Field(None, alias="createdAt")
+    updated_at: Omittable[formats.Datetime] = Field(None, alias="updatedAt")
     manager_role: Omittable[str] = Field(None, alias="managerRole")
     scope: str
-    created_by: Did = Field(alias="createdBy")
-    last_updated_by: Did = Field(alias="lastUpdatedBy")
+    created_by: formats.Did = Field(alias="createdBy")
+    last_updated_by: formats.Did = Field(alias="lastUpdatedBy")
 
 
 OptionManagerRoleKnownValues: TypeAlias = Literal[
@@ -52,3 +54,8 @@ OptionManagerRoleKnownValues: TypeAlias = Literal[
 
 OptionScopeKnownValues: TypeAlias = Literal["instance", "personal"]
 """Known values of ``Option.scope`` (any string is accepted)."""
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, lazy_module
-from lexforge.runtime.lex.formats import Nsid
 
 if TYPE_CHECKING:
     import lexforge.generated.models.tools.ozone.setting.defs as tools_ozone_setting_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -32,7 +32,7 @@ class Params(LexModel):
     scope: str = "instance"
     prefix: Omittable[str] = None
     """Filter keys by prefix"""
-    keys: Omittable[list[Nsid]] = Field(None, max_length=100)
+    keys: Omittable[list[formats.Nsid]] = Field(None, max_length=100)
     """Filter for only the specified keys. Ignored if prefix is provided"""
 
 
@@ -45,6 +45,7 @@ ParamsScopeKnownValues: TypeAlias = Literal["instance", "personal"]
 """Known values of ``Params.scope`` (any string is accepted)."""
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     tools_ozone_setting_defs = lazy_module("lexforge.generated.models.tools.ozone.setting.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

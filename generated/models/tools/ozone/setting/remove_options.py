@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel
-from lexforge.runtime.lex.formats import Nsid
+from lexforge.runtime.lex import LexModel, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -24,7 +26,7 @@ NSID: Final = "tools.ozone.setting.removeOptions"
 
 
 class Input(LexModel):
-    keys: list[Nsid] = Field(min_length=1, max_length=200)
+    keys: list[formats.Nsid] = Field(min_length=1, max_length=200)
     scope: str
 
 
@@ -34,3 +36,8 @@ class Output(LexModel):
 
 InputScopeKnownValues: TypeAlias = Literal["instance", "personal"]
 """Known values of ``Input.scope`` (any string is accepted)."""
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

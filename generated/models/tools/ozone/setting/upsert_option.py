@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Annotated, Final, Literal, TypeAlias
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, StringLimits, UnknownObject, lazy_module
-from lexforge.runtime.lex.formats import Nsid
 
 if TYPE_CHECKING:
     import lexforge.generated.models.tools.ozone.setting.defs as tools_ozone_setting_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -28,7 +28,7 @@ NSID: Final = "tools.ozone.setting.upsertOption"
 
 
 class Input(LexModel):
-    key: Nsid
+    key: formats.Nsid
     scope: str
     value: UnknownObject
     description: Omittable[Annotated[str, StringLimits(max_length=2000)]] = None
@@ -52,6 +52,7 @@ InputManagerRoleKnownValues: TypeAlias = Literal[
 """Known values of ``Input.managerRole`` (any string is accepted)."""
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     tools_ozone_setting_defs = lazy_module("lexforge.generated.models.tools.ozone.setting.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from lexforge.runtime.lex import LexModel, lazy_module
-from lexforge.runtime.lex.formats import Did
 
 if TYPE_CHECKING:
     import lexforge.generated.models.tools.ozone.signature.defs as tools_ozone_signature_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -24,13 +24,14 @@ NSID: Final = "tools.ozone.signature.findCorrelation"
 
 
 class Params(LexModel):
-    dids: list[Did]
+    dids: list[formats.Did]
 
 
 class Output(LexModel):
     details: list[tools_ozone_signature_defs.SigDetail]
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     tools_ozone_signature_defs = lazy_module("lexforge.generated.models.tools.ozone.signature.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Final, Literal
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, lazy_module
-from lexforge.runtime.lex.formats import Did
 
 if TYPE_CHECKING:
     import lexforge.generated.models.com.atproto.admin.defs as com_atproto_admin_defs
     import lexforge.generated.models.tools.ozone.signature.defs as tools_ozone_signature_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -29,7 +29,7 @@ NSID: Final = "tools.ozone.signature.findRelatedAccounts"
 
 
 class Params(LexModel):
-    did: Did
+    did: formats.Did
     cursor: Omittable[str] = None
     limit: int = Field(50, ge=1, le=100)
 
@@ -47,7 +47,8 @@ class RelatedAccount(LexModel):
     similarities: Omittable[list[tools_ozone_signature_defs.SigDetail]] = None
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     com_atproto_admin_defs = lazy_module("lexforge.generated.models.com.atproto.admin.defs")
     tools_ozone_signature_defs = lazy_module("lexforge.generated.models.tools.ozone.signature.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

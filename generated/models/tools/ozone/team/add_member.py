@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 
 import lexforge.generated.models.tools.ozone.team.defs as tools_ozone_team_defs
-from lexforge.runtime.lex import LexModel
-from lexforge.runtime.lex.formats import Did
+from lexforge.runtime.lex import LexModel, lazy_module
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -25,7 +27,7 @@ NSID: Final = "tools.ozone.team.addMember"
 
 
 class Input(LexModel):
-    did: Did
+    did: formats.Did
     role: str
 
 
@@ -45,3 +47,8 @@ InputRoleKnownValues: TypeAlias = Literal[
 
 
 Output: TypeAlias = tools_ozone_team_defs.Member
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, lazy_module
-from lexforge.runtime.lex.formats import Datetime, Did
 
 if TYPE_CHECKING:
     import lexforge.generated.models.app.bsky.actor.defs as app_bsky_actor_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -45,11 +45,11 @@ class Member(LexModel):
     py_type: Literal["tools.ozone.team.defs#member"] = Field(
         "tools.ozone.team.defs#member", alias="$type"
     )
-    did: Did
+    did: formats.Did
     disabled: Omittable[bool] = None
     profile: Omittable[app_bsky_actor_defs.ProfileViewDetailed] = None
-    created_at: Omittable[Datetime] = Field(None, alias="createdAt")
-    updated_at: Omittable[Datetime] = Field(None, alias="updatedAt")
+    created_at: Omittable[formats.Datetime] = Field(None, alias="createdAt")
+    updated_at: Omittable[formats.Datetime] = Field(None, alias="updatedAt")
     last_updated_by: Omittable[str] = Field(None, alias="lastUpdatedBy")
     role: str
 
@@ -63,6 +63,7 @@ MemberRoleKnownValues: TypeAlias = Literal[
 """Known values of ``Member.role`` (any string is accepted)."""
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     app_bsky_actor_defs = lazy_module("lexforge.generated.models.app.bsky.actor.defs")
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -6,11 +6,13 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from lexforge.runtime.lex import LexModel
-from lexforge.runtime.lex.formats import Did
+from lexforge.runtime.lex import LexModel, lazy_module
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -23,7 +25,7 @@ NSID: Final = "tools.ozone.team.deleteMember"
 
 
 class Input(LexModel):
-    did: Did
+    did: formats.Did
 
 
 class MemberNotFoundError(XrpcDeclaredError):
@@ -36,3 +38,8 @@ class CannotDeleteSelfError(XrpcDeclaredError):
     """You can not delete yourself from the team"""
 
     error = "CannotDeleteSelf"
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -37,6 +37,6 @@ class Output(LexModel):
     members: list[tools_ozone_team_defs.Member]
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     tools_ozone_team_defs = lazy_module("lexforge.generated.models.tools.ozone.team.defs")

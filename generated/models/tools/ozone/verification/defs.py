@@ -12,10 +12,10 @@ from pydantic import Field, Tag
 from typing_extensions import TypeAliasType
 
 from lexforge.runtime.lex import UNKNOWN_TAG, LexModel, Omittable, UnknownObject, lazy_module, union
-from lexforge.runtime.lex.formats import AtUri, Datetime, Did, Handle
 
 if TYPE_CHECKING:
     import lexforge.generated.models.tools.ozone.moderation.defs as tools_ozone_moderation_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -35,13 +35,13 @@ class VerificationView(LexModel):
     py_type: Literal["tools.ozone.verification.defs#verificationView"] = Field(
         "tools.ozone.verification.defs#verificationView", alias="$type"
     )
-    issuer: Did
+    issuer: formats.Did
     """The user who issued this verification."""
-    uri: AtUri
+    uri: formats.AtUri
     """The AT-URI of the verification record."""
-    subject: Did
+    subject: formats.Did
     """The subject of the verification."""
-    handle: Handle
+    handle: formats.Handle
     """Handle of the subject the verification applies to at the moment of verifying, which might not
     be the same at the time of viewing. The verification is only valid if the current handle
     matches the one at the time of verifying.
@@ -51,15 +51,15 @@ class VerificationView(LexModel):
     might not be the same at the time of viewing. The verification is only valid if the current
     displayName matches the one at the time of verifying.
     """
-    created_at: Datetime = Field(alias="createdAt")
+    created_at: formats.Datetime = Field(alias="createdAt")
     """Timestamp when the verification was created."""
     revoke_reason: Omittable[str] = Field(None, alias="revokeReason")
     """Describes the reason for revocation, also indicating that the verification is no longer
     valid.
     """
-    revoked_at: Omittable[Datetime] = Field(None, alias="revokedAt")
+    revoked_at: Omittable[formats.Datetime] = Field(None, alias="revokedAt")
     """Timestamp when the verification was revoked."""
-    revoked_by: Omittable[Did] = Field(None, alias="revokedBy")
+    revoked_by: Omittable[formats.Did] = Field(None, alias="revokedBy")
     """The user who revoked this verification."""
     subject_profile: Omittable[VerificationViewSubjectProfile] = Field(None, alias="subjectProfile")
     issuer_profile: Omittable[VerificationViewIssuerProfile] = Field(None, alias="issuerProfile")
@@ -117,8 +117,9 @@ VerificationViewIssuerRepo = TypeAliasType(
 )
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     tools_ozone_moderation_defs = lazy_module(
         "lexforge.generated.models.tools.ozone.moderation.defs"
     )
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Final, Literal
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, lazy_module
-from lexforge.runtime.lex.formats import Datetime, Did, Handle
 
 if TYPE_CHECKING:
     import lexforge.generated.models.tools.ozone.verification.defs as tools_ozone_verification_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -48,7 +48,7 @@ class GrantError(LexModel):
     )
     error: str
     """Error message describing the reason for failure."""
-    subject: Did
+    subject: formats.Did
     """The did of the subject being verified"""
 
 
@@ -56,18 +56,19 @@ class VerificationInput(LexModel):
     py_type: Literal["tools.ozone.verification.grantVerifications#verificationInput"] = Field(
         "tools.ozone.verification.grantVerifications#verificationInput", alias="$type"
     )
-    subject: Did
+    subject: formats.Did
     """The did of the subject being verified"""
-    handle: Handle
+    handle: formats.Handle
     """Handle of the subject the verification applies to at the moment of verifying."""
     display_name: str = Field(alias="displayName")
     """Display name of the subject the verification applies to at the moment of verifying."""
-    created_at: Omittable[Datetime] = Field(None, alias="createdAt")
+    created_at: Omittable[formats.Datetime] = Field(None, alias="createdAt")
     """Timestamp for verification record. Defaults to current time when not specified."""
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     tools_ozone_verification_defs = lazy_module(
         "lexforge.generated.models.tools.ozone.verification.defs"
     )
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Final, Literal
 from pydantic import Field
 
 from lexforge.runtime.lex import LexModel, Omittable, lazy_module
-from lexforge.runtime.lex.formats import Datetime, Did
 
 if TYPE_CHECKING:
     import lexforge.generated.models.tools.ozone.verification.defs as tools_ozone_verification_defs
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -31,13 +31,13 @@ class Params(LexModel):
     """Pagination cursor"""
     limit: int = Field(50, ge=1, le=100)
     """Maximum number of results to return"""
-    created_after: Omittable[Datetime] = Field(None, alias="createdAfter")
+    created_after: Omittable[formats.Datetime] = Field(None, alias="createdAfter")
     """Filter to verifications created after this timestamp"""
-    created_before: Omittable[Datetime] = Field(None, alias="createdBefore")
+    created_before: Omittable[formats.Datetime] = Field(None, alias="createdBefore")
     """Filter to verifications created before this timestamp"""
-    issuers: Omittable[list[Did]] = Field(None, max_length=100)
+    issuers: Omittable[list[formats.Did]] = Field(None, max_length=100)
     """Filter to verifications from specific issuers"""
-    subjects: Omittable[list[Did]] = Field(None, max_length=100)
+    subjects: Omittable[list[formats.Did]] = Field(None, max_length=100)
     """Filter to specific verified DIDs"""
     sort_direction: Literal["asc", "desc"] = Field("desc", alias="sortDirection")
     """Sort direction for creation date"""
@@ -50,8 +50,9 @@ class Output(LexModel):
     verifications: list[tools_ozone_verification_defs.VerificationView]
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     tools_ozone_verification_defs = lazy_module(
         "lexforge.generated.models.tools.ozone.verification.defs"
     )
+    formats = lazy_module("lexforge.runtime.lex.formats")

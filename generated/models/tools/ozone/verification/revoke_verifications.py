@@ -7,12 +7,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Final, Literal
+from typing import TYPE_CHECKING, Annotated, Final, Literal
 
 from pydantic import Field
 
-from lexforge.runtime.lex import LexModel, Omittable, StringLimits
-from lexforge.runtime.lex.formats import AtUri
+from lexforge.runtime.lex import LexModel, Omittable, StringLimits, lazy_module
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -25,7 +27,7 @@ NSID: Final = "tools.ozone.verification.revokeVerifications"
 
 
 class Input(LexModel):
-    uris: list[AtUri] = Field(max_length=100)
+    uris: list[formats.AtUri] = Field(max_length=100)
     """Array of verification record uris to revoke"""
     revoke_reason: Omittable[Annotated[str, StringLimits(max_length=1000)]] = Field(
         None, alias="revokeReason"
@@ -34,7 +36,7 @@ class Input(LexModel):
 
 
 class Output(LexModel):
-    revoked_verifications: list[AtUri] = Field(alias="revokedVerifications")
+    revoked_verifications: list[formats.AtUri] = Field(alias="revokedVerifications")
     """List of verification uris successfully revoked"""
     failed_revocations: list[RevokeError] = Field(alias="failedRevocations")
     """List of verification uris that couldn't be revoked, including failure reasons"""
@@ -46,7 +48,12 @@ class RevokeError(LexModel):
     py_type: Literal["tools.ozone.verification.revokeVerifications#revokeError"] = Field(
         "tools.ozone.verification.revokeVerifications#revokeError", alias="$type"
     )
-    uri: AtUri
+    uri: formats.AtUri
     """The AT-URI of the verification record that failed to revoke."""
     error: str
     """Description of the error that occurred during revocation."""
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

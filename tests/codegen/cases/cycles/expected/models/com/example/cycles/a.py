@@ -45,7 +45,7 @@ NodeEither = TypeAliasType(
 )
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     com_example_cycles_b = lazy_module(
         "tests.codegen.cases.cycles.expected.models.com.example.cycles.b"

@@ -48,7 +48,7 @@ Nodes = TypeAliasType("Nodes", list[NodesItem])
 """A named array of a union: an alias other modules can use."""
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     com_example_cycles_a = lazy_module(
         "tests.codegen.cases.cycles.expected.models.com.example.cycles.a"

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Final, Literal
+from typing import TYPE_CHECKING, Annotated, Final, Literal
 
 from lexforge.runtime.lex import (
     BlobConstraints,
@@ -18,21 +18,12 @@ from lexforge.runtime.lex import (
     Omittable,
     StringLimits,
     UnknownObject,
-)
-from lexforge.runtime.lex.formats import (
-    AtIdentifier,
-    AtUri,
-    CidString,
-    Datetime,
-    Did,
-    Handle,
-    Language,
-    Nsid,
-    RecordKey,
-    Tid,
-    Uri,
+    lazy_module,
 )
 from pydantic import Field
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -64,14 +55,19 @@ class Record(LexRecord):
     list_: Omittable[list[Annotated[int, Field(ge=0)]]] = Field(
         None, alias="list", min_length=1, max_length=2
     )
-    at_identifier: Omittable[AtIdentifier] = Field(None, alias="atIdentifier")
-    at_uri: Omittable[AtUri] = Field(None, alias="atUri")
-    cid: Omittable[CidString] = None
-    created_at: Datetime = Field(alias="createdAt")
-    did: Omittable[Did] = None
-    handle: Omittable[Handle] = None
-    language: Omittable[Language] = None
-    nsid: Omittable[Nsid] = None
-    record_key: Omittable[RecordKey] = Field(None, alias="recordKey")
-    tid: Omittable[Tid] = None
-    uri: Omittable[Annotated[Uri, StringLimits(max_length=200)]] = None
+    at_identifier: Omittable[formats.AtIdentifier] = Field(None, alias="atIdentifier")
+    at_uri: Omittable[formats.AtUri] = Field(None, alias="atUri")
+    cid: Omittable[formats.CidString] = None
+    created_at: formats.Datetime = Field(alias="createdAt")
+    did: Omittable[formats.Did] = None
+    handle: Omittable[formats.Handle] = None
+    language: Omittable[formats.Language] = None
+    nsid: Omittable[formats.Nsid] = None
+    record_key: Omittable[formats.RecordKey] = Field(None, alias="recordKey")
+    tid: Omittable[formats.Tid] = None
+    uri: Omittable[Annotated[formats.Uri, StringLimits(max_length=200)]] = None
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

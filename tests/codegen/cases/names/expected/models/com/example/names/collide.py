@@ -20,12 +20,13 @@ from lexforge.runtime.lex import (
     lazy_module,
     union,
 )
-from lexforge.runtime.lex.formats import Did as _Did
 from pydantic import Field
 from pydantic import Tag as _Tag
 from typing_extensions import TypeAliasType
 
 if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
+
     import tests.codegen.cases.names.expected.models.com.example.names.other as com_example_names_other_mod
 
 __all__ = [
@@ -49,7 +50,7 @@ class Did(LexModel):
     py_type: Literal["com.example.names.collide#did"] = Field(
         "com.example.names.collide#did", alias="$type"
     )
-    value: Omittable[_Did] = None
+    value: Omittable[formats.Did] = None
 
 
 class Fields(LexModel):
@@ -121,8 +122,9 @@ ViewRecordUnion = TypeAliasType(
 )
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")
     com_example_names_other_mod = lazy_module(
         "tests.codegen.cases.names.expected.models.com.example.names.other"
     )

@@ -16,7 +16,6 @@ from lexforge.runtime.lex import (
     lazy_module,
     union,
 )
-from lexforge.runtime.lex.formats import Datetime
 from pydantic import Field, Tag
 from typing_extensions import TypeAliasType
 
@@ -24,6 +23,7 @@ if TYPE_CHECKING:
     import lexforge.generated.models.com.atproto.label.defs as com_atproto_label_defs
     import lexforge.generated.models.com.atproto.moderation.defs as com_atproto_moderation_defs
     import lexforge.generated.models.com.atproto.repo.strong_ref as com_atproto_repo_strong_ref
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -43,7 +43,7 @@ class Record(LexRecord):
     subject: com_atproto_repo_strong_ref.Main
     labels: Omittable[RecordLabels] = None
     reason: Omittable[com_atproto_moderation_defs.ReasonType] = None
-    created_at: Datetime = Field(alias="createdAt")
+    created_at: formats.Datetime = Field(alias="createdAt")
 
 
 RecordLabels = TypeAliasType(
@@ -56,7 +56,7 @@ RecordLabels = TypeAliasType(
 )
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     com_atproto_label_defs = lazy_module("lexforge.generated.models.com.atproto.label.defs")
     com_atproto_moderation_defs = lazy_module(
@@ -65,3 +65,4 @@ if not TYPE_CHECKING:
     com_atproto_repo_strong_ref = lazy_module(
         "lexforge.generated.models.com.atproto.repo.strong_ref"
     )
+    formats = lazy_module("lexforge.runtime.lex.formats")

@@ -110,7 +110,7 @@ RecordItemsItem = TypeAliasType(
 )
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
     com_example_unions_media = lazy_module(
         "tests.codegen.cases.unions.expected.models.com.example.unions.media"

@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 
-from lexforge.runtime.lex import LexModel, Omittable
-from lexforge.runtime.lex.formats import AtIdentifier
+from lexforge.runtime.lex import LexModel, Omittable, lazy_module
 from lexforge.runtime.xrpc.errors import XrpcDeclaredError
 from pydantic import Field
+
+if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
 
 __all__ = [
     "NSID",
@@ -26,7 +28,7 @@ NSID: Final = "com.example.xrpc.getThing"
 
 
 class Params(LexModel):
-    id: AtIdentifier
+    id: formats.AtIdentifier
     limit: int = Field(50, ge=1, le=100)
     tags: Omittable[list[str]] = Field(None, max_length=3)
     deep: bool = False
@@ -53,3 +55,8 @@ class InternalError(XrpcDeclaredError):
 
 
 Output: TypeAlias = Thing
+
+
+# Other lexicons' modules and the string formats load when a model here is first built.
+if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")

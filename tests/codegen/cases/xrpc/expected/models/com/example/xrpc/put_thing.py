@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from lexforge.runtime.lex import LexModel, Omittable, lazy_module
-from lexforge.runtime.lex.formats import CidString
 from pydantic import Field
 
 if TYPE_CHECKING:
+    from lexforge.runtime.lex import formats
+
     import tests.codegen.cases.xrpc.expected.models.com.example.xrpc.get_thing as com_example_xrpc_get_thing
 
 __all__ = [
@@ -31,11 +32,12 @@ class Input(LexModel):
 
 
 class Output(LexModel):
-    cid: Omittable[CidString] = None
+    cid: Omittable[formats.CidString] = None
 
 
-# Other lexicons' modules are imported when a model here is first built, not on import.
+# Other lexicons' modules and the string formats load when a model here is first built.
 if not TYPE_CHECKING:
+    formats = lazy_module("lexforge.runtime.lex.formats")
     com_example_xrpc_get_thing = lazy_module(
         "tests.codegen.cases.xrpc.expected.models.com.example.xrpc.get_thing"
     )

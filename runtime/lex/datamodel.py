@@ -1,0 +1,276 @@
+"""The half of ``lexforge.runtime.lex.values`` that needs ``lexforge.runtime.data``:
+validators and serialisers of links, bytes, blobs, unknown objects and data values.
+
+Imported when a schema that uses one of them is first built, not when a generated
+module is imported: ``lexforge.runtime.data`` costs more to import than most model
+modules (its codec, JSON reader and CID machinery), and a module full of strings and
+integers never needs it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic_core import PydanticCustomError, core_schema
+
+from lexforge.runtime.data.b64 import b64encode_unpadded
+from lexforge.runtime.data.blob import LEGACY_SIZE, Blob
+from lexforge.runtime.data.cbor_limits import MAX_DEPTH
+from lexforge.runtime.data.cid import CID, CODEC_RAW
+from lexforge.runtime.data.errors import DataModelError
+from lexforge.runtime.data.json import from_json, to_json
+
+__all__ = [
+    "LEGACY_SIZE",
+    "Blob",
+    "as_data",
+    "fast_blob_schema",
+    "serialize_blob",
+    "serialize_bytes",
+    "serialize_data",
+    "serialize_link",
+    "serialize_unknown",
+    "validate_blob",
+    "validate_bytes",
+    "validate_data",
+    "validate_link",
+    "validate_unknown",
+]
+
+
+def as_data(value: object) -> Any:
+    """A JSON or data-model value (or a mix) as a data-model value.
+
+    ``{"$link"}``/``{"$bytes"}`` objects become ``CID``/``bytes``; ``CID`` and ``bytes``
+    stay; every rule of ``lexforge.runtime.data.from_json`` applies (no floats, safe
+    integers, non-empty string ``$type``, valid blobs, key and size limits). Raises
+    ``DataModelError``.
+    """
+    try:
+        return from_json(value)  # plain JSON values: one pass
+    except DataModelError:
+        pass
+    # Data-model values (CID, bytes) inside: their JSON form goes through the same rules.
+    return from_json(_json_form(value, 0))
+
+
+def _json_form(value: object, depth: int) -> Any:
+    """``value`` with ``CID``/``bytes`` replaced by their JSON wrappers (maps copied as
+    dicts; ``from_json`` checks everything else)."""
+    if isinstance(value, CID):
+        return {"$link": str(value)}
+    if isinstance(value, bytes):
+        return {"$bytes": b64encode_unpadded(value)}
+    if depth > MAX_DEPTH:
+        raise DataModelError(f"nesting deeper than {MAX_DEPTH} levels")
+    if isinstance(value, Mapping):
+        return {key: _json_form(item, depth + 1) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_form(item, depth + 1) for item in value]
+    return value
+
+
+def _is_json(info: core_schema.SerializationInfo) -> bool:
+    return info.mode_is_json()
+
+
+# --- CidLink ---------------------------------------------------------------------------
+
+
+def validate_link(value: object) -> CID:
+    if isinstance(value, CID):
+        return value
+    if isinstance(value, Mapping) and set(value) == {"$link"}:
+        text = value["$link"]
+        if isinstance(text, str):
+            try:
+                return CID.parse(text)
+            except DataModelError as exc:
+                raise PydanticCustomError(
+                    "lex_cid_link", "invalid CID: {reason}", {"reason": str(exc)}
+                ) from None
+    raise PydanticCustomError("lex_cid_link", 'expected a CID link ({"$link": "<cid>"})')
+
+
+def serialize_link(value: CID, info: core_schema.SerializationInfo) -> Any:
+    return {"$link": str(value)} if _is_json(info) else value
+
+
+# --- Bytes -----------------------------------------------------------------------------
+
+
+def validate_bytes(value: object) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, Mapping) and set(value) == {"$bytes"}:
+        try:
+            data = from_json(dict(value))
+        except DataModelError as exc:
+            raise PydanticCustomError("lex_bytes", "{reason}", {"reason": str(exc)}) from None
+        if isinstance(data, bytes):
+            return data
+    raise PydanticCustomError("lex_bytes", 'expected bytes ({"$bytes": "<base64>"})')
+
+
+def serialize_bytes(value: bytes, info: core_schema.SerializationInfo) -> Any:
+    return to_json(value) if _is_json(info) else value
+
+
+# --- BlobRef ---------------------------------------------------------------------------
+
+
+_BLOB_KEYS = frozenset({"$type", "ref", "mimeType", "size"})
+_MAX_BLOB_SIZE = 2**53 - 1
+
+
+def _fast_blob(value: dict[str, Any]) -> Blob | None:
+    """The current blob form with plain types, checked once; ``None`` for anything else."""
+    if value.keys() != _BLOB_KEYS or value["$type"] != "blob":
+        return None
+    ref, mime, size = value["ref"], value["mimeType"], value["size"]
+    if type(ref) is dict and len(ref) == 1 and type(link := ref.get("$link")) is str:
+        ref = CID.parse(link)
+    if type(ref) is not CID or type(mime) is not str or type(size) is not int:
+        return None
+    if "/" not in mime or not 0 <= size <= _MAX_BLOB_SIZE:
+        return None
+    return Blob(ref, mime, size)
+
+
+def validate_blob(value: object) -> Blob:
+    if type(value) is Blob:
+        return value
+    try:
+        if type(value) is dict:
+            fast = _fast_blob(value)
+            if fast is not None:
+                return fast
+        if isinstance(value, Blob):
+            return value
+        if not isinstance(value, Mapping):
+            raise PydanticCustomError("lex_blob", "expected a blob object")
+        if isinstance(value.get("ref"), Mapping):
+            return Blob.from_json(value)
+        return Blob.from_data(value)
+    except DataModelError as exc:
+        raise PydanticCustomError(
+            "lex_blob", "invalid blob: {reason}", {"reason": str(exc)}
+        ) from None
+
+
+def serialize_blob(value: Blob, info: core_schema.SerializationInfo) -> Any:
+    return value.to_json() if _is_json(info) else value.to_data()
+
+
+# The CIDv1 text of a raw sha2-256 blob: "b" + base32 of 01 55 12 20 <32 bytes>.
+_RAW_CID_PREFIX = "bafkrei"
+_RAW_CID_LENGTH = 59
+
+
+def _fast_blob_ref(value: object) -> CID:
+    """A blob ``ref`` in its common forms (``{"$link": "bafkrei..."}``, a raw ``CID``);
+    anything else is left to the full validator."""
+    if type(value) is dict and len(value) == 1:
+        link = value.get("$link")
+        if type(link) is str and len(link) == _RAW_CID_LENGTH and link.startswith(_RAW_CID_PREFIX):
+            return CID.parse(link)  # the prefix fixes version, codec (raw) and hash
+    elif type(value) is CID and value.codec == CODEC_RAW:
+        return value
+    raise ValueError("not a common blob ref")
+
+
+def _mime_pattern(accept: tuple[str, ...] | None) -> str:
+    """A pydantic-core (Rust) pattern for MIME types ``accept`` matches (any type if
+    None): ``type/`` prefixes for ``type/*``, exact lowercase types otherwise. Every
+    match is accepted by ``mime_matches`` (it lowercases and drops parameters)."""
+    if accept is None or "*/*" in accept:
+        return "/"
+    options = [
+        re.escape(a.lower()[:-1]) if a.endswith("/*") else re.escape(a.lower()) + "$"
+        for a in accept
+    ]
+    return f"^(?:{'|'.join(options)})"
+
+
+def fast_blob_schema(
+    accept: tuple[str, ...] | None, max_size: int | None
+) -> core_schema.CoreSchema:
+    """The fast form of a blob field: the current JSON or data-model form with a raw CID,
+    checked by pydantic-core (keys, ``$type``, MIME type against ``accept``, size against
+    ``max_size``) and built into a ``Blob`` without a Python call except for the CID."""
+    limit = _MAX_BLOB_SIZE if max_size is None else min(max_size, _MAX_BLOB_SIZE)
+    fields = [
+        core_schema.dataclass_field(
+            "ref", core_schema.no_info_plain_validator_function(_fast_blob_ref)
+        ),
+        core_schema.dataclass_field(
+            "mime_type",
+            core_schema.str_schema(pattern=_mime_pattern(accept), strict=True),
+            validation_alias="mimeType",
+        ),
+        core_schema.dataclass_field("size", core_schema.int_schema(ge=0, le=limit, strict=True)),
+        core_schema.dataclass_field(
+            "legacy_cid",
+            core_schema.with_default_schema(core_schema.none_schema(), default=None),
+            init=False,
+        ),
+        # Checked, not stored: ``Blob`` has no such field.
+        core_schema.dataclass_field(
+            "type", core_schema.literal_schema(["blob"]), validation_alias="$type", init_only=True
+        ),
+    ]
+    return core_schema.dataclass_schema(
+        Blob,
+        core_schema.dataclass_args_schema("Blob", fields, extra_behavior="forbid"),
+        ["ref", "mime_type", "size", "legacy_cid"],
+        slots=True,
+        frozen=True,
+        post_init=False,
+        strict=False,  # an instance or a mapping; the fields themselves are strict
+        config=core_schema.CoreConfig(validate_by_alias=True, validate_by_name=False),
+    )
+
+
+# --- DataValue -------------------------------------------------------------------------
+
+
+def validate_data(value: object) -> Any:
+    try:
+        return as_data(value)
+    except DataModelError as exc:
+        raise PydanticCustomError("lex_data", "{reason}", {"reason": str(exc)}) from None
+
+
+def serialize_data(value: object, info: core_schema.SerializationInfo) -> Any:
+    return to_json(value) if _is_json(info) else value
+
+
+# --- UnknownObject ---------------------------------------------------------------------
+
+
+def validate_unknown(value: object) -> dict[str, Any]:
+    """The data-model map of an ``unknown`` value (``UnknownObject`` wraps it)."""
+    if isinstance(value, BaseModel):
+        # A generated model given where any object is allowed (a record passed to
+        # createRecord): keep its data-model form, as it would be written.
+        value = value.model_dump(mode="python", by_alias=True, exclude_unset=True)
+    if not isinstance(value, Mapping):
+        raise PydanticCustomError(
+            "lex_unknown", "expected an object, not {kind}", {"kind": type(value).__name__}
+        )
+    if "$link" in value or "$bytes" in value:
+        raise PydanticCustomError("lex_unknown", "expected an object, not a link or bytes")
+    if value.get("$type") == "blob":
+        raise PydanticCustomError("lex_unknown", "expected an object, not a blob")
+    try:
+        data = as_data(value)
+    except DataModelError as exc:
+        raise PydanticCustomError("lex_unknown", "{reason}", {"reason": str(exc)}) from None
+    return data  # type: ignore[no-any-return]
+
+
+def serialize_unknown(value: dict[str, Any], info: core_schema.SerializationInfo) -> Any:
+    return to_json(dict(value)) if _is_json(info) else dict(value)
