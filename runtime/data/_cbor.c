@@ -1571,6 +1571,1190 @@ cbor_encode(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject 
 }
 
 /* ------------------------------------------------------------------------------------ */
+/* SHA-256 (FIPS 180-4), for block CIDs and MST key layers.
+ *
+ * hashlib costs ~0.3 us per call before hashing a byte (object creation, the digest
+ * bytes, the method calls); a relay hashes every block of every slice and every key of
+ * every MST node it checks, most of them a few dozen bytes. Two implementations of the
+ * compression function: a portable one, and one with the x86 SHA extensions (SHA-NI),
+ * chosen once at import by CPUID. tests/data/test_cbor_sha256.py checks both against
+ * hashlib on many lengths and contents (sha256_digest(data, portable=True) forces the
+ * portable one). */
+
+static const uint32_t SHA256_K[64] = {
+    0x428a2f98U, 0x71374491U, 0xb5c0fbcfU, 0xe9b5dba5U, 0x3956c25bU, 0x59f111f1U, 0x923f82a4U,
+    0xab1c5ed5U, 0xd807aa98U, 0x12835b01U, 0x243185beU, 0x550c7dc3U, 0x72be5d74U, 0x80deb1feU,
+    0x9bdc06a7U, 0xc19bf174U, 0xe49b69c1U, 0xefbe4786U, 0x0fc19dc6U, 0x240ca1ccU, 0x2de92c6fU,
+    0x4a7484aaU, 0x5cb0a9dcU, 0x76f988daU, 0x983e5152U, 0xa831c66dU, 0xb00327c8U, 0xbf597fc7U,
+    0xc6e00bf3U, 0xd5a79147U, 0x06ca6351U, 0x14292967U, 0x27b70a85U, 0x2e1b2138U, 0x4d2c6dfcU,
+    0x53380d13U, 0x650a7354U, 0x766a0abbU, 0x81c2c92eU, 0x92722c85U, 0xa2bfe8a1U, 0xa81a664bU,
+    0xc24b8b70U, 0xc76c51a3U, 0xd192e819U, 0xd6990624U, 0xf40e3585U, 0x106aa070U, 0x19a4c116U,
+    0x1e376c08U, 0x2748774cU, 0x34b0bcb5U, 0x391c0cb3U, 0x4ed8aa4aU, 0x5b9cca4fU, 0x682e6ff3U,
+    0x748f82eeU, 0x78a5636fU, 0x84c87814U, 0x8cc70208U, 0x90befffaU, 0xa4506cebU, 0xbef9a3f7U,
+    0xc67178f2U,
+};
+
+static const uint32_t SHA256_H0[8] = {
+    0x6a09e667U, 0xbb67ae85U, 0x3c6ef372U, 0xa54ff53aU,
+    0x510e527fU, 0x9b05688cU, 0x1f83d9abU, 0x5be0cd19U,
+};
+
+typedef void (*sha256_blocks_fn)(uint32_t state[8], const unsigned char *data, size_t nblocks);
+
+#define ROTR32(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
+
+static void
+sha256_blocks_portable(uint32_t state[8], const unsigned char *data, size_t nblocks)
+{
+    uint32_t w[64];
+    while (nblocks--) {
+        for (int i = 0; i < 16; i++) {
+            const unsigned char *q = data + 4 * i;
+            w[i] = ((uint32_t)q[0] << 24) | ((uint32_t)q[1] << 16) | ((uint32_t)q[2] << 8) |
+                   (uint32_t)q[3];
+        }
+        for (int i = 16; i < 64; i++) {
+            uint32_t s0 = ROTR32(w[i - 15], 7) ^ ROTR32(w[i - 15], 18) ^ (w[i - 15] >> 3);
+            uint32_t s1 = ROTR32(w[i - 2], 17) ^ ROTR32(w[i - 2], 19) ^ (w[i - 2] >> 10);
+            w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+        }
+        uint32_t a = state[0], b = state[1], c = state[2], d = state[3];
+        uint32_t e = state[4], f = state[5], g = state[6], h = state[7];
+        for (int i = 0; i < 64; i++) {
+            uint32_t t1 = h + (ROTR32(e, 6) ^ ROTR32(e, 11) ^ ROTR32(e, 25)) +
+                          ((e & f) ^ (~e & g)) + SHA256_K[i] + w[i];
+            uint32_t t2 = (ROTR32(a, 2) ^ ROTR32(a, 13) ^ ROTR32(a, 22)) +
+                          ((a & b) ^ (a & c) ^ (b & c));
+            h = g;
+            g = f;
+            f = e;
+            e = d + t1;
+            d = c;
+            c = b;
+            b = a;
+            a = t1 + t2;
+        }
+        state[0] += a;
+        state[1] += b;
+        state[2] += c;
+        state[3] += d;
+        state[4] += e;
+        state[5] += f;
+        state[6] += g;
+        state[7] += h;
+        data += 64;
+    }
+}
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#define LEXFORGE_HAVE_SHANI 1
+#include <cpuid.h>
+#include <immintrin.h>
+
+/* Four rounds per step: state kept as ABEF/CDGH, message words in four rolling registers
+ * (w0 oldest), scheduled with sha256msg1/msg2 from the fifth group on. */
+__attribute__((target("sha,sse4.1,ssse3"))) static void
+sha256_blocks_shani(uint32_t state[8], const unsigned char *data, size_t nblocks)
+{
+    const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
+    __m128i tmp = _mm_loadu_si128((const __m128i *)(const void *)&state[0]);
+    __m128i st1 = _mm_loadu_si128((const __m128i *)(const void *)&state[4]);
+    tmp = _mm_shuffle_epi32(tmp, 0xB1);      /* CDAB */
+    st1 = _mm_shuffle_epi32(st1, 0x1B);      /* EFGH */
+    __m128i st0 = _mm_alignr_epi8(tmp, st1, 8); /* ABEF */
+    st1 = _mm_blend_epi16(st1, tmp, 0xF0);   /* CDGH */
+    while (nblocks--) {
+        __m128i save0 = st0, save1 = st1;
+        __m128i w[4];
+        for (int g = 0; g < 16; g++) {
+            __m128i m;
+            if (g < 4) {
+                m = _mm_shuffle_epi8(
+                    _mm_loadu_si128((const __m128i *)(const void *)(data + 16 * g)), bswap);
+            } else {
+                /* W[t..t+3] from W[t-16..t-1]: w[g%4] holds the group four steps back */
+                __m128i older = _mm_sha256msg1_epu32(w[g & 3], w[(g + 1) & 3]);
+                older = _mm_add_epi32(older, _mm_alignr_epi8(w[(g + 3) & 3], w[(g + 2) & 3], 4));
+                m = _mm_sha256msg2_epu32(older, w[(g + 3) & 3]);
+            }
+            w[g & 3] = m;
+            __m128i k = _mm_add_epi32(
+                m, _mm_loadu_si128((const __m128i *)(const void *)&SHA256_K[4 * g]));
+            st1 = _mm_sha256rnds2_epu32(st1, st0, k);
+            k = _mm_shuffle_epi32(k, 0x0E);
+            st0 = _mm_sha256rnds2_epu32(st0, st1, k);
+        }
+        st0 = _mm_add_epi32(st0, save0);
+        st1 = _mm_add_epi32(st1, save1);
+        data += 64;
+    }
+    tmp = _mm_shuffle_epi32(st0, 0x1B);      /* FEBA */
+    st1 = _mm_shuffle_epi32(st1, 0xB1);      /* DCHG */
+    st0 = _mm_blend_epi16(tmp, st1, 0xF0);   /* DCBA */
+    st1 = _mm_alignr_epi8(st1, tmp, 8);      /* HGFE */
+    _mm_storeu_si128((__m128i *)(void *)&state[0], st0);
+    _mm_storeu_si128((__m128i *)(void *)&state[4], st1);
+}
+
+static int
+cpu_has_shani(void)
+{
+    unsigned int a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) {
+        return 0;
+    }
+    if (!(c & (1u << 19)) || !(c & (1u << 9))) { /* SSE4.1, SSSE3 */
+        return 0;
+    }
+    if (__get_cpuid_max(0, NULL) < 7) {
+        return 0;
+    }
+    __cpuid_count(7, 0, a, b, c, d);
+    return (b & (1u << 29)) != 0; /* SHA */
+}
+#endif
+
+static sha256_blocks_fn g_sha256_blocks = sha256_blocks_portable;
+
+static void
+sha256_with(sha256_blocks_fn blocks, const unsigned char *data, size_t len, unsigned char out[32])
+{
+    uint32_t st[8];
+    memcpy(st, SHA256_H0, sizeof st);
+    size_t full = len / 64;
+    if (full) {
+        blocks(st, data, full);
+    }
+    size_t rest = len - full * 64;
+    unsigned char tail[128];
+    memset(tail, 0, sizeof tail);
+    if (rest) {
+        memcpy(tail, data + full * 64, rest);
+    }
+    tail[rest] = 0x80;
+    size_t tail_len = rest < 56 ? 64 : 128;
+    uint64_t bits = (uint64_t)len * 8;
+    for (int i = 0; i < 8; i++) {
+        tail[tail_len - 1 - i] = (unsigned char)(bits >> (8 * i));
+    }
+    blocks(st, tail, tail_len / 64);
+    for (int i = 0; i < 8; i++) {
+        out[4 * i] = (unsigned char)(st[i] >> 24);
+        out[4 * i + 1] = (unsigned char)(st[i] >> 16);
+        out[4 * i + 2] = (unsigned char)(st[i] >> 8);
+        out[4 * i + 3] = (unsigned char)st[i];
+    }
+}
+
+static inline void
+sha256(const unsigned char *data, size_t len, unsigned char out[32])
+{
+    sha256_with(g_sha256_blocks, data, len, out);
+}
+
+/* Leading zero bits of a digest, halved: the MST layer (an all-zero digest gives 128). */
+static inline int
+digest_layer(const unsigned char d[32])
+{
+    int zeros = 0;
+    for (int i = 0; i < 32; i++) {
+        if (d[i] == 0) {
+            zeros += 8;
+            continue;
+        }
+        unsigned char x = d[i];
+        while (!(x & 0x80)) {
+            zeros++;
+            x = (unsigned char)(x << 1);
+        }
+        break;
+    }
+    return zeros >> 1;
+}
+
+static PyObject *
+py_sha256_digest(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    if (nargs != 1) {
+        PyErr_SetString(PyExc_TypeError, "sha256_digest() takes exactly 1 positional argument");
+        return NULL;
+    }
+    int portable = 0;
+    if (kwnames != NULL) {
+        Py_ssize_t nk = PyTuple_GET_SIZE(kwnames);
+        for (Py_ssize_t i = 0; i < nk; i++) {
+            PyObject *name = PyTuple_GET_ITEM(kwnames, i);
+            if (PyUnicode_CompareWithASCIIString(name, "portable") != 0) {
+                PyErr_Format(PyExc_TypeError,
+                             "sha256_digest() got an unexpected keyword argument '%U'", name);
+                return NULL;
+            }
+            int t = PyObject_IsTrue(args[nargs + i]);
+            if (t < 0) {
+                return NULL;
+            }
+            portable = t;
+        }
+    }
+    if (!PyBytes_Check(args[0])) {
+        PyErr_Format(PyExc_TypeError, "sha256_digest() argument must be bytes, not %s",
+                     Py_TYPE(args[0])->tp_name);
+        return NULL;
+    }
+    unsigned char out[32];
+    sha256_with(portable ? sha256_blocks_portable : g_sha256_blocks,
+                (const unsigned char *)PyBytes_AS_STRING(args[0]),
+                (size_t)PyBytes_GET_SIZE(args[0]), out);
+    return PyBytes_FromStringAndSize((const char *)out, 32);
+}
+
+static PyObject *
+py_sha256_impl(PyObject *module, PyObject *unused)
+{
+    return PyUnicode_FromString(g_sha256_blocks == sha256_blocks_portable ? "portable" : "sha-ni");
+}
+/* ------------------------------------------------------------------------------------ */
+/* Blessed CIDs built directly (cids.py): hash and wrap in one call, no parsing. */
+
+static const unsigned char PREFIX_DAG_CBOR[4] = {0x01, 0x71, 0x12, 0x20};
+static const unsigned char PREFIX_RAW[4] = {0x01, 0x55, 0x12, 0x20};
+
+/* A CID whose binary form is prefix (4 bytes) + digest (32 bytes). New reference. */
+static PyObject *
+cid_make_blessed(const unsigned char prefix[4], const unsigned char digest[32])
+{
+    unsigned char binary[36];
+    memcpy(binary, prefix, 4);
+    memcpy(binary + 4, digest, 32);
+    static const uint64_t parts_cbor[5] = {1, 0x71, 0x12, 2, 4};
+    static const uint64_t parts_raw[5] = {1, 0x55, 0x12, 2, 4};
+    return cid_make(binary, 36, prefix[1] == 0x71 ? parts_cbor : parts_raw);
+}
+
+static PyObject *
+cid_for_data(PyObject *arg, const unsigned char prefix[4], const char *fname)
+{
+    if (!PyBytes_Check(arg)) {
+        PyErr_Format(PyExc_TypeError, "%s() argument must be bytes, not %s", fname,
+                     Py_TYPE(arg)->tp_name);
+        return NULL;
+    }
+    if (ensure_init() < 0) {
+        return NULL;
+    }
+    unsigned char digest[32];
+    sha256((const unsigned char *)PyBytes_AS_STRING(arg), (size_t)PyBytes_GET_SIZE(arg), digest);
+    return cid_make_blessed(prefix, digest);
+}
+
+static PyObject *
+py_cid_for_cbor(PyObject *module, PyObject *arg)
+{
+    return cid_for_data(arg, PREFIX_DAG_CBOR, "cid_for_cbor");
+}
+
+static PyObject *
+py_cid_for_raw(PyObject *module, PyObject *arg)
+{
+    return cid_for_data(arg, PREFIX_RAW, "cid_for_raw");
+}
+
+static PyObject *g_invalid_cid_error = NULL; /* errors.InvalidCidError */
+
+/* CID.from_bytes(binary) for exact bytes (no v0): the same checks, the same errors. */
+static PyObject *
+py_cid_from_bytes(PyObject *module, PyObject *arg)
+{
+    if (!PyBytes_Check(arg)) {
+        PyErr_Format(PyExc_TypeError, "cid_from_bytes() argument must be bytes, not %s",
+                     Py_TYPE(arg)->tp_name);
+        return NULL;
+    }
+    if (ensure_init() < 0) {
+        return NULL;
+    }
+    if (g_invalid_cid_error == NULL) {
+        PyObject *err_mod = PyImport_ImportModule("lexforge.runtime.data.errors");
+        if (err_mod == NULL) {
+            return NULL;
+        }
+        int rc = fetch_attr(err_mod, "InvalidCidError", &g_invalid_cid_error);
+        Py_DECREF(err_mod);
+        if (rc < 0) {
+            return NULL;
+        }
+    }
+    const unsigned char *d = (const unsigned char *)PyBytes_AS_STRING(arg);
+    Py_ssize_t n = PyBytes_GET_SIZE(arg);
+    uint64_t parts[5];
+    char msg[200];
+    if (cid_parse(d, n, parts, msg, sizeof msg) < 0) {
+        PyErr_SetString(g_invalid_cid_error, msg);
+        return NULL;
+    }
+    return cid_make(d, n, parts);
+}
+/* ------------------------------------------------------------------------------------ */
+/* MST nodes (lexforge.runtime.repo.mst).
+ *
+ * mst_fill is the fast path of mst._fill: it reads a node block laid out exactly as the
+ * canonical encoding of {"e": [{"k","p","t","v"}...], "l"} (every head minimal, the keys
+ * in canonical order, tag-42 links), checks everything _fill checks (prefix lengths in
+ * range and whole, keys strictly increasing, valid repo paths of at most 1024 bytes,
+ * bounds, every key at the node's layer, links between nodes blessed dag-cbor, the caps,
+ * no subtree below layer 0, no empty non-root node, no untrimmed root) and fills the node
+ * and its child stubs. Whenever anything is off it changes nothing and returns False, and
+ * _fill runs the reference checks, which raise the precise error: this code only has to
+ * be right about what it accepts, never about why something is refused.
+ * tests/repo/test_mst_c.py compares the two on valid, mutated and random nodes.
+ *
+ * mst_encode writes a node's canonical block from its parts (mst._encode_parts). */
+
+enum {
+    SLOT_LAYER,
+    SLOT_LEFT,
+    SLOT_KEYS,
+    SLOT_VALS,
+    SLOT_RIGHTS,
+    SLOT_GEN,
+    SLOT_ENTS,
+    SLOT_SPLICE,
+    SLOT_CID,
+    SLOT_BLOCK,
+    SLOT_LO,
+    SLOT_HI,
+    N_SLOTS
+};
+static const char *const NODE_SLOTS[N_SLOTS] = {
+    "layer", "left", "keys", "vals", "rights", "gen", "_ents", "_splice", "_cid", "_block", "lo", "hi",
+};
+static PyTypeObject *g_node_type = NULL;
+static PyObject *g_node_descr[N_SLOTS];
+
+#define MST_MAX_KEY 1024
+
+static PyObject *
+py_mst_register(PyObject *module, PyObject *arg)
+{
+    if (!PyType_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "mst_register() needs the Node class");
+        return NULL;
+    }
+    PyObject *descr[N_SLOTS];
+    for (int i = 0; i < N_SLOTS; i++) {
+        /* the class's own __slots__ member descriptors, nothing inherited or overridden */
+        PyObject *d = PyDict_GetItemString(((PyTypeObject *)arg)->tp_dict, NODE_SLOTS[i]);
+        if (d == NULL || !Py_IS_TYPE(d, &PyMemberDescr_Type)) {
+            for (int j = 0; j < i; j++) {
+                Py_DECREF(descr[j]);
+            }
+            PyErr_Format(PyExc_TypeError, "Node.%s is not a __slots__ member", NODE_SLOTS[i]);
+            return NULL;
+        }
+        Py_INCREF(d);
+        descr[i] = d;
+    }
+    for (int i = 0; i < N_SLOTS; i++) {
+        Py_XSETREF(g_node_descr[i], descr[i]);
+    }
+    Py_INCREF(arg);
+    Py_XSETREF(g_node_type, (PyTypeObject *)arg);
+    Py_RETURN_NONE;
+}
+
+static inline int
+slot_set(PyObject *node, int slot, PyObject *value)
+{
+    PyObject *d = g_node_descr[slot];
+    return Py_TYPE(d)->tp_descr_set(d, node, value);
+}
+
+/* A stub child: known only by CID, loaded later within lo < key < hi (mst._stub). */
+static PyObject *
+mst_stub(PyObject *cid, PyObject *layer, PyObject *lo, PyObject *hi)
+{
+    PyObject *node = g_node_type->tp_alloc(g_node_type, 0);
+    if (node == NULL) {
+        return NULL;
+    }
+    PyObject *vals = PyList_New(0);
+    PyObject *rights = vals == NULL ? NULL : PyList_New(0);
+    PyObject *gen = PyLong_FromLong(0);
+    if (rights == NULL || gen == NULL || slot_set(node, SLOT_LAYER, layer) < 0 ||
+        slot_set(node, SLOT_LEFT, Py_None) < 0 || slot_set(node, SLOT_KEYS, Py_None) < 0 ||
+        slot_set(node, SLOT_VALS, vals) < 0 || slot_set(node, SLOT_RIGHTS, rights) < 0 ||
+        slot_set(node, SLOT_GEN, gen) < 0 || slot_set(node, SLOT_ENTS, Py_None) < 0 ||
+        slot_set(node, SLOT_SPLICE, Py_None) < 0 || slot_set(node, SLOT_CID, cid) < 0 ||
+        slot_set(node, SLOT_BLOCK, Py_None) < 0 || slot_set(node, SLOT_LO, lo) < 0 ||
+        slot_set(node, SLOT_HI, hi) < 0) {
+        Py_XDECREF(vals);
+        Py_XDECREF(rights);
+        Py_XDECREF(gen);
+        Py_DECREF(node);
+        return NULL;
+    }
+    Py_DECREF(vals);
+    Py_DECREF(rights);
+    Py_DECREF(gen);
+    return node;
+}
+
+/* A strict head (majors 0-6) at pos, without raising: 1 and the fields, or 0. */
+static inline int
+peek_head(const unsigned char *b, Py_ssize_t n, Py_ssize_t pos, int *major, uint64_t *arg,
+          Py_ssize_t *next)
+{
+    if (pos >= n) {
+        return 0;
+    }
+    unsigned char ib = b[pos];
+    int ai = ib & 0x1F;
+    uint64_t v;
+    *major = ib >> 5;
+    if (*major == 7) {
+        return 0;
+    }
+    if (ai < 24) {
+        *arg = (uint64_t)ai;
+        *next = pos + 1;
+        return 1;
+    }
+    if (ai == 24) {
+        if (n - pos < 2 || b[pos + 1] < 24) {
+            return 0;
+        }
+        v = b[pos + 1];
+        *next = pos + 2;
+    } else if (ai == 25) {
+        if (n - pos < 3) {
+            return 0;
+        }
+        v = ((uint64_t)b[pos + 1] << 8) | b[pos + 2];
+        if (v < 0x100) {
+            return 0;
+        }
+        *next = pos + 3;
+    } else if (ai == 26) {
+        if (n - pos < 5) {
+            return 0;
+        }
+        v = ((uint64_t)b[pos + 1] << 24) | ((uint64_t)b[pos + 2] << 16) |
+            ((uint64_t)b[pos + 3] << 8) | b[pos + 4];
+        if (v < 0x10000) {
+            return 0;
+        }
+        *next = pos + 5;
+    } else if (ai == 27) {
+        if (n - pos < 9) {
+            return 0;
+        }
+        v = 0;
+        for (int i = 1; i <= 8; i++) {
+            v = (v << 8) | b[pos + i];
+        }
+        if (v < 0x100000000ULL) {
+            return 0;
+        }
+        *next = pos + 9;
+    } else {
+        return 0;
+    }
+    *arg = v;
+    return 1;
+}
+
+/* The one-letter map key `c` (text head 0x61) at *pos. */
+static inline int
+take_key(const unsigned char *b, Py_ssize_t n, Py_ssize_t *pos, char c)
+{
+    if (n - *pos < 2 || b[*pos] != 0x61 || b[*pos + 1] != (unsigned char)c) {
+        return 0;
+    }
+    *pos += 2;
+    return 1;
+}
+
+/* null, or a tag-42 link to a node (0x00 + 01 71 12 20 + 32 bytes): *off = the CID's
+ * offset, or -1 for null. */
+static inline int
+take_node_link(const unsigned char *b, Py_ssize_t n, Py_ssize_t *pos, Py_ssize_t *off)
+{
+    Py_ssize_t p = *pos;
+    if (p < n && b[p] == 0xF6) {
+        *off = -1;
+        *pos = p + 1;
+        return 1;
+    }
+    /* d8 2a (tag 42), 58 25 (37-byte string), 00, 01 71 12 20, digest */
+    if (n - p < 5 + 36 || b[p] != 0xD8 || b[p + 1] != 0x2A || b[p + 2] != 0x58 ||
+        b[p + 3] != 0x25 || b[p + 4] != 0x00 || memcmp(b + p + 5, PREFIX_DAG_CBOR, 4) != 0) {
+        return 0;
+    }
+    *off = p + 5;
+    *pos = p + 5 + 36;
+    return 1;
+}
+
+/* Any valid CID in tag 42 (what the decoder accepts): offset, length and parts. */
+static inline int
+take_any_link(const unsigned char *b, Py_ssize_t n, Py_ssize_t *pos, Py_ssize_t *off,
+              Py_ssize_t *len, uint64_t parts[5])
+{
+    Py_ssize_t p = *pos, q;
+    int major;
+    uint64_t size;
+    char msg[200];
+    if (n - p < 2 || b[p] != 0xD8 || b[p + 1] != 0x2A) {
+        return 0;
+    }
+    if (!peek_head(b, n, p + 2, &major, &size, &q) || major != 2) {
+        return 0;
+    }
+    if (size < 2 || size > MAX_CID_BYTES + 1 || size > (uint64_t)(n - q) || b[q] != 0x00) {
+        return 0;
+    }
+    if (cid_parse(b + q + 1, (Py_ssize_t)size - 1, parts, msg, sizeof msg) < 0) {
+        return 0;
+    }
+    *off = q + 1;
+    *len = (Py_ssize_t)size - 1;
+    *pos = q + (Py_ssize_t)size;
+    return 1;
+}
+
+static inline int
+is_key_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '.' || c == '_' || c == '~' || c == ':' || c == '-';
+}
+
+/* <collection>/<rkey>: two non-empty segments of A-Za-z0-9._~:- */
+static int
+is_repo_path(const unsigned char *k, Py_ssize_t len)
+{
+    Py_ssize_t slash = -1;
+    for (Py_ssize_t i = 0; i < len; i++) {
+        unsigned char c = k[i];
+        if (c == '/') {
+            if (slash >= 0) {
+                return 0;
+            }
+            slash = i;
+        } else if (!is_key_char(c)) {
+            return 0;
+        }
+    }
+    return slash > 0 && slash < len - 1;
+}
+
+/* An ASCII str's bytes, or NULL (not an exact ASCII str). */
+static inline const unsigned char *
+ascii_bytes(PyObject *s, Py_ssize_t *len)
+{
+    if (!PyUnicode_CheckExact(s) || !PyUnicode_IS_ASCII(s)) {
+        return NULL;
+    }
+    *len = PyUnicode_GET_LENGTH(s);
+    return PyUnicode_1BYTE_DATA(s);
+}
+
+static inline int
+bytes_cmp(const unsigned char *a, Py_ssize_t alen, const unsigned char *b, Py_ssize_t blen)
+{
+    Py_ssize_t m = alen < blen ? alen : blen;
+    int c = m ? memcmp(a, b, (size_t)m) : 0;
+    if (c) {
+        return c;
+    }
+    return alen < blen ? -1 : (alen > blen ? 1 : 0);
+}
+
+/* An exact int in [lo, hi], or 0 (left for the reference path). */
+static inline int
+small_int(PyObject *v, long lo, long hi, long *out)
+{
+    if (!PyLong_CheckExact(v)) {
+        return 0;
+    }
+    int overflow = 0;
+    long x = PyLong_AsLongAndOverflow(v, &overflow);
+    if (x == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (overflow || x < lo || x > hi) {
+        return 0;
+    }
+    *out = x;
+    return 1;
+}
+
+typedef struct {
+    Py_ssize_t t_off; /* offset of the subtree's CID, or -1 */
+} MstEnt;
+
+/* mst_fill(node, block, layer, lo, hi, max_entries, max_height) -> bool */
+static PyObject *
+py_mst_fill(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 7) {
+        PyErr_SetString(PyExc_TypeError, "mst_fill() takes 7 positional arguments");
+        return NULL;
+    }
+    PyObject *node = args[0], *block = args[1], *layer_arg = args[2], *lo = args[3],
+             *hi = args[4];
+    long max_entries, max_height, want_layer = -1;
+    if (g_node_type == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "mst_register() was not called");
+        return NULL;
+    }
+    if (ensure_init() < 0) {
+        return NULL;
+    }
+    if (!Py_IS_TYPE(node, g_node_type) || !PyBytes_CheckExact(block) ||
+        !small_int(args[5], 0, LONG_MAX, &max_entries) ||
+        !small_int(args[6], 0, LONG_MAX, &max_height) ||
+        (layer_arg != Py_None && !small_int(layer_arg, 0, 1000, &want_layer))) {
+        Py_RETURN_FALSE;
+    }
+    Py_ssize_t lo_len = 0, hi_len = 0;
+    const unsigned char *lo_b = NULL, *hi_b = NULL;
+    if ((lo != Py_None && (lo_b = ascii_bytes(lo, &lo_len)) == NULL) ||
+        (hi != Py_None && (hi_b = ascii_bytes(hi, &hi_len)) == NULL)) {
+        Py_RETURN_FALSE;
+    }
+    const unsigned char *b = (const unsigned char *)PyBytes_AS_STRING(block);
+    Py_ssize_t n = PyBytes_GET_SIZE(block);
+    Py_ssize_t pos = 0, next;
+    int major;
+    uint64_t count;
+    if (n < 1 || b[0] != 0xA2) {
+        Py_RETURN_FALSE;
+    }
+    pos = 1;
+    if (!take_key(b, n, &pos, 'e') || !peek_head(b, n, pos, &major, &count, &next) ||
+        major != 4 || count > (uint64_t)max_entries || count > DEFAULT_MAX_CONTAINER_LEN ||
+        count > (uint64_t)(n - next)) {
+        Py_RETURN_FALSE;
+    }
+    pos = next;
+    Py_ssize_t cnt = (Py_ssize_t)count;
+    MstEnt small_ents[64];
+    MstEnt *ents = small_ents;
+    PyObject *keys = NULL, *vals = NULL, *rights = NULL, *left = NULL, *layer_obj = NULL;
+    PyObject *result = NULL;
+    int accepted = 0;
+    if (cnt > 64) {
+        ents = PyMem_Malloc(sizeof(MstEnt) * (size_t)cnt);
+        if (ents == NULL) {
+            PyErr_NoMemory();
+            return NULL;
+        }
+    }
+    keys = PyList_New(cnt);
+    vals = keys == NULL ? NULL : PyList_New(cnt);
+    if (vals == NULL) {
+        goto done;
+    }
+    unsigned char prev[MST_MAX_KEY];
+    Py_ssize_t prev_len = 0;
+    int layer = -1;
+    for (Py_ssize_t i = 0; i < cnt; i++) {
+        uint64_t klen, p;
+        Py_ssize_t koff, voff, vlen;
+        uint64_t parts[5];
+        if (n - pos < 1 || b[pos] != 0xA4) {
+            goto reject;
+        }
+        pos++;
+        if (!take_key(b, n, &pos, 'k') || !peek_head(b, n, pos, &major, &klen, &next) ||
+            major != 2 || klen > (uint64_t)(n - next)) {
+            goto reject;
+        }
+        koff = next;
+        pos = next + (Py_ssize_t)klen;
+        if (!take_key(b, n, &pos, 'p') || !peek_head(b, n, pos, &major, &p, &next) ||
+            major != 0) {
+            goto reject;
+        }
+        pos = next;
+        if (!take_key(b, n, &pos, 't') || !take_node_link(b, n, &pos, &ents[i].t_off)) {
+            goto reject;
+        }
+        if (!take_key(b, n, &pos, 'v') || !take_any_link(b, n, &pos, &voff, &vlen, parts)) {
+            goto reject;
+        }
+        /* prefix in range, the key above the previous one with p their whole shared
+         * prefix: the first suffix byte exists and exceeds prev[p] (if prev has one) */
+        if (p > (uint64_t)prev_len || klen == 0 ||
+            ((Py_ssize_t)p < prev_len && b[koff] <= prev[p]) ||
+            klen > (uint64_t)(MST_MAX_KEY - (Py_ssize_t)p)) {
+            goto reject;
+        }
+        memcpy(prev + p, b + koff, (size_t)klen);
+        prev_len = (Py_ssize_t)p + (Py_ssize_t)klen;
+        if (!is_repo_path(prev, prev_len)) {
+            goto reject;
+        }
+        unsigned char digest[32];
+        sha256(prev, (size_t)prev_len, digest);
+        int kl = digest_layer(digest);
+        if (i == 0) {
+            layer = kl;
+        } else if (kl != layer) {
+            goto reject;
+        }
+        PyObject *key = PyUnicode_New(prev_len, 127);
+        if (key == NULL) {
+            goto done;
+        }
+        memcpy(PyUnicode_1BYTE_DATA(key), prev, (size_t)prev_len);
+        PyList_SET_ITEM(keys, i, key);
+        if (i == 0 && lo_b != NULL && bytes_cmp(prev, prev_len, lo_b, lo_len) <= 0) {
+            goto reject;
+        }
+        PyObject *val = cid_make(b + voff, vlen, parts);
+        if (val == NULL) {
+            goto done;
+        }
+        PyList_SET_ITEM(vals, i, val);
+    }
+    if (hi_b != NULL && cnt && bytes_cmp(prev, prev_len, hi_b, hi_len) >= 0) {
+        goto reject;
+    }
+    Py_ssize_t left_off;
+    if (!take_key(b, n, &pos, 'l') || !take_node_link(b, n, &pos, &left_off) || pos != n) {
+        goto reject;
+    }
+    if (cnt) {
+        if (want_layer >= 0 && layer != want_layer) {
+            goto reject;
+        }
+    } else if (want_layer < 0) {
+        if (left_off >= 0) {
+            goto reject; /* untrimmed root */
+        }
+        layer = 0;
+    } else {
+        if (left_off < 0) {
+            goto reject; /* empty node below the root */
+        }
+        layer = (int)want_layer;
+    }
+    if (layer > max_height) {
+        goto reject;
+    }
+    if (layer == 0) {
+        if (left_off >= 0) {
+            goto reject;
+        }
+        for (Py_ssize_t i = 0; i < cnt; i++) {
+            if (ents[i].t_off >= 0) {
+                goto reject;
+            }
+        }
+    }
+    /* accepted: build the children (stubs one layer down) and fill the node */
+    layer_obj = PyLong_FromLong(layer);
+    rights = layer_obj == NULL ? NULL : PyList_New(cnt);
+    if (rights == NULL) {
+        goto done;
+    }
+    left = Py_None;
+    Py_INCREF(left);
+    if (layer > 0) {
+        PyObject *sub = PyLong_FromLong(layer - 1);
+        if (sub == NULL) {
+            goto done;
+        }
+        if (left_off >= 0) {
+            PyObject *cid = cid_make_blessed(b + left_off, b + left_off + 4);
+            PyObject *stub = NULL;
+            if (cid != NULL) {
+                stub = mst_stub(cid, sub, lo, cnt ? PyList_GET_ITEM(keys, 0) : hi);
+                Py_DECREF(cid);
+            }
+            if (stub == NULL) {
+                Py_DECREF(sub);
+                goto done;
+            }
+            Py_SETREF(left, stub);
+        }
+        for (Py_ssize_t i = 0; i < cnt; i++) {
+            PyObject *child = Py_None;
+            if (ents[i].t_off >= 0) {
+                Py_ssize_t off = ents[i].t_off;
+                PyObject *cid = cid_make_blessed(b + off, b + off + 4);
+                if (cid == NULL) {
+                    Py_DECREF(sub);
+                    goto done;
+                }
+                child = mst_stub(cid, sub, PyList_GET_ITEM(keys, i),
+                                 i + 1 < cnt ? PyList_GET_ITEM(keys, i + 1) : hi);
+                Py_DECREF(cid);
+                if (child == NULL) {
+                    Py_DECREF(sub);
+                    goto done;
+                }
+            } else {
+                Py_INCREF(child);
+            }
+            PyList_SET_ITEM(rights, i, child);
+        }
+        Py_DECREF(sub);
+    } else {
+        for (Py_ssize_t i = 0; i < cnt; i++) {
+            Py_INCREF(Py_None);
+            PyList_SET_ITEM(rights, i, Py_None);
+        }
+    }
+    if (slot_set(node, SLOT_LAYER, layer_obj) < 0 || slot_set(node, SLOT_LEFT, left) < 0 ||
+        slot_set(node, SLOT_VALS, vals) < 0 || slot_set(node, SLOT_RIGHTS, rights) < 0 ||
+        slot_set(node, SLOT_ENTS, Py_None) < 0 || slot_set(node, SLOT_BLOCK, block) < 0 ||
+        slot_set(node, SLOT_KEYS, keys) < 0) { /* keys last: marks the stub loaded */
+        goto done;
+    }
+    accepted = 1;
+reject:
+    result = accepted ? Py_True : Py_False;
+    Py_INCREF(result);
+done:
+    Py_XDECREF(keys);
+    Py_XDECREF(vals);
+    Py_XDECREF(rights);
+    Py_XDECREF(left);
+    Py_XDECREF(layer_obj);
+    if (ents != small_ents) {
+        PyMem_Free(ents);
+    }
+    return result;
+}
+
+/* The CID under a link: None, a CID, or (for a child Node) its .cid. New reference. */
+static PyObject *
+link_cid(PyObject *link)
+{
+    if (link == Py_None || Py_IS_TYPE(link, (PyTypeObject *)g_cid_type)) {
+        Py_INCREF(link);
+        return link;
+    }
+    PyObject *cid = PyObject_GetAttrString(link, "cid");
+    if (cid != NULL && !Py_IS_TYPE(cid, (PyTypeObject *)g_cid_type)) {
+        Py_DECREF(cid);
+        PyErr_Format(PyExc_TypeError, "MST link must be None, a CID or a node, not %s",
+                     Py_TYPE(link)->tp_name);
+        return NULL;
+    }
+    return cid;
+}
+
+/* An entry's CID field ("t" or "v"), with EncodeError paths like encode() gives. */
+static int
+enc_link_field(Enc *e, PyObject *cid, const char *field, Py_ssize_t i)
+{
+    int rc = cid == Py_None ? enc_raw(e, "\xf6", 1) : enc_cid(e, cid);
+    if (rc < 0) {
+        prefix_path(PyUnicode_FromString(field));
+        prefix_path(PyLong_FromSsize_t(i));
+        prefix_path(PyUnicode_FromString("e"));
+    }
+    return rc;
+}
+
+/* mst_encode(keys, vals, left, rights) -> bytes: the canonical node block, prefixes
+ * node-local; links are None, CIDs or nodes (whose .cid is taken). */
+static PyObject *
+py_mst_encode(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "mst_encode() takes 4 positional arguments");
+        return NULL;
+    }
+    PyObject *keys = args[0], *vals = args[1], *left = args[2], *rights = args[3];
+    if (!PyList_CheckExact(keys) || !PyList_CheckExact(vals) || !PyList_CheckExact(rights)) {
+        PyErr_SetString(PyExc_TypeError, "mst_encode() needs lists of keys, values and links");
+        return NULL;
+    }
+    if (ensure_init() < 0) {
+        return NULL;
+    }
+    Py_ssize_t cnt = PyList_GET_SIZE(keys);
+    if (PyList_GET_SIZE(vals) != cnt || PyList_GET_SIZE(rights) != cnt) {
+        PyErr_SetString(PyExc_ValueError, "mst_encode() lists differ in length");
+        return NULL;
+    }
+    Enc e;
+    e.buf = e.small;
+    e.len = 0;
+    e.cap = (Py_ssize_t)sizeof e.small;
+    e.max_depth = DEFAULT_MAX_DEPTH;
+    e.max_container_len = DEFAULT_MAX_CONTAINER_LEN;
+    e.max_key_len = DEFAULT_MAX_KEY_LEN;
+    PyObject *result = NULL, *cid = NULL, *prev_key = NULL;
+    const unsigned char *prev = (const unsigned char *)"";
+    Py_ssize_t prev_len = 0;
+    if (cnt > DEFAULT_MAX_CONTAINER_LEN) {
+        enc_err("array of %zd elements exceeds the %d limit", cnt, DEFAULT_MAX_CONTAINER_LEN);
+        prefix_path(PyUnicode_FromString("e"));
+        goto done;
+    }
+    if (enc_raw(&e, "\xa2\x61" "e", 3) < 0 || enc_head(&e, 4, (uint64_t)cnt) < 0) {
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < cnt; i++) {
+        /* the lists are only read, and no Python code runs between these reads except
+         * .cid of a child node, which cannot reach these lists: recheck anyway */
+        if (PyList_GET_SIZE(keys) != cnt || PyList_GET_SIZE(vals) != cnt ||
+            PyList_GET_SIZE(rights) != cnt) {
+            PyErr_SetString(PyExc_RuntimeError, "MST node lists changed during encoding");
+            goto done;
+        }
+        PyObject *key = PyList_GET_ITEM(keys, i);
+        if (!PyUnicode_Check(key)) {
+            PyErr_Format(PyExc_TypeError, "MST key must be str, not %s", Py_TYPE(key)->tp_name);
+            goto done;
+        }
+        if (!PyUnicode_IS_ASCII(key)) {
+            PyErr_SetString(PyExc_ValueError, "MST key is not ASCII");
+            goto done;
+        }
+        const unsigned char *k = PyUnicode_1BYTE_DATA(key);
+        Py_ssize_t klen = PyUnicode_GET_LENGTH(key);
+        Py_ssize_t m = klen < prev_len ? klen : prev_len, p = 0;
+        while (p < m && k[p] == prev[p]) {
+            p++;
+        }
+        if (enc_raw(&e, "\xa4\x61k", 3) < 0 || enc_head(&e, 2, (uint64_t)(klen - p)) < 0 ||
+            enc_raw(&e, k + p, klen - p) < 0 || enc_raw(&e, "\x61p", 2) < 0 ||
+            enc_head(&e, 0, (uint64_t)p) < 0 || enc_raw(&e, "\x61t", 2) < 0) {
+            goto done;
+        }
+        cid = link_cid(PyList_GET_ITEM(rights, i));
+        if (cid == NULL || enc_link_field(&e, cid, "t", i) < 0) {
+            goto done;
+        }
+        Py_CLEAR(cid);
+        PyObject *val = PyList_GET_ITEM(vals, i);
+        if (!Py_IS_TYPE(val, (PyTypeObject *)g_cid_type)) {
+            PyErr_Format(PyExc_TypeError, "MST value must be a CID, not %s",
+                         Py_TYPE(val)->tp_name);
+            goto done;
+        }
+        if (enc_raw(&e, "\x61v", 2) < 0 || enc_link_field(&e, val, "v", i) < 0) {
+            goto done;
+        }
+        /* keep the previous key alive while its bytes are compared with the next */
+        Py_INCREF(key);
+        Py_XSETREF(prev_key, key);
+        prev = k;
+        prev_len = klen;
+    }
+    if (enc_raw(&e, "\x61l", 2) < 0) {
+        goto done;
+    }
+    cid = link_cid(left);
+    if (cid == NULL) {
+        goto done;
+    }
+    if ((cid == Py_None ? enc_raw(&e, "\xf6", 1) : enc_cid(&e, cid)) < 0) {
+        prefix_path(PyUnicode_FromString("l"));
+        goto done;
+    }
+    result = PyBytes_FromStringAndSize((const char *)e.buf, e.len);
+done:
+    Py_XDECREF(cid);
+    Py_XDECREF(prev_key);
+    if (e.buf != e.small) {
+        PyMem_Free(e.buf);
+    }
+    return result;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* CAR slices (repo/carslice.py _read_fast): a canonical one-root header, then sections of
+ * a blessed 36-byte CID and its block, each block's SHA-256 checked. Anything else, any
+ * mismatch or more than max_blocks blocks: None, and the full reader decides (and names
+ * the error). */
+
+static const unsigned char CAR_HEAD_START[] = "\x3a\xa2\x65roots\x81\xd8\x2a\x58\x25\x00";
+static const unsigned char CAR_HEAD_END[] = "\x67version\x01";
+#define CAR_HEAD_START_LEN ((Py_ssize_t)sizeof CAR_HEAD_START - 1)
+#define CAR_HEAD_END_LEN ((Py_ssize_t)sizeof CAR_HEAD_END - 1)
+
+static inline int
+is_blessed_prefix(const unsigned char *p)
+{
+    return memcmp(p, PREFIX_DAG_CBOR, 4) == 0 || memcmp(p, PREFIX_RAW, 4) == 0;
+}
+
+static PyObject *
+py_read_car_slice(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "read_car_slice() takes 2 positional arguments");
+        return NULL;
+    }
+    PyObject *data = args[0];
+    long max_blocks;
+    if (!PyLong_CheckExact(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "read_car_slice() max_blocks must be an int");
+        return NULL;
+    }
+    if (!PyBytes_CheckExact(data) || !small_int(args[1], 0, LONG_MAX, &max_blocks)) {
+        Py_RETURN_NONE;
+    }
+    if (ensure_init() < 0) {
+        return NULL;
+    }
+    const unsigned char *b = (const unsigned char *)PyBytes_AS_STRING(data);
+    Py_ssize_t n = PyBytes_GET_SIZE(data);
+    Py_ssize_t root_at = CAR_HEAD_START_LEN;
+    Py_ssize_t head_len = CAR_HEAD_START_LEN + 36 + CAR_HEAD_END_LEN;
+    if (n < head_len || memcmp(b, CAR_HEAD_START, (size_t)CAR_HEAD_START_LEN) != 0 ||
+        memcmp(b + root_at + 36, CAR_HEAD_END, (size_t)CAR_HEAD_END_LEN) != 0 ||
+        !is_blessed_prefix(b + root_at)) {
+        Py_RETURN_NONE;
+    }
+    PyObject *blocks = PyDict_New();
+    if (blocks == NULL) {
+        return NULL;
+    }
+    Py_ssize_t pos = head_len;
+    long count = 0;
+    while (pos < n) {
+        /* minimal LEB128 section length, up to three bytes */
+        Py_ssize_t length = b[pos];
+        if (length < 0x80) {
+            pos += 1;
+        } else if (pos + 1 < n && b[pos + 1] > 0 && b[pos + 1] < 0x80) {
+            length = (length & 0x7F) | ((Py_ssize_t)b[pos + 1] << 7);
+            pos += 2;
+        } else if (pos + 2 < n && b[pos + 1] >= 0x80 && b[pos + 2] > 0 && b[pos + 2] < 0x80) {
+            length = (length & 0x7F) | ((Py_ssize_t)(b[pos + 1] & 0x7F) << 7) |
+                     ((Py_ssize_t)b[pos + 2] << 14);
+            pos += 3;
+        } else {
+            goto fallback;
+        }
+        count++;
+        if (length > n - pos || length < 36 || count > max_blocks) {
+            goto fallback;
+        }
+        if (!is_blessed_prefix(b + pos)) {
+            goto fallback;
+        }
+        unsigned char digest[32];
+        sha256(b + pos + 36, (size_t)(length - 36), digest);
+        if (memcmp(digest, b + pos + 4, 32) != 0) {
+            goto fallback;
+        }
+        PyObject *cid = cid_make_blessed(b + pos, b + pos + 4);
+        if (cid == NULL) {
+            goto fail;
+        }
+        PyObject *block = PyBytes_FromStringAndSize((const char *)b + pos + 36, length - 36);
+        if (block == NULL) {
+            Py_DECREF(cid);
+            goto fail;
+        }
+        int rc = PyDict_SetItem(blocks, cid, block);
+        Py_DECREF(cid);
+        Py_DECREF(block);
+        if (rc < 0) {
+            goto fail;
+        }
+        pos += length;
+    }
+    PyObject *root = cid_make_blessed(b + root_at, b + root_at + 4);
+    if (root == NULL) {
+        goto fail;
+    }
+    PyObject *result = PyTuple_New(2);
+    if (result == NULL) {
+        Py_DECREF(root);
+        goto fail;
+    }
+    PyTuple_SET_ITEM(result, 0, root);
+    PyTuple_SET_ITEM(result, 1, blocks);
+    return result;
+fallback:
+    Py_DECREF(blocks);
+    Py_RETURN_NONE;
+fail:
+    Py_DECREF(blocks);
+    return NULL;
+}
+
+/* MST key layers: SHA-256 of the key's UTF-8, leading zero bits halved. */
+static int
+key_layer_of(PyObject *key, int *layer)
+{
+    const char *p;
+    Py_ssize_t len;
+    if (PyUnicode_Check(key)) {
+        p = PyUnicode_AsUTF8AndSize(key, &len);
+        if (p == NULL) {
+            return -1;
+        }
+    } else if (PyBytes_Check(key)) {
+        p = PyBytes_AS_STRING(key);
+        len = PyBytes_GET_SIZE(key);
+    } else {
+        PyErr_Format(PyExc_TypeError, "MST key must be str or bytes, not %s",
+                     Py_TYPE(key)->tp_name);
+        return -1;
+    }
+    unsigned char digest[32];
+    sha256((const unsigned char *)p, (size_t)len, digest);
+    *layer = digest_layer(digest);
+    return 0;
+}
+
+static PyObject *
+py_mst_key_layer(PyObject *module, PyObject *key)
+{
+    int layer;
+    if (key_layer_of(key, &layer) < 0) {
+        return NULL;
+    }
+    return PyLong_FromLong(layer);
+}
+
+static PyObject *
+py_mst_key_layers(PyObject *module, PyObject *keys)
+{
+    if (!PyList_CheckExact(keys)) {
+        PyErr_SetString(PyExc_TypeError, "mst_key_layers() needs a list");
+        return NULL;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(keys);
+    PyObject *out = PyList_New(n);
+    if (out == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n && i < PyList_GET_SIZE(keys); i++) {
+        int layer;
+        PyObject *key = PyList_GET_ITEM(keys, i);
+        Py_INCREF(key);
+        int rc = key_layer_of(key, &layer);
+        Py_DECREF(key);
+        PyObject *v = rc < 0 ? NULL : PyLong_FromLong(layer);
+        if (v == NULL) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        PyList_SET_ITEM(out, i, v);
+    }
+    if (PyList_GET_SIZE(keys) != n) {
+        Py_DECREF(out);
+        PyErr_SetString(PyExc_RuntimeError, "list changed size during mst_key_layers()");
+        return NULL;
+    }
+    return out;
+}
+
+/* ------------------------------------------------------------------------------------ */
 /* base32 (RFC 4648 alphabet, lower case, no padding) for CID text */
 
 static const char B32_ALPHABET[] = "abcdefghijklmnopqrstuvwxyz234567";
@@ -1704,6 +2888,34 @@ static PyMethodDef cbor_methods[] = {
     {"b32_decode", cbor_b32_decode, METH_O,
      "b32_decode(text, /)\n--\n\nDecode canonical lower-case unpadded base32 (ValueError "
      "otherwise)."},
+    {"sha256_digest", (PyCFunction)(void (*)(void))py_sha256_digest,
+     METH_FASTCALL | METH_KEYWORDS,
+     "sha256_digest(data, /, *, portable=False)\n--\n\n"
+     "SHA-256 of bytes (portable=True forces the portable implementation; for tests)."},
+    {"sha256_implementation", py_sha256_impl, METH_NOARGS,
+     "sha256_implementation()\n--\n\nWhich SHA-256 block function is in use: "
+     "'sha-ni' or 'portable'."},
+    {"cid_for_cbor", py_cid_for_cbor, METH_O,
+     "cid_for_cbor(block, /)\n--\n\nThe CIDv1 dag-cbor sha2-256 of a block."},
+    {"cid_for_raw", py_cid_for_raw, METH_O,
+     "cid_for_raw(data, /)\n--\n\nThe CIDv1 raw sha2-256 of some bytes."},
+    {"cid_from_bytes", py_cid_from_bytes, METH_O,
+     "cid_from_bytes(binary, /)\n--\n\nCID.from_bytes(binary) for bytes (no CIDv0)."},
+    {"mst_key_layer", py_mst_key_layer, METH_O,
+     "mst_key_layer(key, /)\n--\n\nThe MST layer of a key (str as UTF-8, or bytes)."},
+    {"mst_key_layers", py_mst_key_layers, METH_O,
+     "mst_key_layers(keys, /)\n--\n\nThe MST layers of a list of keys."},
+    {"mst_register", py_mst_register, METH_O,
+     "mst_register(node_type, /)\n--\n\nThe MST Node class mst_fill fills."},
+    {"mst_fill", (PyCFunction)(void (*)(void))py_mst_fill, METH_FASTCALL,
+     "mst_fill(node, block, layer, lo, hi, max_entries, max_height, /)\n--\n\n"
+     "Fill a stub from a checked canonical node block; False (node untouched) when the "
+     "reference checks must decide."},
+    {"mst_encode", (PyCFunction)(void (*)(void))py_mst_encode, METH_FASTCALL,
+     "mst_encode(keys, vals, left, rights, /)\n--\n\nA node's canonical block."},
+    {"read_car_slice", (PyCFunction)(void (*)(void))py_read_car_slice, METH_FASTCALL,
+     "read_car_slice(data, max_blocks, /)\n--\n\n(root, {cid: block}) of a plain "
+     "single-root CAR with every block hash checked, or None."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1722,5 +2934,10 @@ static struct PyModuleDef cbor_module = {
 PyMODINIT_FUNC
 PyInit__cbor(void)
 {
+#ifdef LEXFORGE_HAVE_SHANI
+    if (cpu_has_shani()) {
+        g_sha256_blocks = sha256_blocks_shani;
+    }
+#endif
     return PyModule_Create(&cbor_module);
 }

@@ -2,7 +2,8 @@
 
 A relay reads one slice per ``#commit``: a canonical one-root header and a handful of
 blocks, each under a 36-byte CIDv1 sha-256 CID. :func:`read_slice` reads exactly that
-shape in one pass over the bytes (each block hashed once, its CID built by the C codec)
+shape in one pass over the bytes (each block hashed once; the whole pass is in the C
+codec when it is built)
 and hands anything else to :func:`lexforge.runtime.car.read_car`, so the result, and
 every error (:class:`~lexforge.runtime.car.errors.CarError`), is what ``read_car(data,
 require_single_root=True)`` would give; only the common case is faster.
@@ -10,11 +11,12 @@ require_single_root=True)`` would give; only the common case is faster.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from hashlib import sha256
 from typing import Final
 
 from lexforge.runtime.car import read_car
-from lexforge.runtime.data import CID
+from lexforge.runtime.data import BACKEND, CID
 from lexforge.runtime.repo.cids import cid_from_blessed
 
 __all__ = ["DEFAULT_MAX_SLICE_BLOCKS", "read_slice"]
@@ -40,7 +42,7 @@ def read_slice(
     refuses (more or fewer than one root, a block whose bytes do not match its CID, a
     truncated section, more than ``max_blocks`` blocks, ...).
     """
-    fast = _read_fast(data, max_blocks)
+    fast = _read_plain(data, max_blocks)
     if fast is not None:
         return fast
     roots, blocks = read_car(data, require_single_root=True, max_blocks=max_blocks)
@@ -48,7 +50,11 @@ def read_slice(
 
 
 def _read_fast(data: bytes, max_blocks: int) -> tuple[CID, dict[CID, bytes]] | None:
-    """The slice, or None when it is not the plain shape (the full reader decides)."""
+    """The slice, or None when it is not the plain shape (the full reader decides).
+
+    The reference for the C codec's ``read_car_slice``, used in its place with the
+    pure-Python codec (tests/repo/test_mst_c.py compares the two).
+    """
     if type(data) is not bytes or len(data) < _HEAD_LEN:
         return None
     root_bytes = data[_ROOT_AT : _ROOT_AT + 36]
@@ -89,3 +95,10 @@ def _read_fast(data: bytes, max_blocks: int) -> tuple[CID, dict[CID, bytes]] | N
         pos = end
     root = cid_from_blessed(root_bytes)
     return root, blocks
+
+
+_read_plain: Callable[[bytes, int], tuple[CID, dict[CID, bytes]] | None] = _read_fast
+if BACKEND == "c":
+    from lexforge.runtime.data import _cbor
+
+    _read_plain = _cbor.read_car_slice

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any, Final
 
-from lexforge.runtime.data import CID, DataModelError, decode, encode
+from lexforge.runtime.data import BACKEND, CID, DataModelError, decode, encode
 from lexforge.runtime.repo.cids import cbor_cid
 from lexforge.runtime.repo.errors import (
     InvalidMstError,
@@ -53,6 +53,7 @@ __all__ = [
     "blocks_of",
     "decode_node",
     "encode_node",
+    "encode_parts",
     "is_node_cid",
 ]
 
@@ -248,23 +249,26 @@ def _entries(node: Node, ents: list[_Entry | None] | None) -> list[_Entry | None
     return ents
 
 
-def encode_node(node: Node) -> bytes:
-    """The node's canonical block: ``{"e": [{"k","p","t","v"}...], "l"}``, prefixes node-local.
-
-    Entry maps cached in the node are reused; only missing ones are built, and kept when
-    the node had some. A node without any (built in bulk or from scratch) keeps none:
-    a bulk-built tree would otherwise hold a map per key for the collector to traverse,
-    and the writes that later change its nodes mostly splice their blocks instead.
-    """
+def _spliced(node: Node) -> bytes | None:
+    """The node's block by splicing its one changed link into the old block, or None."""
     splice = node._splice
-    if splice is not None:
-        node._splice = None
-        base, old, new = splice
-        new_cid = new if isinstance(new, CID) else new.cid
-        old_bytes = old.bytes
-        new_bytes = new_cid.bytes
-        if len(new_bytes) == len(old_bytes) and base.count(old_bytes) == 1:
-            return base.replace(old_bytes, new_bytes)
+    if splice is None:
+        return None
+    node._splice = None
+    base, old, new = splice
+    new_cid = new if isinstance(new, CID) else new.cid
+    old_bytes = old.bytes
+    new_bytes = new_cid.bytes
+    if len(new_bytes) == len(old_bytes) and base.count(old_bytes) == 1:
+        return base.replace(old_bytes, new_bytes)
+    return None
+
+
+def _encode_node_py(node: Node) -> bytes:
+    """:func:`encode_node` with the entry-map cache (the pure-Python codec)."""
+    block = _spliced(node)
+    if block is not None:
+        return block
     ents = node._ents
     if ents is None:
         ents = _entries(node, None)
@@ -272,6 +276,51 @@ def encode_node(node: Node) -> bytes:
         ents = node._ents = _entries(node, ents)
     left = node.left
     return encode({"e": ents, "l": None if left is None else left.cid})
+
+
+def _encode_node_c(node: Node) -> bytes:
+    """:func:`encode_node` through the C codec (which takes each child node's ``cid``)."""
+    block = _spliced(node)
+    if block is not None:
+        return block
+    keys = node.keys
+    assert keys is not None
+    return _mst_encode(keys, node.vals, node.left, node.rights)
+
+
+def encode_parts(
+    keys: list[str], vals: list[CID], left: Node | CID | None, rights: Sequence[Node | CID | None]
+) -> bytes:
+    """The canonical block of a node given its parts (links: None, a CID or a node).
+
+    The reference for the C codec's ``mst_encode`` (tests/repo/test_mst_c.py): keys must
+    be ASCII ``str`` and values CIDs, else TypeError/ValueError like the C version.
+    """
+    if len(vals) != len(keys) or len(rights) != len(keys):
+        raise ValueError("mst_encode() lists differ in length")
+    entries = []
+    prev = b""
+    for key, val, right in zip(keys, vals, rights, strict=True):
+        if not isinstance(key, str):
+            raise TypeError(f"MST key must be str, not {type(key).__name__}")
+        if not key.isascii():
+            raise ValueError("MST key is not ASCII")
+        if type(val) is not CID:
+            raise TypeError(f"MST value must be a CID, not {type(val).__name__}")
+        raw = key.encode("ascii")
+        p = _prefix_length(prev, raw)
+        entries.append({"k": raw[p:], "p": p, "t": _link_cid(right), "v": val})
+        prev = raw
+    return encode({"e": entries, "l": _link_cid(left)})
+
+
+def _link_cid(link: Node | CID | None) -> CID | None:
+    if link is None or type(link) is CID:
+        return link
+    cid = link.cid
+    if type(cid) is not CID:
+        raise TypeError(f"MST link must be None, a CID or a node, not {type(link).__name__}")
+    return cid
 
 
 def _bad(msg: str) -> InvalidMstError:
@@ -300,7 +349,7 @@ def _bad_key(raws: list[bytes]) -> InvalidMstError:
     raise AssertionError("no bad key found")  # pragma: no cover - caller checked
 
 
-def _fill(  # noqa: PLR0917 - hot internal helper, positional on purpose
+def _fill_py(  # noqa: PLR0917 - hot internal helper, positional on purpose
     node: Node,
     block: bytes,
     layer: int | None,
@@ -311,7 +360,9 @@ def _fill(  # noqa: PLR0917 - hot internal helper, positional on purpose
 ) -> Node:
     """Decode ``block`` into ``node`` (a stub or a fresh node), checking everything.
 
-    ``node.keys`` is set last, so a node whose block fails a check stays a stub.
+    ``node.keys`` is set last, so a node whose block fails a check stays a stub. The
+    reference implementation: the C fast path (:func:`_fill_c`) defers to it for every
+    block it does not accept, so this is also what names every error.
     """
     try:
         obj = decode(block)
@@ -411,6 +462,42 @@ def _fill(  # noqa: PLR0917 - hot internal helper, positional on purpose
     node._block = block
     node.keys = keys  # last: marks a stub loaded
     return node
+
+
+def _fill_c(  # noqa: PLR0917 - hot internal helper, positional on purpose
+    node: Node,
+    block: bytes,
+    layer: int | None,
+    lo: str | None,
+    hi: str | None,
+    limits: MstLimits,
+    layers_of: Callable[[list[str]], list[int]] = key_layers_cached,
+) -> Node:
+    """:func:`_fill_py` with the C codec's fast path for valid canonical nodes.
+
+    ``mst_fill`` reads and checks a block laid out as a canonical node and fills ``node``
+    and its child stubs; it returns False, leaving the node alone, for anything it does
+    not accept (malformed, unusual or over a cap), and the reference checks decide.
+    """
+    if _mst_fill(node, block, layer, lo, hi, limits.max_entries, limits.max_height):
+        return node
+    return _fill_py(node, block, layer, lo, hi, limits, layers_of)
+
+
+#: ``encode_node(node)``: the node's canonical block ``{"e": [{"k","p","t","v"}...], "l"}``,
+#: prefixes node-local. A node whose only change is one link of the same size splices it
+#: into the old block; otherwise the C codec writes the block from the node's parts, or
+#: (pure Python) the cached entry maps are reused and only missing ones built.
+encode_node: Callable[[Node], bytes] = _encode_node_py
+_fill = _fill_py
+if BACKEND == "c":
+    from lexforge.runtime.data import _cbor
+
+    _mst_encode = _cbor.mst_encode
+    _mst_fill = _cbor.mst_fill
+    _cbor.mst_register(Node)
+    encode_node = _encode_node_c
+    _fill = _fill_c
 
 
 def decode_node(

@@ -373,18 +373,31 @@ def main() -> None:
     parser.add_argument("--setup-peers", action="store_true", help="create the arroba venv")
     parser.add_argument("--no-peers", action="store_true", help="skip the arroba subprocess")
     parser.add_argument("--arroba-base", type=int, default=10_000)
+    parser.add_argument(
+        "--only",
+        default="mst,commits,export,firehose",
+        help="comma-separated sections to run (default: all of mst,commits,export,firehose)",
+    )
     args = parser.parse_args()
+    only = set(args.only.split(","))
+    unknown = only - {"mst", "commits", "export", "firehose"}
+    if unknown:
+        parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
     print(f"python {sys.version.split()[0]}, N={args.n:,}; times are CPU seconds")
     arroba = None
-    if not args.no_peers:
+    if not args.no_peers and only & {"mst", "commits", "export"}:
         if args.setup_peers:
             setup_arroba()
         print(f"running arroba 3.1 ({ARROBA_PYTHON}) ...", flush=True)
         arroba = run_arroba(10_000, args.arroba_base, 1000)
-    bench_mst(args.n, arroba)
-    bench_commits(args.n, arroba)
-    bench_export_import(args.n, arroba)
-    bench_firehose()
+    if "mst" in only:
+        bench_mst(args.n, arroba)
+    if "commits" in only:
+        bench_commits(args.n, arroba)
+    if "export" in only:
+        bench_export_import(args.n, arroba)
+    if "firehose" in only:
+        bench_firehose()
 
 
 if __name__ == "__main__":

@@ -1,15 +1,20 @@
-"""Untrusted trees: every malformed node or tree is a typed error, never a crash (R3-R6)."""
+"""Untrusted trees: every malformed node or tree is a typed error, never a crash (R3-R6).
+
+Every test runs twice: with the node checks of the pure-Python reference alone, and with
+the C codec's fast path in front of them (what a C build uses).
+"""
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lexforge.runtime.data import CID, encode
+from lexforge.runtime.data import BACKEND, CID, encode
 from lexforge.runtime.repo import (
     InvalidMstError,
     MissingBlockError,
@@ -19,7 +24,22 @@ from lexforge.runtime.repo import (
     Tree,
     decode_node,
     key_layer,
+    mst,
 )
+
+
+@pytest.fixture(autouse=True, params=["reference", "c-fast-path"])
+def _fill_backend(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Run the test with ``mst._fill`` = the reference checks, then the C dispatcher."""
+    if request.param == "c-fast-path" and BACKEND != "c":
+        pytest.skip("the C codec is not built")
+    saved = mst._fill
+    mst._fill = mst._fill_py if request.param == "reference" else mst._fill_c
+    try:
+        yield
+    finally:
+        mst._fill = saved
+
 
 LEAF = CID.parse("bafyreie5cvv4h45feadgeuwhbcutmh6t2ceseocckahdoe6uat64zmz454")
 RAW = CID.for_raw(b"x")
