@@ -1,19 +1,21 @@
 """Stage 7, format: run ruff over generated files, once, in a scratch directory.
 
 Formatting is the only subprocess in the compiler. All files of a run are written to a
-temporary tree, their imports sorted by one ``ruff check --select I --fix`` call and
-the result formatted by one ``ruff format`` call, with a fixed configuration (the
-repository's: line length 100, Python 3.11, ruff's defaults otherwise), so the output
-never depends on a user's ruff settings, and 400 files cost two process starts. ruff is
-a dependency of lexforge; it is looked up next to the running interpreter first, then
-on ``PATH``, then as ``python -m ruff``.
+temporary tree and formatted by one ``ruff format`` call with a fixed configuration
+(the repository's: line length 100, Python 3.11, ruff's defaults otherwise), so the
+output never depends on a user's ruff settings, and 400 files cost one process start.
+ruff is a dependency of lexforge; it is looked up next to the running interpreter
+first, then on ``PATH``, then as ``python -m ruff``.
 
-Import sections depend on the package. In this repository ``lexforge`` is first party.
-In a user's package ``lexforge`` is an installed (third-party) library and the user's
-own top-level package is first party, so a user package also gets a ``ruff.toml``
-(``ruff_toml``) stating exactly these settings and the repository's lint rules: ruff
-picks the nearest configuration file, so ``ruff check`` and ``ruff format --check``
-agree with the generated code whatever the surrounding project configures.
+Import sections depend on the package. The emitters lay imports out as they are in this
+repository, where ``lexforge`` is first party (CI's ``ruff check`` of ``generated/``
+holds them to it). In a user's package ``lexforge`` is an installed (third-party)
+library and the user's own top-level package is first party, so there one
+``ruff check --select I --fix`` call re-sorts the imports first, and the package gets a
+``ruff.toml`` (``ruff_toml``) stating exactly these settings and the repository's lint
+rules: ruff picks the nearest configuration file, so ``ruff check`` and
+``ruff format --check`` agree with the generated code whatever the surrounding project
+configures.
 
 Formatting is deterministic, so results are cached by content hash in the user cache
 directory: ``lexforge check`` with nothing changed formats nothing.
@@ -225,13 +227,14 @@ def format_files(
     cache_name: str | None = "default",
     package: str | None = None,
 ) -> dict[PurePosixPath, str]:
-    """Sort the imports of every ``.py`` file and format it with ruff; other files pass
-    through unchanged.
+    """Format every ``.py`` file with ruff (sorting its imports first for a user's
+    package); other files pass through unchanged.
 
     ``package`` is the output package, which decides the import sections
     (``import_settings``). ``cache_name`` selects the cache file (one per output package
     keeps it small); ``None`` disables caching.
     """
+    sort_imports = package is not None and not owns_lexforge(package)
     settings = (*RUFF_SETTINGS, *import_settings(package))
     cache_file = _cache_dir() / f"{cache_name}.json" if cache_name else None
     store = _Cache(cache_file) if cache_file else None
@@ -250,7 +253,9 @@ def format_files(
         else:
             todo[path] = (key, text)
     if todo:
-        formatted = _run_ruff({p: t for p, (_, t) in todo.items()}, settings)
+        formatted = _run_ruff(
+            {p: t for p, (_, t) in todo.items()}, settings, sort_imports=sort_imports
+        )
         for path, (key, _) in todo.items():
             out[path] = formatted[path]
             used[key] = formatted[path]
@@ -260,7 +265,7 @@ def format_files(
 
 
 def _run_ruff(
-    files: Mapping[PurePosixPath, str], settings: tuple[str, ...]
+    files: Mapping[PurePosixPath, str], settings: tuple[str, ...], *, sort_imports: bool
 ) -> dict[PurePosixPath, str]:
     with tempfile.TemporaryDirectory(prefix="lexforge-fmt-") as tmp:
         root = Path(tmp)
@@ -269,15 +274,13 @@ def _run_ruff(
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8", newline="\n")
         config = [arg for setting in settings for arg in ("--config", setting)]
-        isort = [*ruff_command(), "check", "--isolated", "--quiet", "--no-cache", "--fix"]
-        isort += ["--select", "I", "--exit-zero", *config, "."]
-        proc = subprocess.run(isort, cwd=root, capture_output=True, text=True, check=False)
-        if proc.returncode == 0:
-            # Not --quiet: it would also silence the parse error FormatError reports.
-            cmd = [*ruff_command(), "format", "--isolated", "--no-cache", *config]
-            proc = subprocess.run(
-                [*cmd, "."], cwd=root, capture_output=True, text=True, check=False
-            )
+        if sort_imports:
+            isort = [*ruff_command(), "check", "--isolated", "--quiet", "--no-cache", "--fix"]
+            isort += ["--select", "I", "--exit-zero", *config, "."]
+            subprocess.run(isort, cwd=root, capture_output=True, text=True, check=False)
+        # Not --quiet: it would also silence the parse error FormatError reports.
+        cmd = [*ruff_command(), "format", "--isolated", "--no-cache", *config]
+        proc = subprocess.run([*cmd, "."], cwd=root, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             bad = _first_bad(proc.stderr, files)
             dump = Path(tempfile.gettempdir()) / "invalid-generated-code.py"
