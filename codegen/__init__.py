@@ -8,7 +8,7 @@ A pipeline of pure stages; only loading and writing touch the disk::
     name      naming.py     the only place Python names are made
     lower     lower.py      -> IR (ir.py): every decision made, nothing left to templates
     emit      emit/         IR -> {path: source} (models here; client/server emitters)
-    format    format.py     ruff sorts imports and formats the whole tree (cached by content)
+    format    format.py     one ruff run over the tree (+ import sorting for a user package)
     merge     merge/        hand-written handler modules (libcst), with --handlers
     write     writer.py     diff against disk, apply or report (``check``)
 
