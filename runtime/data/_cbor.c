@@ -21,6 +21,7 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <structmember.h> /* PyMemberDef (3.11) */
 #include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -77,6 +78,44 @@ fetch_descr(PyObject *type, const char *name, PyObject **slot)
     return 0;
 }
 
+/* __slots__ members are written at their offsets (what their descriptors do, minus the
+ * checks, which member_offset makes once): building a CID or an MST node sets 3 or 12 of
+ * them, and they are built by the thousand per firehose second. */
+#define LF_T_OBJECT_EX 16 /* structmember.h T_OBJECT_EX (Py_T_OBJECT_EX in 3.12+) */
+#define LF_READONLY 1
+#if defined(Py_T_OBJECT_EX) && Py_T_OBJECT_EX != LF_T_OBJECT_EX
+#error "unexpected Py_T_OBJECT_EX"
+#endif
+
+/* The offset of a writable object __slots__ member defined by `type` itself, or -1. */
+static Py_ssize_t
+member_offset(PyObject *descr, PyTypeObject *type)
+{
+    if (!Py_IS_TYPE(descr, &PyMemberDescr_Type) || PyDescr_TYPE(descr) != type) {
+        return -1;
+    }
+    PyMemberDef *m = ((PyMemberDescrObject *)descr)->d_member;
+    if (m->type != LF_T_OBJECT_EX || (m->flags & LF_READONLY) ||
+        m->offset < (Py_ssize_t)sizeof(PyObject) ||
+        m->offset > type->tp_basicsize - (Py_ssize_t)sizeof(PyObject *)) {
+        return -1;
+    }
+    return m->offset;
+}
+
+/* obj.<slot at off> = v (new reference taken; the old value released). */
+static inline void
+set_slot_at(PyObject *obj, Py_ssize_t off, PyObject *v)
+{
+    PyObject **p = (PyObject **)(void *)((char *)obj + off);
+    PyObject *old = *p;
+    Py_INCREF(v);
+    *p = v;
+    Py_XDECREF(old);
+}
+
+static Py_ssize_t g_off_bytes = -1, g_off_parts = -1, g_off_str = -1; /* CID slots */
+
 static int
 ensure_init(void)
 {
@@ -126,6 +165,13 @@ ensure_init(void)
         goto done;
     }
     if (g_str_path == NULL && (g_str_path = PyUnicode_InternFromString("path")) == NULL) {
+        goto done;
+    }
+    g_off_bytes = member_offset(g_descr_bytes, (PyTypeObject *)cid_type);
+    g_off_parts = member_offset(g_descr_parts, (PyTypeObject *)cid_type);
+    g_off_str = member_offset(g_descr_str, (PyTypeObject *)cid_type);
+    if (g_off_bytes < 0 || g_off_parts < 0 || g_off_str < 0) {
+        PyErr_SetString(PyExc_RuntimeError, "CID._bytes/_parts/_str are not plain slots");
         goto done;
     }
     g_cid_type = cid_type; /* set last: it marks initialisation as complete */
@@ -376,11 +422,9 @@ cid_make(const unsigned char *d, Py_ssize_t n, const uint64_t parts[5])
     if (cid == NULL) {
         goto fail;
     }
-    if (Py_TYPE(g_descr_bytes)->tp_descr_set(g_descr_bytes, cid, binary) < 0 ||
-        Py_TYPE(g_descr_parts)->tp_descr_set(g_descr_parts, cid, parts_obj) < 0 ||
-        Py_TYPE(g_descr_str)->tp_descr_set(g_descr_str, cid, Py_None) < 0) {
-        goto fail;
-    }
+    set_slot_at(cid, g_off_bytes, binary);
+    set_slot_at(cid, g_off_parts, parts_obj);
+    set_slot_at(cid, g_off_str, Py_None);
     Py_DECREF(binary);
     Py_DECREF(parts_obj);
     return cid;
@@ -1929,7 +1973,7 @@ static const char *const NODE_SLOTS[N_SLOTS] = {
     "layer", "left", "keys", "vals", "rights", "gen", "_ents", "_splice", "_cid", "_block", "lo", "hi",
 };
 static PyTypeObject *g_node_type = NULL;
-static PyObject *g_node_descr[N_SLOTS];
+static Py_ssize_t g_node_off[N_SLOTS];
 
 #define MST_MAX_KEY 1024
 
@@ -1940,33 +1984,32 @@ py_mst_register(PyObject *module, PyObject *arg)
         PyErr_SetString(PyExc_TypeError, "mst_register() needs the Node class");
         return NULL;
     }
-    PyObject *descr[N_SLOTS];
+    PyTypeObject *type = (PyTypeObject *)arg;
+    Py_ssize_t off[N_SLOTS];
     for (int i = 0; i < N_SLOTS; i++) {
-        /* the class's own __slots__ member descriptors, nothing inherited or overridden */
-        PyObject *d = PyDict_GetItemString(((PyTypeObject *)arg)->tp_dict, NODE_SLOTS[i]);
-        if (d == NULL || !Py_IS_TYPE(d, &PyMemberDescr_Type)) {
-            for (int j = 0; j < i; j++) {
-                Py_DECREF(descr[j]);
-            }
+        /* the class's own __slots__ members, nothing inherited or overridden */
+        PyObject *d = PyDict_GetItemString(type->tp_dict, NODE_SLOTS[i]);
+        off[i] = d == NULL ? -1 : member_offset(d, type);
+        if (off[i] < 0) {
             PyErr_Format(PyExc_TypeError, "Node.%s is not a __slots__ member", NODE_SLOTS[i]);
             return NULL;
         }
-        Py_INCREF(d);
-        descr[i] = d;
     }
-    for (int i = 0; i < N_SLOTS; i++) {
-        Py_XSETREF(g_node_descr[i], descr[i]);
+    if (type->tp_alloc == NULL || type->tp_itemsize != 0) {
+        PyErr_SetString(PyExc_TypeError, "Node cannot be allocated from C");
+        return NULL;
     }
+    memcpy(g_node_off, off, sizeof off);
     Py_INCREF(arg);
-    Py_XSETREF(g_node_type, (PyTypeObject *)arg);
+    Py_XSETREF(g_node_type, type);
     Py_RETURN_NONE;
 }
 
 static inline int
 slot_set(PyObject *node, int slot, PyObject *value)
 {
-    PyObject *d = g_node_descr[slot];
-    return Py_TYPE(d)->tp_descr_set(d, node, value);
+    set_slot_at(node, g_node_off[slot], value);
+    return 0;
 }
 
 /* A stub child: known only by CID, loaded later within lo < key < hi (mst._stub). */
@@ -2464,6 +2507,9 @@ enc_link_field(Enc *e, PyObject *cid, const char *field, Py_ssize_t i)
 
 /* mst_encode(keys, vals, left, rights) -> bytes: the canonical node block, prefixes
  * node-local; links are None, CIDs or nodes (whose .cid is taken). */
+static PyObject *mst_encode_lists(PyObject *keys, PyObject *vals, PyObject *left,
+                                  PyObject *rights);
+
 static PyObject *
 py_mst_encode(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -2471,12 +2517,17 @@ py_mst_encode(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "mst_encode() takes 4 positional arguments");
         return NULL;
     }
-    PyObject *keys = args[0], *vals = args[1], *left = args[2], *rights = args[3];
-    if (!PyList_CheckExact(keys) || !PyList_CheckExact(vals) || !PyList_CheckExact(rights)) {
-        PyErr_SetString(PyExc_TypeError, "mst_encode() needs lists of keys, values and links");
+    if (ensure_init() < 0) {
         return NULL;
     }
-    if (ensure_init() < 0) {
+    return mst_encode_lists(args[0], args[1], args[2], args[3]);
+}
+
+static PyObject *
+mst_encode_lists(PyObject *keys, PyObject *vals, PyObject *left, PyObject *rights)
+{
+    if (!PyList_CheckExact(keys) || !PyList_CheckExact(vals) || !PyList_CheckExact(rights)) {
+        PyErr_SetString(PyExc_TypeError, "mst_encode() needs lists of keys, values and links");
         return NULL;
     }
     Py_ssize_t cnt = PyList_GET_SIZE(keys);
@@ -2569,6 +2620,246 @@ done:
         PyMem_Free(e.buf);
     }
     return result;
+}
+
+/* Blocks and CIDs of in-memory nodes (mst.Node.block / .cid): a write or an inversion
+ * leaves a path of changed nodes whose blocks and CIDs are unknown; one call encodes and
+ * hashes all of them, children first, caching each in its node, as the Python properties
+ * do (a pending one-link _splice is applied the same way, and cleared). */
+
+#define MST_MAX_DEPTH 300 /* nodes nest at most 129 deep (layers 0-128) */
+
+static inline PyObject *
+slot_get(PyObject *node, int slot) /* borrowed, may be NULL */
+{
+    return *(PyObject **)(void *)((char *)node + g_node_off[slot]);
+}
+
+static PyObject *node_cid(PyObject *node, int depth);
+
+/* None for None, else the child node's CID (computed if needed). New reference. */
+static PyObject *
+child_cid(PyObject *child, int depth)
+{
+    if (child == Py_None) {
+        Py_INCREF(Py_None);
+        return Py_None;
+    }
+    return node_cid(child, depth + 1);
+}
+
+/* First non-overlapping occurrence of needle in hay at or after `from`, or -1. */
+static Py_ssize_t
+find_bytes(const char *hay, Py_ssize_t n, const char *needle, Py_ssize_t m, Py_ssize_t from)
+{
+    if (m == 0) {
+        return -1;
+    }
+    for (Py_ssize_t i = from; i + m <= n; i++) {
+        const char *hit = memchr(hay + i, needle[0], (size_t)(n - m - i + 1));
+        if (hit == NULL) {
+            return -1;
+        }
+        i = hit - hay;
+        if (memcmp(hit, needle, (size_t)m) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* The node's block from its pending _splice (base, old CID, new CID or node), or None when
+ * it has none or the splice does not apply. Clears _splice. New reference. */
+static PyObject *
+node_spliced(PyObject *node, int depth)
+{
+    PyObject *splice = slot_get(node, SLOT_SPLICE);
+    if (splice == NULL || splice == Py_None) {
+        Py_INCREF(Py_None);
+        return Py_None;
+    }
+    Py_INCREF(splice);
+    set_slot_at(node, g_node_off[SLOT_SPLICE], Py_None);
+    PyObject *result = NULL, *new_cid = NULL, *old_b, *new_b;
+    if (!PyTuple_CheckExact(splice) || PyTuple_GET_SIZE(splice) != 3 ||
+        !PyBytes_CheckExact(PyTuple_GET_ITEM(splice, 0)) ||
+        !Py_IS_TYPE(PyTuple_GET_ITEM(splice, 1), (PyTypeObject *)g_cid_type)) {
+        PyErr_SetString(PyExc_TypeError, "MST node _splice is not (bytes, CID, link)");
+        goto done;
+    }
+    PyObject *base = PyTuple_GET_ITEM(splice, 0), *new = PyTuple_GET_ITEM(splice, 2);
+    if (Py_IS_TYPE(new, (PyTypeObject *)g_cid_type)) {
+        Py_INCREF(new);
+        new_cid = new;
+    } else {
+        new_cid = node_cid(new, depth + 1);
+        if (new_cid == NULL) {
+            goto done;
+        }
+    }
+    old_b = *(PyObject **)(void *)((char *)PyTuple_GET_ITEM(splice, 1) + g_off_bytes);
+    new_b = *(PyObject **)(void *)((char *)new_cid + g_off_bytes);
+    if (old_b == NULL || new_b == NULL || !PyBytes_CheckExact(old_b) || !PyBytes_CheckExact(new_b)) {
+        PyErr_SetString(PyExc_TypeError, "CID._bytes is not bytes");
+        goto done;
+    }
+    Py_ssize_t m = PyBytes_GET_SIZE(old_b), n = PyBytes_GET_SIZE(base);
+    const char *hay = PyBytes_AS_STRING(base);
+    Py_ssize_t at = -1;
+    if (PyBytes_GET_SIZE(new_b) == m) {
+        at = find_bytes(hay, n, PyBytes_AS_STRING(old_b), m, 0);
+        if (at >= 0 && find_bytes(hay, n, PyBytes_AS_STRING(old_b), m, at + m) >= 0) {
+            at = -1; /* occurs more than once (bytes.count != 1): encode in full */
+        }
+    }
+    if (at < 0) {
+        Py_INCREF(Py_None);
+        result = Py_None;
+        goto done;
+    }
+    result = PyBytes_FromStringAndSize(NULL, n);
+    if (result != NULL) {
+        char *out = PyBytes_AS_STRING(result);
+        memcpy(out, hay, (size_t)n);
+        memcpy(out + at, PyBytes_AS_STRING(new_b), (size_t)m);
+    }
+done:
+    Py_XDECREF(new_cid);
+    Py_DECREF(splice);
+    return result;
+}
+
+/* The node's block (cached in _block). New reference. */
+static PyObject *
+node_block(PyObject *node, int depth)
+{
+    PyObject *block = slot_get(node, SLOT_BLOCK);
+    if (block != NULL && block != Py_None) {
+        Py_INCREF(block);
+        return block;
+    }
+    PyObject *keys = slot_get(node, SLOT_KEYS);
+    if (keys == NULL || keys == Py_None) {
+        PyErr_SetString(PyExc_RuntimeError, "a stub node has no block until it is loaded");
+        return NULL;
+    }
+    block = node_spliced(node, depth);
+    if (block == NULL) {
+        return NULL;
+    }
+    if (block == Py_None) {
+        Py_DECREF(block);
+        block = NULL;
+        PyObject *vals = slot_get(node, SLOT_VALS), *rights = slot_get(node, SLOT_RIGHTS);
+        PyObject *left = slot_get(node, SLOT_LEFT);
+        if (vals == NULL || rights == NULL || left == NULL || !PyList_CheckExact(rights)) {
+            PyErr_SetString(PyExc_TypeError, "MST node fields are not set or not lists");
+            return NULL;
+        }
+        /* hold what we read: computing a child's CID runs no Python code, but be safe */
+        Py_INCREF(keys);
+        Py_INCREF(vals);
+        Py_INCREF(rights);
+        Py_INCREF(left);
+        Py_ssize_t n = PyList_GET_SIZE(rights);
+        PyObject *cids = PyList_New(n);
+        PyObject *left_cid = NULL;
+        if (cids != NULL) {
+            Py_ssize_t i = 0;
+            for (; i < n && i < PyList_GET_SIZE(rights); i++) {
+                PyObject *c = child_cid(PyList_GET_ITEM(rights, i), depth);
+                if (c == NULL) {
+                    break;
+                }
+                PyList_SET_ITEM(cids, i, c);
+            }
+            if (i == n) {
+                left_cid = child_cid(left, depth);
+            }
+            if (left_cid != NULL) {
+                block = mst_encode_lists(keys, vals, left_cid, cids);
+            }
+        }
+        Py_XDECREF(left_cid);
+        Py_XDECREF(cids);
+        Py_DECREF(keys);
+        Py_DECREF(vals);
+        Py_DECREF(rights);
+        Py_DECREF(left);
+        if (block == NULL) {
+            return NULL;
+        }
+    }
+    set_slot_at(node, g_node_off[SLOT_BLOCK], block);
+    return block;
+}
+
+static PyObject *
+node_cid(PyObject *node, int depth)
+{
+    if (!Py_IS_TYPE(node, g_node_type)) {
+        PyErr_Format(PyExc_TypeError, "MST link must be None or a node, not %s",
+                     Py_TYPE(node)->tp_name);
+        return NULL;
+    }
+    if (depth > MST_MAX_DEPTH) {
+        PyErr_SetString(PyExc_RecursionError, "MST nodes nested too deep");
+        return NULL;
+    }
+    PyObject *cid = slot_get(node, SLOT_CID);
+    if (cid != NULL && cid != Py_None) {
+        Py_INCREF(cid);
+        return cid;
+    }
+    PyObject *block = node_block(node, depth);
+    if (block == NULL) {
+        return NULL;
+    }
+    if (!PyBytes_CheckExact(block)) {
+        Py_DECREF(block);
+        PyErr_SetString(PyExc_TypeError, "MST node block is not bytes");
+        return NULL;
+    }
+    unsigned char digest[32];
+    sha256((const unsigned char *)PyBytes_AS_STRING(block), (size_t)PyBytes_GET_SIZE(block),
+           digest);
+    Py_DECREF(block);
+    cid = cid_make_blessed(PREFIX_DAG_CBOR, digest);
+    if (cid == NULL) {
+        return NULL;
+    }
+    set_slot_at(node, g_node_off[SLOT_CID], cid);
+    return cid;
+}
+
+static int
+node_call_ok(void)
+{
+    if (g_node_type == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "mst_register() was not called");
+        return 0;
+    }
+    return ensure_init() == 0;
+}
+
+static PyObject *
+py_mst_node_cid(PyObject *module, PyObject *node)
+{
+    return node_call_ok() ? node_cid(node, 0) : NULL;
+}
+
+static PyObject *
+py_mst_node_block(PyObject *module, PyObject *node)
+{
+    if (!node_call_ok()) {
+        return NULL;
+    }
+    if (!Py_IS_TYPE(node, g_node_type)) {
+        PyErr_Format(PyExc_TypeError, "mst_node_block() needs a node, not %s",
+                     Py_TYPE(node)->tp_name);
+        return NULL;
+    }
+    return node_block(node, 0);
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -2913,6 +3204,12 @@ static PyMethodDef cbor_methods[] = {
      "reference checks must decide."},
     {"mst_encode", (PyCFunction)(void (*)(void))py_mst_encode, METH_FASTCALL,
      "mst_encode(keys, vals, left, rights, /)\n--\n\nA node's canonical block."},
+    {"mst_node_cid", py_mst_node_cid, METH_O,
+     "mst_node_cid(node, /)\n--\n\nA node's CID, encoding and hashing it and its new "
+     "descendants (cached in them) as needed."},
+    {"mst_node_block", py_mst_node_block, METH_O,
+     "mst_node_block(node, /)\n--\n\nA node's block (cached), its new descendants' CIDs "
+     "computed as needed."},
     {"read_car_slice", (PyCFunction)(void (*)(void))py_read_car_slice, METH_FASTCALL,
      "read_car_slice(data, max_blocks, /)\n--\n\n(root, {cid: block}) of a plain "
      "single-root CAR with every block hash checked, or None."},

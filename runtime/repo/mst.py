@@ -163,21 +163,14 @@ class Node:
         """The canonical DAG-CBOR encoding (computed once)."""
         block = self._block
         if block is None:
-            if self.keys is None:
-                raise RuntimeError("a stub node has no block until it is loaded")
-            block = self._block = encode_node(self)
+            block = _node_block(self)
         return block
 
     @property
     def cid(self) -> CID:
         cid = self._cid
         if cid is None:
-            block = self._block
-            if block is None:
-                if self.keys is None:  # pragma: no cover - stubs always carry their CID
-                    raise RuntimeError("a stub node has no block until it is loaded")
-                block = self._block = encode_node(self)
-            cid = self._cid = cbor_cid(block)
+            cid = _node_cid(self)
         return cid
 
     def child(self, i: int) -> Node | None:
@@ -209,6 +202,23 @@ def _stub(cid: CID, layer: int, lo: str | None, hi: str | None) -> Node:
     node.lo = lo
     node.hi = hi
     return node
+
+
+def _node_block_py(node: Node) -> bytes:
+    """Compute and cache ``node.block`` (children's CIDs computed as needed)."""
+    if node.keys is None:
+        raise RuntimeError("a stub node has no block until it is loaded")
+    block = node._block = encode_node(node)
+    return block
+
+
+def _node_cid_py(node: Node) -> CID:
+    """Compute and cache ``node.cid`` (and its block)."""
+    block = node._block
+    if block is None:
+        block = _node_block_py(node)
+    cid = node._cid = cbor_cid(block)
+    return cid
 
 
 def _prefix_length(a: bytes, b: bytes) -> int:
@@ -490,6 +500,10 @@ def _fill_c(  # noqa: PLR0917 - hot internal helper, positional on purpose
 #: (pure Python) the cached entry maps are reused and only missing ones built.
 encode_node: Callable[[Node], bytes] = _encode_node_py
 _fill = _fill_py
+# Node.block / Node.cid when not cached: with the C codec, one call encodes and hashes
+# the node and every new node below it (no Python frame per node).
+_node_block: Callable[[Node], bytes] = _node_block_py
+_node_cid: Callable[[Node], CID] = _node_cid_py
 if BACKEND == "c":
     from lexforge.runtime.data import _cbor
 
@@ -498,6 +512,8 @@ if BACKEND == "c":
     _cbor.mst_register(Node)
     encode_node = _encode_node_c
     _fill = _fill_c
+    _node_block = _cbor.mst_node_block
+    _node_cid = _cbor.mst_node_cid
 
 
 def decode_node(

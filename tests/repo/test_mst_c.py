@@ -16,7 +16,9 @@ missing fields).
 
 from __future__ import annotations
 
+import contextlib
 import random
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lexforge.runtime.car import write_car
-from lexforge.runtime.data import CID, encode
+from lexforge.runtime.data import BACKEND, CID, encode
 from lexforge.runtime.repo import RepoError, keys, mst
 from lexforge.runtime.repo.carslice import _read_fast
 from lexforge.runtime.repo.mst import MstLimits, Node, Tree
@@ -32,6 +34,8 @@ from tests.data.test_cbor_properties import mutate
 from tests.repo.helpers import make_repo, random_writes
 
 _cbor = pytest.importorskip("lexforge.runtime.data._cbor")
+if BACKEND != "c":
+    pytest.skip("the C codec is built but not in use", allow_module_level=True)
 
 LEAF = CID.for_cbor(b"\xa0")
 NODE_LINK = CID.for_cbor(b"\x80")
@@ -511,3 +515,98 @@ def test_slice_arguments() -> None:
     assert _cbor.read_car_slice(SLICES[0], -1) is None
     with pytest.raises(TypeError):
         _cbor.read_car_slice(SLICES[0], "10")  # type: ignore[arg-type]
+
+
+# -- blocks and CIDs of in-memory nodes ------------------------------------------------------
+
+
+def _dirty_tree(mapping: dict[str, CID], writes: list[tuple[str, CID | None]]) -> Tree:
+    """A tree whose new nodes (splices pending, blocks and CIDs unknown) come from writes
+    over loaded nodes (so many carry one-link splices)."""
+    built = Tree.build(mapping.items(), {}.get)
+    blocks = {node.cid: node.block for node in built.nodes()}
+    tree = Tree.load(built.root_cid, blocks.get)
+    for key, value in writes:
+        if value is None:
+            tree.delete(key)
+        else:
+            tree.put(key, value)
+    return tree
+
+
+@contextlib.contextmanager
+def python_encoding() -> Iterator[None]:
+    """Node blocks and CIDs computed by the pure-Python code alone (entry maps, encode)."""
+    saved = mst.encode_node, mst._node_block, mst._node_cid
+    mst.encode_node, mst._node_block, mst._node_cid = (
+        mst._encode_node_py,
+        mst._node_block_py,
+        mst._node_cid_py,
+    )
+    try:
+        yield
+    finally:
+        mst.encode_node, mst._node_block, mst._node_cid = saved
+
+
+def _state(node: Node) -> tuple[Any, ...]:
+    return (node._cid, node._block, node._splice)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    mapping=mappings,
+    writes=st.lists(st.tuples(paths, st.sampled_from([None, LEAF, RAW, ODD])), max_size=12),
+    block_first=st.booleans(),
+)
+def test_node_cid_and_block_match_the_python_properties(
+    mapping: dict[str, CID], writes: list[tuple[str, CID | None]], block_first: bool
+) -> None:
+    ours = _dirty_tree(mapping, writes)
+    theirs = _dirty_tree(mapping, writes)
+    new_ours = list(ours.new_nodes())
+    new_theirs = list(theirs.new_nodes())
+    assert len(new_ours) == len(new_theirs)
+    with python_encoding():
+        if block_first:
+            assert _cbor.mst_node_block(ours.root) == mst._node_block_py(theirs.root)
+        assert _cbor.mst_node_cid(ours.root) == mst._node_cid_py(theirs.root)
+    for a, b in zip(new_ours, new_theirs, strict=True):
+        if b._cid is None:  # the Python property leaves unreached nodes alone too
+            assert a._cid is None
+            continue
+        assert _state(a) == _state(b)
+        assert a._splice is None
+
+
+def test_node_cid_errors() -> None:
+    stub = Node.stub(LEAF, 0, None, None)
+    stub._cid = None
+    with pytest.raises(RuntimeError, match="stub"):
+        _cbor.mst_node_cid(stub)
+    with pytest.raises(RuntimeError, match="stub"):
+        _cbor.mst_node_block(stub)
+    with pytest.raises(TypeError):
+        _cbor.mst_node_cid(FakeNode(LEAF))
+    with pytest.raises(TypeError):
+        _cbor.mst_node_block(LEAF)
+    node = Node(0, None, ["com.x/a"], [LEAF], [FakeNode(LEAF)], 0)  # type: ignore[list-item]
+    with pytest.raises(TypeError):
+        _cbor.mst_node_cid(node)
+    node = Node(0, None, ["com.x/a"], [LEAF], [None], 0)
+    node._splice = (b"x", LEAF, "not a link")  # type: ignore[assignment]
+    with pytest.raises(TypeError):
+        _cbor.mst_node_cid(node)
+    assert node._splice is None
+    assert node._cid is None
+
+
+def test_splice_applies_only_to_a_single_occurrence() -> None:
+    node = Node(1, None, ["com.x/a", "com.x/b"], [LEAF, LEAF], [None, None], 0)
+    twice = mst._encode_node_py(
+        Node(1, None, ["com.x/a", "com.x/b"], [LEAF, LEAF], [None, None], 0)
+    )
+    node._splice = (twice, LEAF, RAW)  # LEAF occurs twice: the splice must not apply
+    reference = Node(1, None, ["com.x/a", "com.x/b"], [LEAF, LEAF], [None, None], 0)
+    reference._splice = (twice, LEAF, RAW)
+    assert _cbor.mst_node_block(node) == mst._node_block_py(reference) == twice
