@@ -22,9 +22,10 @@ import binascii
 import builtins
 import hashlib
 import math
+import os
 import re
 from collections.abc import Callable
-from typing import Any, Final, final
+from typing import TYPE_CHECKING, Any, Final, final
 
 from lexforge.runtime.data.errors import InvalidCidError
 
@@ -122,6 +123,7 @@ def _b32_decode_py(text: str) -> builtins.bytes:
 
 _b32_encode: Callable[[builtins.bytes], str] = _b32_encode_py
 _b32_decode_raw: Callable[[str], builtins.bytes] = _b32_decode_py
+_C_BASE: type | None = None
 try:  # the C accelerator, when built, also does base32 (several times faster)
     from lexforge.runtime.data import _cbor
 except ImportError:  # pragma: no cover - exercised when the extension is not built
@@ -129,6 +131,15 @@ except ImportError:  # pragma: no cover - exercised when the extension is not bu
 else:
     _b32_encode = _cbor.b32_encode
     _b32_decode_raw = _cbor.b32_decode
+    if os.environ.get("LEXFORGE_CBOR_BACKEND") != "python":
+        _C_BASE = _cbor.CIDBase
+
+if TYPE_CHECKING:
+    _CIDBase = object
+else:
+    # C-level __hash__/__eq__/__ne__ when the accelerator is active (see the end of the
+    # module): CIDs key every block map, and Python-level methods cost ~0.1 us a call.
+    _CIDBase = object if _C_BASE is None else _C_BASE
 
 
 def _b32_decode(text: str) -> builtins.bytes:
@@ -188,7 +199,7 @@ def _parse_binary(data: builtins.bytes, allow_v0: bool) -> _Parts:
 
 
 @final
-class CID:
+class CID(_CIDBase):
     """An immutable, hashable content identifier (binary form plus cached text form).
 
     Build one with :meth:`parse`, :meth:`from_bytes`, :meth:`for_cbor` or :meth:`for_raw`.
@@ -339,6 +350,15 @@ class CID:
 
     def __deepcopy__(self, memo: object) -> CID:
         return self
+
+
+# The pure-Python equality and hash (what the C base class implements too; when it is
+# active they are removed from the class so the C slots serve every dict and ==).
+_cid_eq_py = CID.__eq__
+_cid_ne_py = CID.__ne__
+_cid_hash_py = CID.__hash__
+if _C_BASE is not None:
+    del CID.__eq__, CID.__ne__, CID.__hash__
 
 
 def _make(binary: builtins.bytes, parts: _Parts, text: str | None) -> CID:
