@@ -9,6 +9,7 @@ integers never needs it.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -16,18 +17,21 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticCustomError, core_schema
 
-from lexforge.runtime.data.b64 import b64encode_unpadded
-from lexforge.runtime.data.blob import LEGACY_SIZE, Blob
-from lexforge.runtime.data.cbor_limits import MAX_DEPTH
+from lexforge.runtime.data.b64 import b64decode_strict, b64encode_unpadded
+from lexforge.runtime.data.blob import LEGACY_SIZE, Blob, blob_problem
+from lexforge.runtime.data.cbor_limits import MAX_CONTAINER_LEN, MAX_DEPTH, MAX_KEY_LEN
 from lexforge.runtime.data.cid import CID, CODEC_RAW
 from lexforge.runtime.data.errors import DataModelError
-from lexforge.runtime.data.json import from_json, to_json
+from lexforge.runtime.data.json import MAX_SAFE_INTEGER, from_json, to_json
 
 __all__ = [
+    "DATA_VALUE_REF",
     "LEGACY_SIZE",
     "Blob",
     "as_data",
+    "data_value_definitions",
     "fast_blob_schema",
+    "fast_unknown",
     "serialize_blob",
     "serialize_bytes",
     "serialize_data",
@@ -274,3 +278,78 @@ def validate_unknown(value: object) -> dict[str, Any]:
 
 def serialize_unknown(value: dict[str, Any], info: core_schema.SerializationInfo) -> Any:
     return to_json(dict(value)) if _is_json(info) else dict(value)
+
+
+# --- the fast form of JSON data values -------------------------------------------------
+#
+# ``as_data`` on a value pydantic-core parsed from JSON walks it in Python (``from_json``).
+# For JSON input the fast validator checks the same rules in Rust instead: one schema per
+# nesting level (so the depth limit is the schema's), scalars and plain containers in
+# pydantic-core, and one short Python check per object (links, bytes, ``$type`` and
+# blobs). Each level accepts a subset of what ``from_json`` accepts, with the same
+# result: floats (even ``1.0``, which ``from_json`` reads as ``1``) and keys that might
+# be too long are left to ``from_json``; JSON text cannot carry lone surrogates.
+
+_DATA_VALUE_PREFIX = "lexforge.runtime.lex.datamodel:data-value:"
+#: Reference of the fast JSON data-value schema (defined by ``data_value_definitions``).
+DATA_VALUE_REF = f"{_DATA_VALUE_PREFIX}0"
+
+
+def _special_object(value: dict[str, Any]) -> Any:
+    """An object, its values already data-model values: what ``from_json`` makes of it
+    (a link, bytes, or the object after its ``$type`` and blob checks). Raises
+    ``DataModelError`` (a ``ValueError``) for anything else."""
+    if "$link" in value or "$bytes" in value:
+        key = "$link" if "$link" in value else "$bytes"
+        text = value[key]
+        if len(value) != 1 or type(text) is not str:
+            raise DataModelError(f"a {key} object must have exactly one string value")
+        return CID.parse(text) if key == "$link" else b64decode_strict(text)
+    if "$type" in value:
+        type_ = value["$type"]
+        if type(type_) is not str or not type_:
+            raise DataModelError("$type must be a non-empty string")
+        if type_ == "blob" and blob_problem(value) is not None:
+            raise DataModelError("invalid blob")
+    return value
+
+
+@functools.cache
+def data_value_definitions() -> tuple[core_schema.CoreSchema, ...]:
+    """The fast JSON data-value schemas, one per nesting level (see above)."""
+    key = core_schema.str_schema(max_length=MAX_KEY_LEN // 4, strict=True)
+    scalars: list[core_schema.CoreSchema] = [
+        core_schema.str_schema(strict=True),
+        core_schema.int_schema(ge=-MAX_SAFE_INTEGER, le=MAX_SAFE_INTEGER, strict=True),
+        core_schema.bool_schema(strict=True),
+        core_schema.none_schema(),
+    ]
+    levels = []
+    for depth in range(MAX_DEPTH + 1):
+        choices: list[core_schema.CoreSchema | tuple[core_schema.CoreSchema, str]] = []
+        choices += scalars
+        if depth < MAX_DEPTH:
+            child = core_schema.definition_reference_schema(f"{_DATA_VALUE_PREFIX}{depth + 1}")
+            # One branch per container type: a union never validates the same children
+            # twice (two object branches would, at every level: exponential in depth).
+            choices[1:1] = [
+                core_schema.no_info_after_validator_function(
+                    _special_object,
+                    core_schema.dict_schema(key, child, max_length=MAX_CONTAINER_LEN, strict=True),
+                ),
+                core_schema.list_schema(child, max_length=MAX_CONTAINER_LEN, strict=True),
+            ]
+        levels.append(
+            core_schema.union_schema(
+                choices, mode="left_to_right", ref=f"{_DATA_VALUE_PREFIX}{depth}"
+            )
+        )
+    return tuple(levels)
+
+
+def fast_unknown(value: object) -> dict[str, Any]:
+    """The fast form's last step for an ``unknown`` value already checked as a data
+    value: it must have been an object, and not a blob (``validate_unknown``'s rules)."""
+    if type(value) is not dict or value.get("$type") == "blob":
+        raise ValueError("left to the full validator")
+    return value

@@ -32,19 +32,27 @@ restored), so each is compiled inline in its fast form.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from typing import Any, Final
 
 from pydantic_core import SchemaValidator, core_schema
 
-__all__ = ["FAST_KEY", "FastForm", "build_fast_validator", "fast_schema", "prefer_fast"]
+__all__ = [
+    "FAST_KEY",
+    "FastForm",
+    "Transform",
+    "build_fast_validator",
+    "fast_schema",
+    "prefer_fast",
+    "with_fast_form",
+]
 
 #: Core-schema ``metadata`` key holding a node's fast form.
 FAST_KEY: Final = "lexforge_fast_form"
 
-#: Builds a node's fast form; receives the transformer for the node's children.
-FastForm = Callable[[Callable[[Any], Any]], core_schema.CoreSchema]
+#: Builds a node's fast form; receives the ``Transform`` (call it on the node's children).
+FastForm = Callable[["Transform"], core_schema.CoreSchema]
 
 _lock = threading.RLock()
 
@@ -75,33 +83,57 @@ def with_fast_form(schema: core_schema.CoreSchema, form: FastForm) -> core_schem
     return out
 
 
-def fast_schema(schema: core_schema.CoreSchema) -> core_schema.CoreSchema:
-    """A copy of ``schema`` with every marked node replaced by its fast form."""
-    memo: dict[int, tuple[Any, Any]] = {}
+class Transform:
+    """Replaces marked nodes by their fast forms (one instance per fast schema).
 
-    def transform(node: Any) -> Any:
+    Shared nodes stay shared (one copy per original node), and forms can add named
+    definitions (``define``) that the whole fast schema references once.
+    """
+
+    def __init__(self) -> None:
+        self._memo: dict[int, tuple[Any, Any]] = {}
+        self.definitions: dict[str, core_schema.CoreSchema] = {}
+
+    def define(self, definitions: Iterable[core_schema.CoreSchema]) -> None:
+        """Add schemas (each with a ``ref``) for the fast schema to reference; a ref
+        that is already defined keeps its first schema."""
+        for schema in definitions:
+            self.definitions.setdefault(schema["ref"], schema)
+
+    def __call__(self, node: Any) -> Any:
         key = id(node)
-        if key in memo:
-            return memo[key][1]
+        if key in self._memo:
+            return self._memo[key][1]
         if isinstance(node, dict):
             metadata = node.get("metadata")
             form = metadata.get(FAST_KEY) if isinstance(metadata, dict) else None
             if form is not None:
-                out: Any = form(transform)
+                out: Any = form(self)
             else:
                 out = {
-                    k: v if k == "metadata" or not isinstance(v, dict | list) else transform(v)
+                    k: v if k == "metadata" or not isinstance(v, dict | list) else self(v)
                     for k, v in node.items()
                 }
         elif isinstance(node, list):
-            out = [transform(item) if isinstance(item, dict | list) else item for item in node]
+            out = [self(item) if isinstance(item, dict | list) else item for item in node]
         else:
             out = node
-        memo[key] = (node, out)  # keeps ``node`` alive: its id stays unique
+        self._memo[key] = (node, out)  # keeps ``node`` alive: its id stays unique
         return out
 
-    result: core_schema.CoreSchema = transform(schema)
-    return result
+
+def fast_schema(schema: core_schema.CoreSchema) -> core_schema.CoreSchema:
+    """A copy of ``schema`` with every marked node replaced by its fast form."""
+    transform = Transform()
+    result: Any = transform(schema)
+    if transform.definitions:
+        extra = list(transform.definitions.values())
+        if result.get("type") == "definitions":
+            result = {**result, "definitions": [*result["definitions"], *extra]}
+        else:
+            result = core_schema.definitions_schema(result, extra)
+    fast: core_schema.CoreSchema = result
+    return fast
 
 
 def _model_classes(schema: Any, found: set[type[Any]]) -> set[type[Any]]:

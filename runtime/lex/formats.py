@@ -106,8 +106,9 @@ FAST_RULES: dict[type[SyntaxStr], FastRule] = {
     ),
     # Multibase base32 ("b" + lowercase base32): every CIDv1 atproto writes.
     syntax.CidString: FastRule(r"b[a-z2-7]+", 8, 256),
-    # http(s) URLs of printable ASCII (no space, no control character), not "///".
-    syntax.Uri: FastRule(r"https?://[a-zA-Z0-9][!-~]*", 9, 8192),
+    # http(s) and at:// URLs and DIDs (label subjects) of printable ASCII: no space, no
+    # control character, not "///".
+    syntax.Uri: FastRule(r"(?:(?:https?|at)://[a-zA-Z0-9]|did:[a-z]+:)[!-~]*", 6, 8192),
 }
 
 #: The patterns of ``FAST_RULES`` alone (see the rules for the length bounds).

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import GetCoreSchemaHandler
 from pydantic_core import core_schema
 
-from lexforge.runtime.lex.fast import prefer_fast
+from lexforge.runtime.lex.fast import Transform, prefer_fast, with_fast_form
 
 if TYPE_CHECKING:
     from lexforge.runtime.data.blob import Blob
@@ -108,11 +108,32 @@ class _BlobSchema:
         return prefer_fast(_plain("validate_blob", "serialize_blob"), fast_blob_schema(None, None))
 
 
+def _json_fast_form(full: core_schema.CoreSchema, last_step: Any = None) -> core_schema.CoreSchema:
+    """``full`` with a fast form for JSON input: the data-value schema of
+    ``lexforge.runtime.lex.datamodel`` (then ``last_step``), ``full`` for what it refuses
+    and for Python input."""
+    from lexforge.runtime.lex import datamodel  # noqa: PLC0415 - see the module docstring
+
+    def form(transform: Transform) -> core_schema.CoreSchema:
+        transform.define(datamodel.data_value_definitions())
+        fast: core_schema.CoreSchema = core_schema.definition_reference_schema(
+            datamodel.DATA_VALUE_REF
+        )
+        if last_step is not None:
+            fast = core_schema.no_info_after_validator_function(last_step, fast)
+        return core_schema.json_or_python_schema(
+            json_schema=core_schema.union_schema([fast, full], mode="left_to_right"),
+            python_schema=full,
+        )
+
+    return with_fast_form(full, form)
+
+
 class _DataValueSchema:
     def __get_pydantic_core_schema__(
         self, source: Any, handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
-        return _plain("validate_data", "serialize_data")
+        return _json_fast_form(_plain("validate_data", "serialize_data"))
 
 
 #: Any data-model value (used for extra fields); JSON forms are read as data.
@@ -158,12 +179,18 @@ class UnknownObject(dict[str, Any]):
                 return value
             return cls(unknown(value))
 
-        return core_schema.no_info_plain_validator_function(
+        fast_unknown = datamodel.fast_unknown
+
+        def wrap(value: object) -> UnknownObject:
+            return cls(fast_unknown(value))
+
+        full = core_schema.no_info_plain_validator_function(
             validate,
             serialization=core_schema.plain_serializer_function_ser_schema(
                 datamodel.serialize_unknown, info_arg=True
             ),
         )
+        return _json_fast_form(full, wrap)
 
 
 if TYPE_CHECKING:

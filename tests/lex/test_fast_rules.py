@@ -58,7 +58,12 @@ COMMON = {
     syntax.Nsid: ["app.bsky.feed.post", "com.atproto.repo.strongRef"],
     syntax.RecordKey: ["3kqjs5lbz7s2a", "self"],
     syntax.Tid: ["3kqjs5lbz7s2a"],
-    syntax.Uri: ["https://example.com/a?b=c#d", "http://localhost:2583"],
+    syntax.Uri: [
+        "https://example.com/a?b=c#d",
+        "http://localhost:2583",
+        "at://did:plc:ewvi7nxzyoun6zhxrhs64oiz/app.bsky.feed.post/3kqjs5lbz7s2a",
+        "did:plc:ewvi7nxzyoun6zhxrhs64oiz",
+    ],
 }
 
 
