@@ -10,7 +10,8 @@ Measures, for the official lexicon set:
   cache) and warm, and ``lexforge check`` of this repository (a fresh process each, as
   a user runs them);
 * import time, in a fresh interpreter, of one record module
-  (``app.bsky.feed.post``) and of the whole client (every client module);
+  (``app.bsky.feed.post``), of the client as used (import, construct, one namespace)
+  and of every client module;
 * validation of realistic ``app.bsky.feed.post`` records (a seeded mix of plain posts,
   replies, facets, images, links, quotes, emoji text) with every check on, against the
   incumbent Python SDK (``atproto==0.0.73``, installed into .venv by hand; skipped with a
@@ -133,6 +134,15 @@ for name in names:
 print(time.perf_counter() - t)
 """
 
+_IMPORT_CLIENT_USE = """
+import time
+t = time.perf_counter()
+from lexforge.generated.client import Client
+client = Client("https://pds.example")
+client.com.atproto.repo
+print(time.perf_counter() - t)
+"""
+
 _IMPORT_BASE = """
 import time
 t = time.perf_counter()
@@ -161,6 +171,7 @@ def bench_imports(rounds: int, incumbent: bool) -> None:
     cases = [
         ("pydantic + lexforge.runtime.lex (floor)", _IMPORT_BASE),
         ("models.app.bsky.feed.post", _IMPORT_ONE),
+        ("Client() + client.com.atproto.repo", _IMPORT_CLIENT_USE),
         ("whole client (every client module)", _IMPORT_CLIENT),
     ]
     if incumbent:
