@@ -2237,35 +2237,22 @@ typedef struct {
     Py_ssize_t t_off; /* offset of the subtree's CID, or -1 */
 } MstEnt;
 
-/* mst_fill(node, block, layer, lo, hi, max_entries, max_height) -> bool */
-static PyObject *
-py_mst_fill(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+/* The fast path of mst._fill: 1 (node filled), 0 (node untouched: the reference checks
+ * decide) or -1 (an error is set: only memory or similar). */
+static int
+mst_fill_core(PyObject *node, PyObject *block, PyObject *layer_arg, PyObject *lo, PyObject *hi,
+              long max_entries, long max_height)
 {
-    if (nargs != 7) {
-        PyErr_SetString(PyExc_TypeError, "mst_fill() takes 7 positional arguments");
-        return NULL;
-    }
-    PyObject *node = args[0], *block = args[1], *layer_arg = args[2], *lo = args[3],
-             *hi = args[4];
-    long max_entries, max_height, want_layer = -1;
-    if (g_node_type == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "mst_register() was not called");
-        return NULL;
-    }
-    if (ensure_init() < 0) {
-        return NULL;
-    }
+    long want_layer = -1;
     if (!Py_IS_TYPE(node, g_node_type) || !PyBytes_CheckExact(block) ||
-        !small_int(args[5], 0, LONG_MAX, &max_entries) ||
-        !small_int(args[6], 0, LONG_MAX, &max_height) ||
         (layer_arg != Py_None && !small_int(layer_arg, 0, 1000, &want_layer))) {
-        Py_RETURN_FALSE;
+        return 0;
     }
     Py_ssize_t lo_len = 0, hi_len = 0;
     const unsigned char *lo_b = NULL, *hi_b = NULL;
     if ((lo != Py_None && (lo_b = ascii_bytes(lo, &lo_len)) == NULL) ||
         (hi != Py_None && (hi_b = ascii_bytes(hi, &hi_len)) == NULL)) {
-        Py_RETURN_FALSE;
+        return 0;
     }
     const unsigned char *b = (const unsigned char *)PyBytes_AS_STRING(block);
     Py_ssize_t n = PyBytes_GET_SIZE(block);
@@ -2273,26 +2260,25 @@ py_mst_fill(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     int major;
     uint64_t count;
     if (n < 1 || b[0] != 0xA2) {
-        Py_RETURN_FALSE;
+        return 0;
     }
     pos = 1;
     if (!take_key(b, n, &pos, 'e') || !peek_head(b, n, pos, &major, &count, &next) ||
         major != 4 || count > (uint64_t)max_entries || count > DEFAULT_MAX_CONTAINER_LEN ||
         count > (uint64_t)(n - next)) {
-        Py_RETURN_FALSE;
+        return 0;
     }
     pos = next;
     Py_ssize_t cnt = (Py_ssize_t)count;
     MstEnt small_ents[64];
     MstEnt *ents = small_ents;
     PyObject *keys = NULL, *vals = NULL, *rights = NULL, *left = NULL, *layer_obj = NULL;
-    PyObject *result = NULL;
-    int accepted = 0;
+    int result = -1, accepted = 0;
     if (cnt > 64) {
         ents = PyMem_Malloc(sizeof(MstEnt) * (size_t)cnt);
         if (ents == NULL) {
             PyErr_NoMemory();
-            return NULL;
+            return -1;
         }
     }
     keys = PyList_New(cnt);
@@ -2460,8 +2446,7 @@ py_mst_fill(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     accepted = 1;
 reject:
-    result = accepted ? Py_True : Py_False;
-    Py_INCREF(result);
+    result = accepted;
 done:
     Py_XDECREF(keys);
     Py_XDECREF(vals);
@@ -2472,6 +2457,33 @@ done:
         PyMem_Free(ents);
     }
     return result;
+}
+
+/* mst_fill(node, block, layer, lo, hi, max_entries, max_height) -> bool */
+static PyObject *
+py_mst_fill(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    long max_entries, max_height;
+    if (nargs != 7) {
+        PyErr_SetString(PyExc_TypeError, "mst_fill() takes 7 positional arguments");
+        return NULL;
+    }
+    if (g_node_type == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "mst_register() was not called");
+        return NULL;
+    }
+    if (ensure_init() < 0) {
+        return NULL;
+    }
+    if (!small_int(args[5], 0, LONG_MAX, &max_entries) ||
+        !small_int(args[6], 0, LONG_MAX, &max_height)) {
+        Py_RETURN_FALSE;
+    }
+    int rc = mst_fill_core(args[0], args[1], args[2], args[3], args[4], max_entries, max_height);
+    if (rc < 0) {
+        return NULL;
+    }
+    return PyBool_FromLong(rc);
 }
 
 /* The CID under a link: None, a CID, or (for a child Node) its .cid. New reference. */
@@ -2860,6 +2872,777 @@ py_mst_node_block(PyObject *module, PyObject *node)
         return NULL;
     }
     return node_block(node, 0);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* MST writes (mst.Tree.put / .delete): the same algorithm as Tree._put, _delete, _split,
+ * _merge, _wrap and _replace_child, node for node (copy-on-write: new nodes of the
+ * handle's generation, one-link splices recorded where Python records them; entry-map
+ * caches are left out, the C encoder does not use them). Stubs met on the way are loaded
+ * by the fast fill when the block getter is a dict's get and the block is a plain valid
+ * node; otherwise through Tree._load (which names every error). tests/repo/test_mst_c.py
+ * runs random writes through both and compares every answer, root and node. */
+
+typedef struct {
+    PyObject *get_block; /* borrowed */
+    PyObject *dict;      /* the dict behind get_block when it is a dict's .get, else NULL */
+    PyObject *load;      /* borrowed: Tree._load */
+    PyObject *gen;       /* borrowed: the handle's generation */
+    long max_entries;
+    long max_height;
+} TreeOps;
+
+static PyCFunction g_dict_get_meth = NULL; /* dict.get's C function, to recognise {}.get */
+
+static int
+ops_load(TreeOps *t, PyObject *node)
+{
+    PyObject *cid = slot_get(node, SLOT_CID);
+    PyObject *layer = slot_get(node, SLOT_LAYER);
+    if (t->dict != NULL && cid != NULL && Py_IS_TYPE(cid, (PyTypeObject *)g_cid_type) &&
+        layer != NULL && PyLong_CheckExact(layer)) {
+        PyObject *block = PyDict_GetItemWithError(t->dict, cid);
+        if (block == NULL && PyErr_Occurred()) {
+            return -1;
+        }
+        if (block != NULL && PyBytes_CheckExact(block)) {
+            Py_INCREF(block);
+            int rc = mst_fill_core(node, block, layer, slot_get(node, SLOT_LO),
+                                   slot_get(node, SLOT_HI), t->max_entries, t->max_height);
+            Py_DECREF(block);
+            if (rc != 0) {
+                return rc < 0 ? -1 : 0;
+            }
+        }
+    }
+    PyObject *r = PyObject_CallOneArg(t->load, node);
+    if (r == NULL) {
+        return -1;
+    }
+    Py_DECREF(r);
+    return 0;
+}
+
+/* The node's keys, loading a stub first. Borrowed (the node holds it). */
+static PyObject *
+ops_keys(TreeOps *t, PyObject *node)
+{
+    if (!Py_IS_TYPE(node, g_node_type)) {
+        PyErr_Format(PyExc_TypeError, "MST link must be None or a node, not %s",
+                     Py_TYPE(node)->tp_name);
+        return NULL;
+    }
+    PyObject *keys = slot_get(node, SLOT_KEYS);
+    if (keys == NULL || keys == Py_None) {
+        if (ops_load(t, node) < 0) {
+            return NULL;
+        }
+        keys = slot_get(node, SLOT_KEYS);
+    }
+    PyObject *vals = slot_get(node, SLOT_VALS), *rights = slot_get(node, SLOT_RIGHTS);
+    if (keys == NULL || !PyList_CheckExact(keys) || vals == NULL || !PyList_CheckExact(vals) ||
+        rights == NULL || !PyList_CheckExact(rights) || slot_get(node, SLOT_LEFT) == NULL ||
+        PyList_GET_SIZE(vals) != PyList_GET_SIZE(keys) ||
+        PyList_GET_SIZE(rights) != PyList_GET_SIZE(keys)) {
+        PyErr_SetString(PyExc_TypeError, "MST node fields are not lists of one length");
+        return NULL;
+    }
+    return keys;
+}
+
+static int
+ops_layer(PyObject *node, long *out)
+{
+    PyObject *layer = slot_get(node, SLOT_LAYER);
+    int overflow = 0;
+    long v = layer != NULL && PyLong_CheckExact(layer) ? PyLong_AsLongAndOverflow(layer, &overflow)
+                                                       : -1;
+    if (v == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    if (layer == NULL || !PyLong_CheckExact(layer) || overflow || v < -1 || v > 1000) {
+        PyErr_SetString(PyExc_TypeError, "MST node layer is not a small int");
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* bisect_left over str keys. */
+static int
+ops_bisect(PyObject *keys, PyObject *key, Py_ssize_t *out)
+{
+    Py_ssize_t lo = 0, hi = PyList_GET_SIZE(keys);
+    while (lo < hi) {
+        Py_ssize_t mid = lo + (hi - lo) / 2;
+        PyObject *k = PyList_GET_ITEM(keys, mid);
+        if (!PyUnicode_CheckExact(k)) {
+            PyErr_SetString(PyExc_TypeError, "MST keys must be str");
+            return -1;
+        }
+        int c = PyUnicode_Compare(k, key);
+        if (c == -1 && PyErr_Occurred()) {
+            return -1;
+        }
+        if (c < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    *out = lo;
+    return 0;
+}
+
+static inline int
+ops_is_key(PyObject *keys, Py_ssize_t i, PyObject *key)
+{
+    if (i >= PyList_GET_SIZE(keys)) {
+        return 0;
+    }
+    PyObject *k = PyList_GET_ITEM(keys, i);
+    return PyUnicode_Compare(k, key) == 0; /* both exact str (checked by ops_bisect) */
+}
+
+/* A new node of this generation. Arguments borrowed. */
+static PyObject *
+ops_new(TreeOps *t, PyObject *layer, PyObject *left, PyObject *keys, PyObject *vals,
+        PyObject *rights)
+{
+    PyObject *node = g_node_type->tp_alloc(g_node_type, 0);
+    if (node == NULL) {
+        return NULL;
+    }
+    set_slot_at(node, g_node_off[SLOT_LAYER], layer);
+    set_slot_at(node, g_node_off[SLOT_LEFT], left);
+    set_slot_at(node, g_node_off[SLOT_KEYS], keys);
+    set_slot_at(node, g_node_off[SLOT_VALS], vals);
+    set_slot_at(node, g_node_off[SLOT_RIGHTS], rights);
+    set_slot_at(node, g_node_off[SLOT_GEN], t->gen);
+    set_slot_at(node, g_node_off[SLOT_ENTS], Py_None);
+    set_slot_at(node, g_node_off[SLOT_SPLICE], Py_None);
+    set_slot_at(node, g_node_off[SLOT_CID], Py_None);
+    set_slot_at(node, g_node_off[SLOT_BLOCK], Py_None);
+    set_slot_at(node, g_node_off[SLOT_LO], Py_None);
+    set_slot_at(node, g_node_off[SLOT_HI], Py_None);
+    return node;
+}
+
+/* A new entry-less node (left only) at layer. */
+static PyObject *
+ops_new_empty(TreeOps *t, PyObject *layer, PyObject *left)
+{
+    PyObject *a = PyList_New(0), *b = PyList_New(0), *c = PyList_New(0), *node = NULL;
+    if (a != NULL && b != NULL && c != NULL) {
+        node = ops_new(t, layer, left, a, b, c);
+    }
+    Py_XDECREF(a);
+    Py_XDECREF(b);
+    Py_XDECREF(c);
+    return node;
+}
+
+/* None for a node without entries or left subtree (steals node; new ref). */
+static PyObject *
+ops_normalize(PyObject *node)
+{
+    if (node == NULL || node == Py_None) {
+        return node;
+    }
+    PyObject *keys = slot_get(node, SLOT_KEYS);
+    if (keys != NULL && PyList_CheckExact(keys) && PyList_GET_SIZE(keys) == 0 &&
+        slot_get(node, SLOT_LEFT) == Py_None) {
+        Py_DECREF(node);
+        Py_INCREF(Py_None);
+        return Py_None;
+    }
+    return node;
+}
+
+/* Borrowed: the subtree in gap i (left, or rights[i-1]); the node is loaded. */
+static inline PyObject *
+ops_child(PyObject *node, Py_ssize_t i)
+{
+    return i == 0 ? slot_get(node, SLOT_LEFT)
+                  : PyList_GET_ITEM(slot_get(node, SLOT_RIGHTS), i - 1);
+}
+
+static PyObject *
+ops_slice(PyObject *list, Py_ssize_t lo, Py_ssize_t hi)
+{
+    return PyList_GetSlice(list, lo, hi);
+}
+
+/* a + b for lists (new ref) */
+static PyObject *
+ops_concat(PyObject *a, PyObject *b)
+{
+    return PySequence_Concat(a, b);
+}
+
+/* Wrap node in entry-less nodes up to layer (steals node; new ref). */
+static PyObject *
+ops_wrap(TreeOps *t, PyObject *node, long layer)
+{
+    while (node != NULL && node != Py_None) {
+        long l;
+        if (ops_layer(node, &l) < 0) {
+            Py_DECREF(node);
+            return NULL;
+        }
+        if (l >= layer) {
+            break;
+        }
+        PyObject *up = PyLong_FromLong(l + 1);
+        PyObject *wrapped = up == NULL ? NULL : ops_new_empty(t, up, node);
+        Py_XDECREF(up);
+        Py_DECREF(node);
+        node = wrapped;
+    }
+    return node;
+}
+
+/* Tree._replace_child: a copy of node with gap i's subtree replaced (child borrowed). */
+static PyObject *
+ops_replace_child(TreeOps *t, PyObject *node, Py_ssize_t i, PyObject *child)
+{
+    PyObject *layer = slot_get(node, SLOT_LAYER), *keys = slot_get(node, SLOT_KEYS);
+    PyObject *vals = slot_get(node, SLOT_VALS), *rights = slot_get(node, SLOT_RIGHTS);
+    PyObject *old, *new;
+    if (i == 0) {
+        old = slot_get(node, SLOT_LEFT);
+        new = ops_new(t, layer, child, keys, vals, rights);
+    } else {
+        old = PyList_GET_ITEM(rights, i - 1);
+        PyObject *copy = PyList_GetSlice(rights, 0, PyList_GET_SIZE(rights));
+        if (copy == NULL) {
+            return NULL;
+        }
+        Py_INCREF(child);
+        if (PyList_SetItem(copy, i - 1, child) < 0) {
+            Py_DECREF(copy);
+            return NULL;
+        }
+        new = ops_new(t, layer, slot_get(node, SLOT_LEFT), keys, vals, copy);
+        Py_DECREF(copy);
+    }
+    if (new == NULL) {
+        return NULL;
+    }
+    PyObject *base = slot_get(node, SLOT_BLOCK);
+    if (base != NULL && base != Py_None && old != Py_None && child != Py_None &&
+        Py_IS_TYPE(old, g_node_type)) {
+        PyObject *old_cid = slot_get(old, SLOT_CID);
+        if (old_cid != NULL && old_cid != Py_None) {
+            PyObject *splice = PyTuple_Pack(3, base, old_cid, child);
+            if (splice == NULL) {
+                Py_DECREF(new);
+                return NULL;
+            }
+            set_slot_at(new, g_node_off[SLOT_SPLICE], splice);
+            Py_DECREF(splice);
+        }
+    }
+    return new;
+}
+
+/* Tree._split: (*low, *high) of the subtree below and above key (new refs). */
+static int
+ops_split(TreeOps *t, PyObject *node, PyObject *key, PyObject **low, PyObject **high, int depth)
+{
+    *low = *high = NULL;
+    if (node == Py_None) {
+        Py_INCREF(Py_None);
+        Py_INCREF(Py_None);
+        *low = *high = Py_None;
+        return 0;
+    }
+    if (depth > MST_MAX_DEPTH) {
+        PyErr_SetString(PyExc_RecursionError, "MST nodes nested too deep");
+        return -1;
+    }
+    Py_INCREF(node); /* what we read from it stays alive while children load */
+    PyObject *a = NULL, *b = NULL, *lo_node = NULL, *hi_node = NULL, *tmp = NULL;
+    PyObject *tmp2 = NULL, *tmp3 = NULL;
+    int rc = -1;
+    PyObject *keys = ops_keys(t, node);
+    Py_ssize_t i;
+    if (keys == NULL || ops_bisect(keys, key, &i) < 0) {
+        goto done;
+    }
+    if (ops_split(t, ops_child(node, i), key, &a, &b, depth + 1) < 0) {
+        goto done;
+    }
+    PyObject *layer = slot_get(node, SLOT_LAYER);
+    keys = slot_get(node, SLOT_KEYS);
+    PyObject *vals = slot_get(node, SLOT_VALS), *rights = slot_get(node, SLOT_RIGHTS);
+    Py_ssize_t n = PyList_GET_SIZE(keys);
+    if (i == 0) {
+        lo_node = ops_normalize(ops_new_empty(t, layer, a));
+    } else {
+        tmp = ops_slice(keys, 0, i);
+        tmp2 = tmp == NULL ? NULL : ops_slice(vals, 0, i);
+        tmp3 = tmp2 == NULL ? NULL : ops_slice(rights, 0, i); /* rights[:i-1] + [a] */
+        if (tmp3 == NULL) {
+            goto done;
+        }
+        Py_INCREF(a);
+        if (PyList_SetItem(tmp3, i - 1, a) < 0) {
+            goto done;
+        }
+        lo_node = ops_new(t, layer, slot_get(node, SLOT_LEFT), tmp, tmp2, tmp3);
+        Py_CLEAR(tmp);
+        Py_CLEAR(tmp2);
+        Py_CLEAR(tmp3);
+    }
+    if (lo_node == NULL) {
+        goto done;
+    }
+    tmp = ops_slice(keys, i, n);
+    tmp2 = tmp == NULL ? NULL : ops_slice(vals, i, n);
+    tmp3 = tmp2 == NULL ? NULL : ops_slice(rights, i, n);
+    if (tmp3 == NULL) {
+        goto done;
+    }
+    hi_node = ops_normalize(ops_new(t, layer, b, tmp, tmp2, tmp3));
+    if (hi_node == NULL) {
+        goto done;
+    }
+    *low = lo_node;
+    *high = hi_node;
+    lo_node = hi_node = NULL;
+    rc = 0;
+done:
+    Py_XDECREF(a);
+    Py_XDECREF(b);
+    Py_XDECREF(lo_node);
+    Py_XDECREF(hi_node);
+    Py_XDECREF(tmp);
+    Py_XDECREF(tmp2);
+    Py_XDECREF(tmp3);
+    Py_DECREF(node);
+    return rc;
+}
+
+/* Tree._merge: join adjacent subtrees a and b (borrowed; new ref). */
+static PyObject *
+ops_merge(TreeOps *t, PyObject *a, PyObject *b, int depth)
+{
+    if (a == Py_None) {
+        Py_INCREF(b);
+        return b;
+    }
+    if (b == Py_None) {
+        Py_INCREF(a);
+        return a;
+    }
+    if (depth > MST_MAX_DEPTH) {
+        PyErr_SetString(PyExc_RecursionError, "MST nodes nested too deep");
+        return NULL;
+    }
+    Py_INCREF(a);
+    Py_INCREF(b);
+    PyObject *result = NULL, *merged = NULL, *keys = NULL, *vals = NULL, *rights = NULL;
+    if (ops_keys(t, a) == NULL || ops_keys(t, b) == NULL) {
+        goto done;
+    }
+    PyObject *a_keys = slot_get(a, SLOT_KEYS), *a_rights = slot_get(a, SLOT_RIGHTS);
+    Py_ssize_t an = PyList_GET_SIZE(a_keys);
+    if (an == 0) {
+        merged = ops_merge(t, slot_get(a, SLOT_LEFT), slot_get(b, SLOT_LEFT), depth + 1);
+        if (merged != NULL) {
+            result = ops_new(t, slot_get(a, SLOT_LAYER), merged, slot_get(b, SLOT_KEYS),
+                             slot_get(b, SLOT_VALS), slot_get(b, SLOT_RIGHTS));
+        }
+        goto done;
+    }
+    merged = ops_merge(t, PyList_GET_ITEM(a_rights, an - 1), slot_get(b, SLOT_LEFT), depth + 1);
+    if (merged == NULL) {
+        goto done;
+    }
+    a_keys = slot_get(a, SLOT_KEYS); /* re-read: loading ran code */
+    a_rights = slot_get(a, SLOT_RIGHTS);
+    keys = ops_concat(a_keys, slot_get(b, SLOT_KEYS));
+    vals = keys == NULL ? NULL : ops_concat(slot_get(a, SLOT_VALS), slot_get(b, SLOT_VALS));
+    rights = vals == NULL ? NULL : ops_concat(a_rights, slot_get(b, SLOT_RIGHTS));
+    if (rights == NULL) {
+        goto done;
+    }
+    /* [*a.rights[:-1], junction, *b.rights]: slot an - 1 is a's last subtree */
+    Py_INCREF(merged);
+    if (PyList_SetItem(rights, PyList_GET_SIZE(a_rights) - 1, merged) < 0) {
+        goto done;
+    }
+    result = ops_new(t, slot_get(a, SLOT_LAYER), slot_get(a, SLOT_LEFT), keys, vals, rights);
+done:
+    Py_XDECREF(merged);
+    Py_XDECREF(keys);
+    Py_XDECREF(vals);
+    Py_XDECREF(rights);
+    Py_DECREF(a);
+    Py_DECREF(b);
+    return result;
+}
+
+/* Tree._delete: the new subtree (new ref) and *prev (new ref, or NULL if key is absent,
+ * and then the node itself comes back). */
+static PyObject *
+ops_delete(TreeOps *t, PyObject *node, PyObject *key, PyObject **prev, int depth)
+{
+    *prev = NULL;
+    if (depth > MST_MAX_DEPTH) {
+        PyErr_SetString(PyExc_RecursionError, "MST nodes nested too deep");
+        return NULL;
+    }
+    Py_INCREF(node);
+    PyObject *result = NULL, *merged = NULL, *k = NULL, *v = NULL, *r = NULL, *tmp = NULL;
+    PyObject *sub = NULL;
+    PyObject *keys = ops_keys(t, node);
+    Py_ssize_t i;
+    if (keys == NULL || ops_bisect(keys, key, &i) < 0) {
+        goto done;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(keys);
+    if (ops_is_key(keys, i, key)) {
+        PyObject *rights = slot_get(node, SLOT_RIGHTS);
+        merged = ops_merge(t, ops_child(node, i), PyList_GET_ITEM(rights, i), depth + 1);
+        if (merged == NULL) {
+            goto done;
+        }
+        keys = slot_get(node, SLOT_KEYS);
+        rights = slot_get(node, SLOT_RIGHTS);
+        PyObject *vals = slot_get(node, SLOT_VALS), *left;
+        /* keys[:i] + keys[i+1:], vals likewise */
+        k = ops_slice(keys, 0, n);
+        v = k == NULL ? NULL : ops_slice(vals, 0, n);
+        if (v == NULL || PySequence_DelItem(k, i) < 0 || PySequence_DelItem(v, i) < 0) {
+            goto done;
+        }
+        if (i == 0) {
+            left = merged;
+            r = ops_slice(rights, 1, n);
+        } else {
+            left = slot_get(node, SLOT_LEFT);
+            /* [*rights[:i-1], merged, *rights[i+1:]] */
+            r = ops_slice(rights, 0, n);
+            if (r != NULL) {
+                Py_INCREF(merged);
+                if (PyList_SetItem(r, i - 1, merged) < 0 || PySequence_DelItem(r, i) < 0) {
+                    goto done;
+                }
+            }
+        }
+        if (r == NULL) {
+            goto done;
+        }
+        result = ops_normalize(ops_new(t, slot_get(node, SLOT_LAYER), left, k, v, r));
+        if (result != NULL) {
+            *prev = PyList_GET_ITEM(vals, i);
+            Py_INCREF(*prev);
+        }
+        goto done;
+    }
+    PyObject *child = ops_child(node, i);
+    if (child == Py_None) {
+        result = node;
+        Py_INCREF(result);
+        goto done;
+    }
+    Py_INCREF(child);
+    sub = ops_delete(t, child, key, prev, depth + 1);
+    Py_DECREF(child);
+    if (sub == NULL) {
+        goto done;
+    }
+    if (*prev == NULL) {
+        result = node;
+        Py_INCREF(result);
+        goto done;
+    }
+    result = ops_normalize(ops_replace_child(t, node, i, sub));
+    if (result == NULL) {
+        Py_CLEAR(*prev);
+    }
+done:
+    Py_XDECREF(sub);
+    Py_XDECREF(merged);
+    Py_XDECREF(k);
+    Py_XDECREF(v);
+    Py_XDECREF(r);
+    Py_XDECREF(tmp);
+    Py_DECREF(node);
+    return result;
+}
+
+/* Tree._put: the new subtree (new ref; the node itself if unchanged) and *prev. */
+static PyObject *
+ops_put(TreeOps *t, PyObject *node, PyObject *key, long layer, PyObject *layer_obj,
+        PyObject *value, PyObject **prev, int depth)
+{
+    *prev = NULL;
+    if (depth > MST_MAX_DEPTH) {
+        PyErr_SetString(PyExc_RecursionError, "MST nodes nested too deep");
+        return NULL;
+    }
+    Py_INCREF(node);
+    PyObject *result = NULL, *k = NULL, *v = NULL, *r = NULL, *a = NULL, *b = NULL;
+    PyObject *sub = NULL, *child = NULL;
+    PyObject *keys = ops_keys(t, node);
+    Py_ssize_t i, n;
+    long node_layer;
+    if (keys == NULL || ops_bisect(keys, key, &i) < 0 || ops_layer(node, &node_layer) < 0) {
+        goto done;
+    }
+    n = PyList_GET_SIZE(keys);
+    PyObject *vals = slot_get(node, SLOT_VALS);
+    if (ops_is_key(keys, i, key)) {
+        PyObject *old = PyList_GET_ITEM(vals, i);
+        Py_INCREF(old);
+        int same = PyObject_RichCompareBool(old, value, Py_EQ);
+        if (same < 0) {
+            Py_DECREF(old);
+            goto done;
+        }
+        if (same) {
+            *prev = old;
+            result = node;
+            Py_INCREF(result);
+            goto done;
+        }
+        vals = slot_get(node, SLOT_VALS);
+        v = ops_slice(vals, 0, PyList_GET_SIZE(vals));
+        if (v == NULL) {
+            Py_DECREF(old);
+            goto done;
+        }
+        Py_INCREF(value);
+        if (PyList_SetItem(v, i, value) < 0) {
+            Py_DECREF(old);
+            goto done;
+        }
+        result = ops_new(t, slot_get(node, SLOT_LAYER), slot_get(node, SLOT_LEFT),
+                         slot_get(node, SLOT_KEYS), v, slot_get(node, SLOT_RIGHTS));
+        if (result == NULL) {
+            Py_DECREF(old);
+            goto done;
+        }
+        PyObject *base = slot_get(node, SLOT_BLOCK);
+        if (base != NULL && base != Py_None) {
+            PyObject *splice = PyTuple_Pack(3, base, old, value);
+            if (splice == NULL) {
+                Py_DECREF(old);
+                Py_CLEAR(result);
+                goto done;
+            }
+            set_slot_at(result, g_node_off[SLOT_SPLICE], splice);
+            Py_DECREF(splice);
+        }
+        *prev = old;
+        goto done;
+    }
+    child = ops_child(node, i);
+    Py_INCREF(child);
+    if (layer == node_layer) {
+        if (ops_split(t, child, key, &a, &b, depth + 1) < 0) {
+            goto done;
+        }
+        keys = slot_get(node, SLOT_KEYS);
+        vals = slot_get(node, SLOT_VALS);
+        PyObject *rights = slot_get(node, SLOT_RIGHTS), *left = slot_get(node, SLOT_LEFT);
+        n = PyList_GET_SIZE(keys);
+        r = ops_slice(rights, 0, n);
+        k = r == NULL ? NULL : ops_slice(keys, 0, n);
+        v = k == NULL ? NULL : ops_slice(vals, 0, n);
+        if (v == NULL || PyList_Insert(r, i, b) < 0 || PyList_Insert(k, i, key) < 0 ||
+            PyList_Insert(v, i, value) < 0) {
+            goto done;
+        }
+        if (i == 0) {
+            left = a;
+        } else {
+            Py_INCREF(a);
+            if (PyList_SetItem(r, i - 1, a) < 0) {
+                goto done;
+            }
+        }
+        result = ops_new(t, slot_get(node, SLOT_LAYER), left, k, v, r);
+        goto done;
+    }
+    if (child == Py_None) {
+        PyObject *one_k = PyList_New(1), *one_v = PyList_New(1), *one_r = PyList_New(1);
+        if (one_k != NULL && one_v != NULL && one_r != NULL) {
+            Py_INCREF(key);
+            PyList_SET_ITEM(one_k, 0, key);
+            Py_INCREF(value);
+            PyList_SET_ITEM(one_v, 0, value);
+            Py_INCREF(Py_None);
+            PyList_SET_ITEM(one_r, 0, Py_None);
+            sub = ops_new(t, layer_obj, Py_None, one_k, one_v, one_r);
+        }
+        Py_XDECREF(one_k);
+        Py_XDECREF(one_v);
+        Py_XDECREF(one_r);
+        sub = ops_wrap(t, sub, node_layer - 1);
+        if (sub == NULL) {
+            goto done;
+        }
+    } else {
+        sub = ops_put(t, child, key, layer, layer_obj, value, prev, depth + 1);
+        if (sub == NULL) {
+            goto done;
+        }
+        if (sub == child) {
+            result = node;
+            Py_INCREF(result);
+            goto done;
+        }
+    }
+    result = ops_replace_child(t, node, i, sub);
+    if (result == NULL) {
+        Py_CLEAR(*prev);
+    }
+done:
+    Py_XDECREF(child);
+    Py_XDECREF(sub);
+    Py_XDECREF(a);
+    Py_XDECREF(b);
+    Py_XDECREF(k);
+    Py_XDECREF(v);
+    Py_XDECREF(r);
+    Py_DECREF(node);
+    return result;
+}
+
+static int
+ops_init(TreeOps *t, PyObject *const *args)
+{
+    /* (root, key, gen, get_block, load, max_entries, max_height, ...) */
+    if (!node_call_ok()) {
+        return -1;
+    }
+    if (!Py_IS_TYPE(args[0], g_node_type) || !PyUnicode_CheckExact(args[1]) ||
+        !PyLong_CheckExact(args[2]) || !small_int(args[5], 0, LONG_MAX, &t->max_entries) ||
+        !small_int(args[6], 0, LONG_MAX, &t->max_height)) {
+        PyErr_SetString(PyExc_TypeError, "mst_put()/mst_delete(): bad arguments");
+        return -1;
+    }
+    t->gen = args[2];
+    t->get_block = args[3];
+    t->load = args[4];
+    t->dict = NULL;
+    if (g_dict_get_meth == NULL) {
+        PyObject *d = PyDict_New();
+        PyObject *get = d == NULL ? NULL : PyObject_GetAttrString(d, "get");
+        if (get != NULL && PyCFunction_Check(get)) {
+            g_dict_get_meth = PyCFunction_GET_FUNCTION(get);
+        }
+        Py_XDECREF(get);
+        Py_XDECREF(d);
+        if (PyErr_Occurred()) {
+            return -1;
+        }
+    }
+    PyObject *g = t->get_block;
+    if (g_dict_get_meth != NULL && PyCFunction_Check(g) &&
+        PyCFunction_GET_FUNCTION(g) == g_dict_get_meth && PyCFunction_GET_SELF(g) != NULL &&
+        PyDict_CheckExact(PyCFunction_GET_SELF(g))) {
+        t->dict = PyCFunction_GET_SELF(g);
+    }
+    return 0;
+}
+
+/* mst_delete(root, key, gen, get_block, load, max_entries, max_height)
+ * -> (new root or None, previous value or None); Tree.delete trims the root. */
+static PyObject *
+py_mst_delete(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    TreeOps t;
+    if (nargs != 7) {
+        PyErr_SetString(PyExc_TypeError, "mst_delete() takes 7 positional arguments");
+        return NULL;
+    }
+    if (ops_init(&t, args) < 0) {
+        return NULL;
+    }
+    PyObject *prev = NULL;
+    PyObject *root = ops_delete(&t, args[0], args[1], &prev, 0);
+    if (root == NULL) {
+        return NULL;
+    }
+    PyObject *out = PyTuple_Pack(2, root, prev == NULL ? Py_None : prev);
+    Py_DECREF(root);
+    Py_XDECREF(prev);
+    return out;
+}
+
+/* mst_put(root, key, gen, get_block, load, max_entries, max_height, layer, value)
+ * -> (new root, previous value or None); layer is the key's. */
+static PyObject *
+py_mst_put(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    TreeOps t;
+    long layer;
+    if (nargs != 9) {
+        PyErr_SetString(PyExc_TypeError, "mst_put() takes 9 positional arguments");
+        return NULL;
+    }
+    if (ops_init(&t, args) < 0) {
+        return NULL;
+    }
+    if (!small_int(args[7], 0, 1000, &layer) ||
+        !Py_IS_TYPE(args[8], (PyTypeObject *)g_cid_type)) {
+        PyErr_SetString(PyExc_TypeError, "mst_put(): bad layer or value");
+        return NULL;
+    }
+    PyObject *prev = NULL, *root = NULL, *key = args[1], *value = args[8];
+    PyObject *old_root = args[0];
+    long root_layer;
+    Py_INCREF(old_root);
+    PyObject *keys = ops_keys(&t, old_root);
+    if (keys == NULL || ops_layer(old_root, &root_layer) < 0) {
+        Py_DECREF(old_root);
+        return NULL;
+    }
+    int empty = PyList_GET_SIZE(keys) == 0 && slot_get(old_root, SLOT_LEFT) == Py_None;
+    if (empty || layer > root_layer) {
+        /* a new root holding just this key, over the two halves of the old tree */
+        PyObject *a = NULL, *b = NULL, *k = PyList_New(1), *v = PyList_New(1);
+        PyObject *r = PyList_New(1);
+        if (k != NULL && v != NULL && r != NULL) {
+            if (empty) {
+                Py_INCREF(Py_None);
+                Py_INCREF(Py_None);
+                a = b = Py_None;
+            } else if (ops_split(&t, old_root, key, &a, &b, 0) == 0) {
+                a = ops_wrap(&t, a, layer - 1);
+                b = ops_wrap(&t, b, layer - 1);
+            }
+        }
+        if (a != NULL && b != NULL) {
+            Py_INCREF(key);
+            PyList_SET_ITEM(k, 0, key);
+            Py_INCREF(value);
+            PyList_SET_ITEM(v, 0, value);
+            Py_INCREF(b);
+            PyList_SET_ITEM(r, 0, b);
+            root = ops_new(&t, args[7], a, k, v, r);
+        }
+        Py_XDECREF(a);
+        Py_XDECREF(b);
+        Py_XDECREF(k);
+        Py_XDECREF(v);
+        Py_XDECREF(r);
+    } else {
+        root = ops_put(&t, old_root, key, layer, args[7], value, &prev, 0);
+    }
+    Py_DECREF(old_root);
+    if (root == NULL) {
+        return NULL;
+    }
+    PyObject *out = PyTuple_Pack(2, root, prev == NULL ? Py_None : prev);
+    Py_DECREF(root);
+    Py_XDECREF(prev);
+    return out;
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -3277,6 +4060,12 @@ static PyMethodDef cbor_methods[] = {
     {"mst_node_block", py_mst_node_block, METH_O,
      "mst_node_block(node, /)\n--\n\nA node's block (cached), its new descendants' CIDs "
      "computed as needed."},
+    {"mst_put", (PyCFunction)(void (*)(void))py_mst_put, METH_FASTCALL,
+     "mst_put(root, key, gen, get_block, load, max_entries, max_height, layer, value, /)"
+     "\n--\n\nTree.put's copy-on-write insert: (new root, previous value or None)."},
+    {"mst_delete", (PyCFunction)(void (*)(void))py_mst_delete, METH_FASTCALL,
+     "mst_delete(root, key, gen, get_block, load, max_entries, max_height, /)\n--\n\n"
+     "Tree.delete's copy-on-write removal: (new root or None, removed value or None)."},
     {"read_car_slice", (PyCFunction)(void (*)(void))py_read_car_slice, METH_FASTCALL,
      "read_car_slice(data, max_blocks, /)\n--\n\n(root, {cid: block}) of a plain "
      "single-root CAR with every block hash checked, or None."},

@@ -55,3 +55,25 @@ def mst_node_block(node: Any, /) -> bytes: ...
 
 class CIDBase:
     """C-level ``__hash__``/``__eq__``/``__ne__`` for ``cid.CID`` (its only subclass)."""
+def mst_put(
+    root: Any,
+    key: str,
+    gen: int,
+    get_block: Any,
+    load: Any,
+    max_entries: int,
+    max_height: int,
+    layer: int,
+    value: CID,
+    /,
+) -> tuple[Any, CID | None]: ...
+def mst_delete(
+    root: Any,
+    key: str,
+    gen: int,
+    get_block: Any,
+    load: Any,
+    max_entries: int,
+    max_height: int,
+    /,
+) -> tuple[Any, CID | None]: ...

@@ -504,6 +504,9 @@ _fill = _fill_py
 # the node and every new node below it (no Python frame per node).
 _node_block: Callable[[Node], bytes] = _node_block_py
 _node_cid: Callable[[Node], CID] = _node_cid_py
+# Tree.put / Tree.delete in C (the same node-for-node algorithm as Tree._put/_delete).
+_mst_put: Callable[..., tuple[Node, CID | None]] | None = None
+_mst_delete: Callable[..., tuple[Node | None, CID | None]] | None = None
 if BACKEND == "c":
     from lexforge.runtime.data import _cbor
 
@@ -514,6 +517,8 @@ if BACKEND == "c":
     _fill = _fill_c
     _node_block = _cbor.mst_node_block
     _node_cid = _cbor.mst_node_cid
+    _mst_put = _cbor.mst_put
+    _mst_delete = _cbor.mst_delete
 
 
 def decode_node(
@@ -814,6 +819,20 @@ class Tree:
     def put(self, key: str, value: CID) -> CID | None:
         """Set ``key`` (assumed valid) to ``value``; returns the previous value or None."""
         layer = key_layer(key)
+        if _mst_put is not None and type(key) is str and type(value) is CID:
+            limits = self.limits
+            self.root, prev = _mst_put(
+                self.root,
+                key,
+                self._gen,
+                self.get_block,
+                self._load,
+                limits.max_entries,
+                limits.max_height,
+                layer,
+                value,
+            )
+            return prev
         root = self._load(self.root)
         if root.is_empty:
             self.root = self._new(layer, None, [key], [value], [None])
@@ -829,7 +848,20 @@ class Tree:
 
     def delete(self, key: str) -> CID | None:
         """Remove ``key``; returns its value, or None (tree unchanged) if absent."""
-        root, prev = self._delete(self._load(self.root), key)
+        root: Node | None
+        if _mst_delete is not None and type(key) is str:
+            limits = self.limits
+            root, prev = _mst_delete(
+                self.root,
+                key,
+                self._gen,
+                self.get_block,
+                self._load,
+                limits.max_entries,
+                limits.max_height,
+            )
+        else:
+            root, prev = self._delete(self._load(self.root), key)
         if prev is None:
             return None
         while root is not None and not root.keys and root.left is not None:

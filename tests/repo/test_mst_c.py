@@ -610,3 +610,173 @@ def test_splice_applies_only_to_a_single_occurrence() -> None:
     reference = Node(1, None, ["com.x/a", "com.x/b"], [LEAF, LEAF], [None, None], 0)
     reference._splice = (twice, LEAF, RAW)
     assert _cbor.mst_node_block(node) == mst._node_block_py(reference) == twice
+
+
+# -- writes ---------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def python_writes() -> Iterator[None]:
+    """Tree.put/delete through the Python methods alone."""
+    saved = mst._mst_put, mst._mst_delete
+    mst._mst_put = mst._mst_delete = None
+    try:
+        yield
+    finally:
+        mst._mst_put, mst._mst_delete = saved
+
+
+def structure(tree: Tree) -> list[Any]:
+    """Every loaded node, pre-order: what it holds and how it is linked."""
+    out: list[Any] = []
+    gen = tree.generation
+
+    def walk(node: Node | None) -> None:
+        if node is None:
+            out.append(None)
+            return
+        if node.keys is None:
+            out.append(("stub", node._cid, node.layer, node.lo, node.hi))
+            return
+        splice = node._splice
+        out.append(
+            (
+                node.layer,
+                node.keys,
+                node.vals,
+                node.gen == gen,
+                node.gen == 0,
+                node._cid,
+                node._block,
+                None if splice is None else (splice[0], splice[1]),
+            )
+        )
+        walk(node.left)
+        for right in node.rights:
+            walk(right)
+
+    walk(tree.root)
+    return out
+
+
+def run_writes(
+    tree: Tree, writes: list[tuple[str, CID | None]]
+) -> tuple[list[Any], list[Any], Any, CID | None]:
+    answers: list[Any] = []
+    for key, value in writes:
+        before = tree.root
+        try:
+            answers.append(tree.delete(key) if value is None else tree.put(key, value))
+        except RepoError as exc:
+            answers.append((type(exc), str(exc)))
+            assert tree.root is before  # a failed write leaves the tree alone
+    shape = structure(tree)
+    try:
+        root: CID | None = tree.root_cid
+    except RuntimeError:  # a root that is still a stub (every write failed on it)
+        root = None
+    return answers, shape, [n.cid for n in tree.new_nodes()], root
+
+
+write_lists = st.lists(
+    st.tuples(
+        paths | st.sampled_from(["app.bsky.feed.post/" + "z" * 40, "a/b", "zzz/zzz"]),
+        st.sampled_from([None, None, LEAF, RAW, ODD]),
+    ),
+    max_size=25,
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    mapping=mappings,
+    writes=write_lists,
+    mode=st.sampled_from(["built", "loaded", "partial", "corrupt"]),
+    seed=st.integers(0, 2**32),
+)
+def test_writes_match_the_python_methods(
+    mapping: dict[str, CID], writes: list[tuple[str, CID | None]], mode: str, seed: int
+) -> None:
+    """Same answers, same nodes (and splices), same root, same errors with bad trees."""
+    rnd = random.Random(seed)
+    built = Tree.build(mapping.items(), {}.get)
+    blocks = {node.cid: node.block for node in built.nodes()}
+    if mode == "partial" and len(blocks) > 1:
+        for cid in rnd.sample(
+            sorted(blocks, key=lambda c: c.bytes), k=rnd.randint(1, len(blocks) - 1)
+        ):
+            if cid != built.root_cid:
+                del blocks[cid]
+    if mode == "corrupt" and len(blocks) > 1:
+        cid = rnd.choice([c for c in blocks if c != built.root_cid])
+        blocks[cid] = mutate(blocks[cid], rnd, 2)
+
+    def make() -> Tree:
+        if mode == "built":
+            return Tree.build(mapping.items(), {}.get)
+        return Tree.load(built.root_cid, dict(blocks).get)
+
+    ours = run_writes(make(), writes)
+    with python_writes():
+        theirs = run_writes(make(), writes)
+    assert ours == theirs
+
+
+def test_writes_through_a_getter_that_is_not_a_dict() -> None:
+    built = Tree.build([(f"com.x/k{i:04d}", LEAF) for i in range(300)], {}.get)
+    blocks = {node.cid: node.block for node in built.nodes()}
+    calls: list[CID] = []
+
+    def getter(cid: CID) -> bytes | None:
+        calls.append(cid)
+        return blocks.get(cid)
+
+    ours = Tree.load(built.root_cid, getter)
+    with python_writes():
+        theirs = Tree.load(built.root_cid, blocks.get)
+        for tree in (theirs,):
+            tree.put("com.x/k0100x", RAW)
+            tree.delete("com.x/k0200")
+    ours.put("com.x/k0100x", RAW)
+    ours.delete("com.x/k0200")
+    assert calls
+    assert ours.root_cid == theirs.root_cid
+    assert structure(ours) == structure(theirs)
+
+
+def test_write_arguments() -> None:
+    tree = Tree.build([("com.x/a", LEAF)], {}.get)
+    args = (tree.root, "com.x/b", tree.generation, {}.get, tree._load, 256, 32)
+    with pytest.raises(TypeError):
+        _cbor.mst_delete(*args[:-1])  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        _cbor.mst_delete(LEAF, *args[1:])
+    with pytest.raises(TypeError):
+        _cbor.mst_put(*args, "x", LEAF)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        _cbor.mst_put(*args, 0, "not a cid")  # type: ignore[arg-type]
+    odd = Node(0, None, ["com.x/a"], [LEAF], [], 0)  # lists of different lengths
+    with pytest.raises(TypeError):
+        _cbor.mst_delete(odd, *args[1:])
+    assert _cbor.mst_delete(*args) == (tree.root, None)
+
+
+def test_many_writes_on_a_deep_tree() -> None:
+    rnd = random.Random(11)
+    keys_ = [f"app.bsky.feed.post/3k{rnd.randrange(10**12):012d}" for _ in range(3000)]
+    built = Tree.build([(k, LEAF) for k in keys_], {}.get)
+    blocks = {node.cid: node.block for node in built.nodes()}
+    writes: list[tuple[str, CID | None]] = []
+    for _ in range(400):
+        roll = rnd.random()
+        if roll < 0.4:
+            writes.append((rnd.choice(keys_), None))
+        elif roll < 0.7:
+            writes.append((rnd.choice(keys_), rnd.choice([RAW, ODD])))
+        else:
+            writes.append((f"app.bsky.feed.post/3z{rnd.randrange(10**12):012d}", RAW))
+    ours = run_writes(Tree.load(built.root_cid, blocks.get), writes)
+    with python_writes():
+        theirs = run_writes(Tree.load(built.root_cid, blocks.get), writes)
+    assert ours == theirs
+    assert built.root.layer >= 4
