@@ -98,10 +98,23 @@ def _specialize(cls: type[LexModel], fast: SchemaValidator) -> None:
                 return klass.__pydantic_validator__.validate_json(json_data)
         return generic_json(klass, json_data, **options)
 
-    functools.update_wrapper(model_validate, generic_python)
-    functools.update_wrapper(model_validate_json, generic_json)
-    type.__setattr__(cls, "model_validate", classmethod(model_validate))
-    type.__setattr__(cls, "model_validate_json", classmethod(model_validate_json))
+    for function, generic in (
+        (model_validate, generic_python),
+        (model_validate_json, generic_json),
+    ):
+        functools.update_wrapper(function, generic)
+        function.__lexforge_specialized__ = True  # type: ignore[attr-defined]
+        type.__setattr__(cls, function.__name__, classmethod(function))
+
+
+def _forget_fast(cls: type[LexModel]) -> None:
+    """Drop ``cls``'s fast validator and specialised methods (after a schema rebuild)."""
+    if "__lexforge_fast__" in cls.__dict__:
+        type.__setattr__(cls, "__lexforge_fast__", (None, None))
+    for name in ("model_validate", "model_validate_json"):
+        method = cls.__dict__.get(name)
+        if getattr(getattr(method, "__func__", None), "__lexforge_specialized__", False):
+            type.__delattr__(cls, name)
 
 
 class LexModel(BaseModel):
@@ -125,6 +138,28 @@ class LexModel(BaseModel):
         None,
         None,
     )
+
+    @classmethod
+    def model_rebuild(
+        cls,
+        *,
+        force: bool = False,
+        raise_errors: bool = True,
+        _parent_namespace_depth: int = 2,
+        _types_namespace: Mapping[str, Any] | None = None,
+    ) -> bool | None:
+        """``BaseModel.model_rebuild``; a model rebuilt drops its fast validator, which is
+        built again from the new schema when next used."""
+        rebuilt = super().model_rebuild(
+            force=force,
+            raise_errors=raise_errors,
+            # This frame sits between the caller and pydantic's namespace lookup.
+            _parent_namespace_depth=_parent_namespace_depth + 1 if _parent_namespace_depth else 0,
+            _types_namespace=_types_namespace,
+        )
+        if rebuilt:
+            _forget_fast(cls)
+        return rebuilt
 
     @classmethod
     def model_validate(
