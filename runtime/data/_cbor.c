@@ -3645,6 +3645,253 @@ py_mst_put(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return out;
 }
 
+/* mst_new_blocks(root, gen, max_entries) -> {cid: block} | None: Tree.new_blocks for the
+ * nodes of generation gen reachable from the root through nodes of that generation, in
+ * Tree._new_nodes's order, each encoded and hashed once; None when a node holds more than
+ * max_entries entries (Tree.new_blocks then raises the error). */
+static PyObject *
+py_mst_new_blocks(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    long cap;
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "mst_new_blocks() takes 3 positional arguments");
+        return NULL;
+    }
+    if (!node_call_ok()) {
+        return NULL;
+    }
+    PyObject *root = args[0], *gen = args[1];
+    if (!Py_IS_TYPE(root, g_node_type) || !PyLong_CheckExact(gen) ||
+        !small_int(args[2], 0, LONG_MAX, &cap)) {
+        PyErr_SetString(PyExc_TypeError, "mst_new_blocks(): bad arguments");
+        return NULL;
+    }
+    PyObject *out = PyList_New(0), *stack = PyList_New(0), *blocks = NULL;
+    if (out == NULL || stack == NULL) {
+        goto fail;
+    }
+    /* the walk: exactly Tree._new_nodes */
+    PyObject *keys = slot_get(root, SLOT_KEYS), *rg = slot_get(root, SLOT_GEN);
+    int same = rg == NULL ? 0 : PyObject_RichCompareBool(rg, gen, Py_EQ);
+    if (same < 0) {
+        goto fail;
+    }
+    if (keys != NULL && keys != Py_None && same) {
+        if (PyList_Append(out, root) < 0 || PyList_Append(stack, root) < 0) {
+            goto fail;
+        }
+    }
+    while (PyList_GET_SIZE(stack) > 0) {
+        Py_ssize_t top = PyList_GET_SIZE(stack) - 1;
+        PyObject *node = PyList_GET_ITEM(stack, top);
+        Py_INCREF(node);
+        if (PyList_SetSlice(stack, top, top + 1, NULL) < 0) {
+            Py_DECREF(node);
+            goto fail;
+        }
+        PyObject *rights = slot_get(node, SLOT_RIGHTS);
+        if (rights == NULL || !PyList_CheckExact(rights)) {
+            Py_DECREF(node);
+            PyErr_SetString(PyExc_TypeError, "MST node rights is not a list");
+            goto fail;
+        }
+        Py_INCREF(rights);
+        Py_ssize_t n = PyList_GET_SIZE(rights);
+        int rc = 0;
+        for (Py_ssize_t i = -1; i < n && rc == 0; i++) {
+            PyObject *child = i < 0 ? slot_get(node, SLOT_LEFT) : PyList_GET_ITEM(rights, i);
+            if (child == NULL || child == Py_None) {
+                continue;
+            }
+            if (!Py_IS_TYPE(child, g_node_type)) {
+                PyErr_SetString(PyExc_TypeError, "MST link is not a node");
+                rc = -1;
+                break;
+            }
+            PyObject *cg = slot_get(child, SLOT_GEN), *ck = slot_get(child, SLOT_KEYS);
+            int eq = cg == NULL ? 0 : PyObject_RichCompareBool(cg, gen, Py_EQ);
+            if (eq < 0) {
+                rc = -1;
+            } else if (eq && ck != NULL && ck != Py_None) {
+                if (PyList_Append(out, child) < 0 || PyList_Append(stack, child) < 0) {
+                    rc = -1;
+                }
+            }
+        }
+        Py_DECREF(rights);
+        Py_DECREF(node);
+        if (rc < 0) {
+            goto fail;
+        }
+    }
+    /* the caps, then {cid: block} in that order */
+    Py_ssize_t count = PyList_GET_SIZE(out);
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *k = slot_get(PyList_GET_ITEM(out, i), SLOT_KEYS);
+        if (!PyList_CheckExact(k)) {
+            PyErr_SetString(PyExc_TypeError, "MST node keys is not a list");
+            goto fail;
+        }
+        if (PyList_GET_SIZE(k) > cap) {
+            Py_DECREF(out);
+            Py_DECREF(stack);
+            Py_RETURN_NONE;
+        }
+    }
+    blocks = PyDict_New();
+    if (blocks == NULL) {
+        goto fail;
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *node = PyList_GET_ITEM(out, i);
+        PyObject *cid = node_cid(node, 0);
+        if (cid == NULL) {
+            goto fail;
+        }
+        PyObject *block = node_block(node, 0); /* cached by node_cid, as a rule */
+        int rc = block == NULL ? -1 : PyDict_SetItem(blocks, cid, block);
+        Py_DECREF(cid);
+        Py_XDECREF(block);
+        if (rc < 0) {
+            goto fail;
+        }
+    }
+    Py_DECREF(out);
+    Py_DECREF(stack);
+    return blocks;
+fail:
+    Py_XDECREF(out);
+    Py_XDECREF(stack);
+    Py_XDECREF(blocks);
+    return NULL;
+}
+
+/* mst_covering_proof(root, key, gen, get_block, load, max_entries, max_height) -> list:
+ * Tree.covering_proof (the key's path and the spines to its neighbours), loading stubs. */
+static PyObject *
+py_mst_covering_proof(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    TreeOps t;
+    if (nargs != 7) {
+        PyErr_SetString(PyExc_TypeError, "mst_covering_proof() takes 7 positional arguments");
+        return NULL;
+    }
+    if (ops_init(&t, args) < 0) {
+        return NULL;
+    }
+    PyObject *key = args[1];
+    PyObject *out = PyList_New(0);
+    if (out == NULL) {
+        return NULL;
+    }
+    PyObject *node = args[0];
+    Py_INCREF(node);
+    int depth = 0;
+    while (node != Py_None) {
+        if (++depth > MST_MAX_DEPTH) {
+            PyErr_SetString(PyExc_RecursionError, "MST nodes nested too deep");
+            goto fail;
+        }
+        PyObject *keys = ops_keys(&t, node);
+        Py_ssize_t i;
+        if (keys == NULL || PyList_Append(out, node) < 0 || ops_bisect(keys, key, &i) < 0) {
+            goto fail;
+        }
+        if (ops_is_key(keys, i, key)) {
+            /* the rightmost spine of the gap below the key (appended before loading) */
+            PyObject *spine = ops_child(node, i);
+            Py_INCREF(spine);
+            while (spine != Py_None) {
+                if (++depth > MST_MAX_DEPTH * 3) {
+                    PyErr_SetString(PyExc_RecursionError, "MST nodes nested too deep");
+                    Py_DECREF(spine);
+                    goto fail;
+                }
+                if (PyList_Append(out, spine) < 0) {
+                    Py_DECREF(spine);
+                    goto fail;
+                }
+                PyObject *sk = ops_keys(&t, spine);
+                if (sk == NULL) {
+                    Py_DECREF(spine);
+                    goto fail;
+                }
+                Py_ssize_t sn = PyList_GET_SIZE(sk);
+                PyObject *next = sn ? PyList_GET_ITEM(slot_get(spine, SLOT_RIGHTS), sn - 1)
+                                    : slot_get(spine, SLOT_LEFT);
+                Py_INCREF(next);
+                Py_SETREF(spine, next);
+            }
+            Py_DECREF(spine);
+            /* the leftmost spine of the gap above it (loaded, then appended) */
+            spine = PyList_GET_ITEM(slot_get(node, SLOT_RIGHTS), i);
+            Py_INCREF(spine);
+            while (spine != Py_None) {
+                if (++depth > MST_MAX_DEPTH * 3) {
+                    PyErr_SetString(PyExc_RecursionError, "MST nodes nested too deep");
+                    Py_DECREF(spine);
+                    goto fail;
+                }
+                if (ops_keys(&t, spine) == NULL || PyList_Append(out, spine) < 0) {
+                    Py_DECREF(spine);
+                    goto fail;
+                }
+                PyObject *next = slot_get(spine, SLOT_LEFT);
+                Py_INCREF(next);
+                Py_SETREF(spine, next);
+            }
+            Py_DECREF(spine);
+            break;
+        }
+        PyObject *next = ops_child(node, i);
+        Py_INCREF(next);
+        Py_SETREF(node, next);
+    }
+    Py_DECREF(node);
+    return out;
+fail:
+    Py_DECREF(node);
+    Py_DECREF(out);
+    return NULL;
+}
+
+/* mst_add_covering_proof(root, key, gen, get_block, load, max_entries, max_height, into)
+ * -> None: {cid: block} of every covering-proof node not yet in the dict `into`, added
+ * in proof order (Tree.add_covering_proof). */
+static PyObject *
+py_mst_add_covering_proof(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 8 || !PyDict_CheckExact(args[7])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "mst_add_covering_proof() takes 8 positional arguments, the last a dict");
+        return NULL;
+    }
+    PyObject *into = args[7];
+    PyObject *nodes = py_mst_covering_proof(module, args, 7);
+    if (nodes == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(nodes); i++) {
+        PyObject *node = PyList_GET_ITEM(nodes, i);
+        PyObject *cid = node_cid(node, 0);
+        if (cid == NULL) {
+            Py_DECREF(nodes);
+            return NULL;
+        }
+        int has = PyDict_Contains(into, cid);
+        PyObject *block = has == 0 ? node_block(node, 0) : NULL;
+        int rc = has < 0 || (has == 0 && (block == NULL || PyDict_SetItem(into, cid, block) < 0));
+        Py_DECREF(cid);
+        Py_XDECREF(block);
+        if (rc) {
+            Py_DECREF(nodes);
+            return NULL;
+        }
+    }
+    Py_DECREF(nodes);
+    Py_RETURN_NONE;
+}
+
 /* ------------------------------------------------------------------------------------ */
 /* CAR slices (repo/carslice.py _read_fast): a canonical one-root header, then sections of
  * a blessed 36-byte CID and its block, each block's SHA-256 checked. Anything else, any
@@ -4066,6 +4313,17 @@ static PyMethodDef cbor_methods[] = {
     {"mst_delete", (PyCFunction)(void (*)(void))py_mst_delete, METH_FASTCALL,
      "mst_delete(root, key, gen, get_block, load, max_entries, max_height, /)\n--\n\n"
      "Tree.delete's copy-on-write removal: (new root or None, removed value or None)."},
+    {"mst_new_blocks", (PyCFunction)(void (*)(void))py_mst_new_blocks, METH_FASTCALL,
+     "mst_new_blocks(root, gen, max_entries, /)\n--\n\nTree.new_blocks: {cid: block} "
+     "of the generation's nodes, or None if one holds more than max_entries entries."},
+    {"mst_covering_proof", (PyCFunction)(void (*)(void))py_mst_covering_proof,
+     METH_FASTCALL,
+     "mst_covering_proof(root, key, gen, get_block, load, max_entries, max_height, /)\n"
+     "--\n\nTree.covering_proof: the key's path and its neighbours' spines."},
+    {"mst_add_covering_proof", (PyCFunction)(void (*)(void))py_mst_add_covering_proof,
+     METH_FASTCALL,
+     "mst_add_covering_proof(root, key, gen, get_block, load, max_entries, max_height, "
+     "into, /)\n--\n\nAdd {cid: block} of the key's covering proof nodes missing from into."},
     {"read_car_slice", (PyCFunction)(void (*)(void))py_read_car_slice, METH_FASTCALL,
      "read_car_slice(data, max_blocks, /)\n--\n\n(root, {cid: block}) of a plain "
      "single-root CAR with every block hash checked, or None."},

@@ -77,3 +77,25 @@ def mst_delete(
     max_height: int,
     /,
 ) -> tuple[Any, CID | None]: ...
+def mst_new_blocks(root: Any, gen: int, max_entries: int, /) -> dict[CID, bytes] | None: ...
+def mst_covering_proof(
+    root: Any,
+    key: str,
+    gen: int,
+    get_block: Any,
+    load: Any,
+    max_entries: int,
+    max_height: int,
+    /,
+) -> list[Any]: ...
+def mst_add_covering_proof(
+    root: Any,
+    key: str,
+    gen: int,
+    get_block: Any,
+    load: Any,
+    max_entries: int,
+    max_height: int,
+    into: dict[CID, bytes],
+    /,
+) -> None: ...

@@ -8,8 +8,9 @@ field an attacker adds or changes breaks the signature.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from lexforge.runtime.crypto import Keypair, PublicKey, parse_did_key
 from lexforge.runtime.crypto.errors import CryptoError
@@ -75,35 +76,35 @@ class Commit:
             obj = decode(block)
         except DataModelError as exc:
             raise CommitError(f"commit is not canonical DAG-CBOR: {exc}") from None
-        if not isinstance(obj, dict):
+        if type(obj) is not dict:
             raise CommitError("commit is not a map")
-        version = obj.get("version")
-        if version not in (2, 3) or isinstance(version, bool):
+        get: Callable[[str], Any] = obj.get
+        version = get("version")
+        if type(version) is not int or version not in (2, 3):  # (bool is not int here)
             raise CommitError(f"unsupported commit version {version!r}")
-        allowed = {"did", "rev", "data", "prev", "version", "sig"}
-        if not obj.keys() <= allowed:
-            raise CommitError(f"unexpected commit fields {sorted(obj.keys() - allowed)}")
-        did, rev, data, sig = obj.get("did"), obj.get("rev"), obj.get("data"), obj.get("sig")
+        if not obj.keys() <= _FIELDS:
+            raise CommitError(f"unexpected commit fields {sorted(obj.keys() - _FIELDS)}")
         if version == 3 and "prev" not in obj:
             raise CommitError("v3 commit lacks 'prev' (must be present, possibly null)")
-        prev = obj.get("prev")
+        did, rev, data, prev, sig = get("did"), get("rev"), get("data"), get("prev"), get("sig")
         if not fast_is_did(did):
             raise CommitError("commit 'did' is not a valid DID")
         if not fast_is_tid(rev):
             raise CommitError("commit 'rev' is not a TID")
         if not is_node_cid(data):
             raise CommitError("commit 'data' is not a dag-cbor sha-256 CID")
-        if prev is not None and not isinstance(prev, CID):
+        if prev is not None and type(prev) is not CID:
             raise CommitError("commit 'prev' is not null or a CID")
-        if not isinstance(sig, bytes) or not sig:
+        if type(sig) is not bytes or not sig:
             raise CommitError("commit 'sig' missing or not bytes")
-        assert isinstance(did, str)
-        assert isinstance(rev, str)
-        assert isinstance(data, CID)
         commit = cls(did=did, rev=rev, data=data, sig=sig, prev=prev, version=version)
         if commit.to_block() != block:
             raise CommitError("commit does not re-encode to its block")
         return commit
+
+
+#: The fields a commit may have (v2 and v3).
+_FIELDS: Final = frozenset(("did", "rev", "data", "prev", "version", "sig"))
 
 
 def sign_commit(did: str, rev: str, data: CID, key: Keypair, prev: CID | None = None) -> Commit:

@@ -507,6 +507,9 @@ _node_cid: Callable[[Node], CID] = _node_cid_py
 # Tree.put / Tree.delete in C (the same node-for-node algorithm as Tree._put/_delete).
 _mst_put: Callable[..., tuple[Node, CID | None]] | None = None
 _mst_delete: Callable[..., tuple[Node | None, CID | None]] | None = None
+_mst_new_blocks: Callable[[Node, int, int], dict[CID, bytes] | None] | None = None
+_mst_covering_proof: Callable[..., list[Node]] | None = None
+_mst_add_covering_proof: Callable[..., None] | None = None
 if BACKEND == "c":
     from lexforge.runtime.data import _cbor
 
@@ -519,6 +522,9 @@ if BACKEND == "c":
     _node_cid = _cbor.mst_node_cid
     _mst_put = _cbor.mst_put
     _mst_delete = _cbor.mst_delete
+    _mst_new_blocks = _cbor.mst_new_blocks
+    _mst_covering_proof = _cbor.mst_covering_proof
+    _mst_add_covering_proof = _cbor.mst_add_covering_proof
 
 
 def decode_node(
@@ -794,6 +800,17 @@ class Tree:
         after it). An absent key's neighbours lie on its own path. Equal, as a set, to
         ``path(key)`` plus ``path(n)`` for both :meth:`neighbours`.
         """
+        if _mst_covering_proof is not None and type(key) is str:
+            limits = self.limits
+            return _mst_covering_proof(
+                self.root,
+                key,
+                self._gen,
+                self.get_block,
+                self._load,
+                limits.max_entries,
+                limits.max_height,
+            )
         out: list[Node] = []
         node: Node | None = self.root
         while node is not None:
@@ -813,6 +830,26 @@ class Tree:
                 break
             node = node.left if i == 0 else node.rights[i - 1]
         return out
+
+    def add_covering_proof(self, key: str, into: dict[CID, bytes]) -> None:
+        """Add ``{cid: block}`` of the :meth:`covering_proof` nodes missing from ``into``."""
+        if _mst_add_covering_proof is not None and type(key) is str and type(into) is dict:
+            limits = self.limits
+            _mst_add_covering_proof(
+                self.root,
+                key,
+                self._gen,
+                self.get_block,
+                self._load,
+                limits.max_entries,
+                limits.max_height,
+                into,
+            )
+            return
+        for node in self.covering_proof(key):
+            cid = node.cid
+            if cid not in into:
+                into[cid] = node.block
 
     # -- writes ---------------------------------------------------------------------
 
@@ -1030,6 +1067,10 @@ class Tree:
         of this handle's generation reachable from the root), each encoded once. Raises
         :class:`MstLimitError` like :meth:`check_new_nodes`.
         """
+        if _mst_new_blocks is not None and self.root.layer <= self.limits.max_height:
+            blocks = _mst_new_blocks(self.root, self._gen, self.limits.max_entries)
+            if blocks is not None:
+                return blocks
         nodes = self._new_nodes(self._gen)
         self._check_caps(nodes)
         return {node.cid: node.block for node in nodes}

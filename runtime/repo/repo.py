@@ -304,10 +304,7 @@ class Repo:
         if root.cid not in slice_blocks:
             slice_blocks[root.cid] = root.block
         for op in ops:
-            for node in tree.covering_proof(op.path):
-                cid = node.cid
-                if cid not in slice_blocks:
-                    slice_blocks[cid] = node.block
+            tree.add_covering_proof(op.path, slice_blocks)
         slice_blocks.update(record_blocks)
         diff = CommitDiff(commit, commit_cid, self.rev, self.data, tuple(ops), slice_blocks)
         self.commit = commit

@@ -780,3 +780,83 @@ def test_many_writes_on_a_deep_tree() -> None:
         theirs = run_writes(Tree.load(built.root_cid, blocks.get), writes)
     assert ours == theirs
     assert built.root.layer >= 4
+
+
+@contextlib.contextmanager
+def python_walks() -> Iterator[None]:
+    """new_blocks / covering_proof / add_covering_proof through the Python code alone."""
+    names = ("_mst_new_blocks", "_mst_covering_proof", "_mst_add_covering_proof")
+    saved = [getattr(mst, name) for name in names]
+    for name in names:
+        setattr(mst, name, None)
+    try:
+        yield
+    finally:
+        for name, value in zip(names, saved, strict=True):
+            setattr(mst, name, value)
+
+
+def walk_outcome(fn: Any) -> tuple[Any, ...]:
+    try:
+        return ("ok", fn())
+    except RepoError as exc:
+        return ("error", type(exc), str(exc))
+
+
+@st.composite
+def walk_cases(draw: st.DrawFn) -> tuple[Any, ...]:
+    return (
+        draw(mappings),
+        draw(write_lists),
+        draw(st.lists(paths, max_size=6)),
+        draw(st.booleans()),
+        draw(st.sampled_from([256, 3])),
+        draw(st.integers(0, 2**32)),
+    )
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=walk_cases())
+def test_walks_match_the_python_code(case: tuple[Any, ...]) -> None:
+    mapping, writes, probes, partial, cap, seed = case
+    rnd = random.Random(seed)
+    built = Tree.build(mapping.items(), {}.get)
+    blocks = {node.cid: node.block for node in built.nodes()}
+    if partial:
+        for cid in [c for c in blocks if c != built.root_cid and rnd.random() < 0.3]:
+            del blocks[cid]
+    probes = probes + [k for k, _ in writes[:3]] + sorted(mapping)[:3]
+
+    def run() -> list[Any]:
+        # the cap applies to what the tree creates; loading uses the default caps
+        tree = Tree.load(built.root_cid, dict(blocks).get)
+        tree.limits = MstLimits(max_entries=cap)
+        for key, value in writes:
+            with contextlib.suppress(RepoError):
+                tree.delete(key) if value is None else tree.put(key, value)
+        out: list[Any] = [walk_outcome(tree.new_blocks)]
+        for key in probes:
+            out.append(walk_outcome(lambda k=key: [n.cid for n in tree.covering_proof(k)]))
+            into: dict[CID, bytes] = {}
+            out.append(walk_outcome(lambda k=key, d=into: tree.add_covering_proof(k, d)))
+            out.append(list(into.items()))  # what was added, in order, even after an error
+        return out
+
+    ours = run()
+    with python_walks():
+        theirs = run()
+    assert ours == theirs
+
+
+def test_walk_arguments() -> None:
+    tree = Tree.build([("com.x/a", LEAF)], {}.get)
+    with pytest.raises(TypeError):
+        _cbor.mst_new_blocks(LEAF, 1, 256)
+    with pytest.raises(TypeError):
+        _cbor.mst_new_blocks(tree.root, "1", 256)  # type: ignore[arg-type]
+    args = (tree.root, "com.x/a", tree.generation, {}.get, tree._load, 256, 32)
+    with pytest.raises(TypeError):
+        _cbor.mst_add_covering_proof(*args, [])  # type: ignore[arg-type]
+    assert _cbor.mst_covering_proof(*args) == [tree.root]
+    assert _cbor.mst_new_blocks(tree.root, tree.generation, 0) is None
+    assert _cbor.mst_new_blocks(tree.root, tree.generation + 1, 256) == {}
