@@ -425,6 +425,13 @@ cid_make(const unsigned char *d, Py_ssize_t n, const uint64_t parts[5])
     set_slot_at(cid, g_off_bytes, binary);
     set_slot_at(cid, g_off_parts, parts_obj);
     set_slot_at(cid, g_off_str, Py_None);
+    /* A CID holds bytes, a tuple of ints and a str (or None): it can never be part of a
+     * reference cycle, so the collector need not track it (as CPython untracks tuples
+     * of atoms). Repos hold one per record and node: a third of their tracked objects,
+     * and every full collection used to walk them. */
+    if (PyObject_IS_GC(cid)) {
+        PyObject_GC_UnTrack(cid);
+    }
     Py_DECREF(binary);
     Py_DECREF(parts_obj);
     return cid;

@@ -66,3 +66,20 @@ def test_the_base_refuses_other_objects() -> None:
         hash(base)
     assert base.__eq__(_cbor.CIDBase()) is NotImplemented
     assert (CID.for_cbor(b"") == base) is False
+
+
+def test_c_built_cids_are_not_tracked_by_the_collector() -> None:
+    """They cannot be in a cycle (bytes, a tuple of ints, a str), so full collections of
+    big repos need not walk them."""
+    import gc
+
+    for made in (
+        _cbor.cid_for_cbor(b"x"),
+        _cbor.cid_for_raw(b"x"),
+        _cbor.cid_from_bytes(CID.for_cbor(b"y").bytes),
+        _cbor.decode(b"\xd8\x2a\x58\x25\x00" + CID.for_cbor(b"z").bytes),
+    ):
+        assert type(made) is CID
+        assert not gc.is_tracked(made)
+        str(made)  # caches the text form (a str): still nothing to track
+        assert made == CID.parse(str(made))
