@@ -100,6 +100,11 @@ def check_op_shape(op: RecordOp) -> None:
         raise InversionError(f"{op.action} op at {op.path} has the wrong cid/prev shape")
 
 
+def _inversion_order(op: RecordOp) -> tuple[bool, str]:
+    # deletes first (putting their keys back cannot collide with a create's), then by path
+    return (op.action != "delete", op.path)
+
+
 def invert_ops(
     ops: Sequence[RecordOp],
     blocks: Mapping[CID, bytes],
@@ -124,7 +129,7 @@ def invert_ops(
         if op.path in paths:
             raise InversionError(f"duplicate op path {op.path}")
         paths.add(op.path)
-    ordered = sorted(ops, key=lambda op: (op.action != "delete", op.path))
+    ordered = sorted(ops, key=_inversion_order) if len(ops) > 1 else ops
     try:
         tree = Tree.load(data, blocks.get, limits=limits)
         for op in ordered:

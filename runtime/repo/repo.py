@@ -22,9 +22,10 @@ from lexforge.runtime.repo.blockstore import BlockStore
 from lexforge.runtime.repo.cids import cbor_cid
 from lexforge.runtime.repo.commit import Commit, sign_commit
 from lexforge.runtime.repo.errors import MissingBlockError, RepoError, SwapError, WriteError
+from lexforge.runtime.repo.fastsyntax import fast_is_record_key
 from lexforge.runtime.repo.mst import DEFAULT_LIMITS, MstLimits, Tree
 from lexforge.runtime.repo.ops import MAX_OPS, Create, Delete, RecordOp, Update, Write
-from lexforge.runtime.syntax import TidClock, is_valid_nsid, is_valid_record_key
+from lexforge.runtime.syntax import TidClock, is_valid_nsid
 
 __all__ = ["MAX_RECORD_BYTES", "CommitDiff", "Repo", "encode_record"]
 
@@ -85,7 +86,7 @@ def _path(collection: str, rkey: str) -> str:
         if len(_VALID_COLLECTIONS) >= _VALID_COLLECTIONS_MAX:
             _VALID_COLLECTIONS.clear()
         _VALID_COLLECTIONS.add(collection)
-    if not is_valid_record_key(rkey):
+    if not fast_is_record_key(rkey):
         raise WriteError(f"invalid record key {rkey!r:.80}")
     return f"{collection}/{rkey}"
 

@@ -94,11 +94,17 @@ class CommitVerifier:
 
     async def _check_signature(self, commit: Commit) -> None:
         key = self._keys.get(commit.did)
+        if key is None or not commit.verify(key):
+            await self._check_signature_slow(commit, key)
+
+    async def _check_signature_slow(self, commit: Commit, cached: PublicKey | None) -> None:
+        """The lookup (and the refreshed lookup) when the cached key is absent or failed."""
+        key = cached
         if key is None:
             key = _as_key(await self.key_lookup(commit.did, False))
-        if key is not None and commit.verify(key):
-            self._keys[commit.did] = key
-            return
+            if key is not None and commit.verify(key):
+                self._keys[commit.did] = key
+                return
         fresh = _as_key(await self.key_lookup(commit.did, True))
         if fresh is not None and commit.verify(fresh):
             self._keys[commit.did] = fresh
@@ -148,7 +154,11 @@ class CommitVerifier:
             raise VerificationError("#commit blocks exceed 2,000,000 bytes")
         self._check_rev(event.repo, event.rev)
         commit, blocks = self._read_slice(event.blocks, event.commit, event.repo, event.rev)
-        await self._check_signature(commit)
+        # the cached key inline (no coroutine for the common case), else _check_signature's
+        # lookups
+        key = self._keys.get(commit.did)
+        if key is None or not commit.verify(key):
+            await self._check_signature_slow(commit, key)
         for op in event.ops:
             if op.cid is not None:
                 record = blocks.get(op.cid)

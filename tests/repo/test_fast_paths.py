@@ -305,3 +305,23 @@ def test_bulk_key_layers_match_key_layer() -> None:
         if key in expected:
             assert layer == expected[key], key
     assert max(cold) >= 4  # the vectors reach high layers
+
+
+def test_fast_record_key_check_agrees_with_the_syntax_package() -> None:
+    from pathlib import Path
+
+    from lexforge.runtime.repo.fastsyntax import fast_is_record_key
+    from lexforge.runtime.syntax import is_valid_record_key
+
+    class Sub(str):
+        pass
+
+    vectors = Path(__file__).parent.parent / "vectors" / "syntax"
+    samples: list[object] = [None, 5, b"abc", "", ".", "..", "...", "a" * 512, "a" * 513]
+    samples += [Sub("abc"), Sub("."), Sub("a/b")]
+    for name in ("recordkey_syntax_valid.txt", "recordkey_syntax_invalid.txt"):
+        lines = (vectors / name).read_text(encoding="utf-8").splitlines()
+        samples += [line for line in lines if line and not line.startswith("#")]
+    assert len(samples) > 30
+    for sample in samples:
+        assert fast_is_record_key(sample) == is_valid_record_key(sample), sample
