@@ -258,7 +258,9 @@ class _ModuleEmitter:
         else:
             annotation = f"{base} | None" if f.nullable else base
         if kwargs:
-            rhs = " = " + self.field_call(([default] if default else []) + kwargs)
+            # `default=` by keyword: type checkers without the pydantic plugin only see
+            # defaults passed that way (dataclass_transform field specifiers).
+            rhs = " = " + self.field_call(([f"default={default}"] if default else []) + kwargs)
         else:
             rhs = f" = {default}" if default else ""
         return [f"    {f.name}: {annotation}{rhs}", *docstring(f.description, 4)]
@@ -268,7 +270,7 @@ class _ModuleEmitter:
         body: list[str] = []
         if model.type_tag is not None:
             tag = py_string(model.type_tag)
-            field_ = self.field_call([tag, 'alias="$type"'])
+            field_ = self.field_call([f"default={tag}", 'alias="$type"'])
             body.append(f"    py_type: {self.literal([model.type_tag])} = {field_}")
             del tag
         for f in model.fields:

@@ -32,7 +32,7 @@ class Record(LexRecord):
     """
 
     py_type: Literal["com.germnetwork.declaration"] = Field(
-        "com.germnetwork.declaration", alias="$type"
+        default="com.germnetwork.declaration", alias="$type"
     )
     version: Annotated[str, StringLimits(min_length=5, max_length=14)]
     """Semver version number, without pre-release or build information, for the format of opaque
@@ -40,21 +40,21 @@ class Record(LexRecord):
     """
     current_key: Bytes = Field(alias="currentKey")
     """Opaque value, an ed25519 public key prefixed with a byte enum"""
-    message_me: Omittable[MessageMe] = Field(None, alias="messageMe")
+    message_me: Omittable[MessageMe] = Field(default=None, alias="messageMe")
     """Controls who can message this account"""
-    key_package: Omittable[Bytes] = Field(None, alias="keyPackage")
+    key_package: Omittable[Bytes] = Field(default=None, alias="keyPackage")
     """Opaque value, contains MLS KeyPackage(s), and other signature data, and is signed by the
     currentKey
     """
     continuity_proofs: Omittable[list[Bytes]] = Field(
-        None, alias="continuityProofs", max_length=1000
+        default=None, alias="continuityProofs", max_length=1000
     )
     """Array of opaque values to allow for key rolling"""
 
 
 class MessageMe(LexModel):
     py_type: Literal["com.germnetwork.declaration#messageMe"] = Field(
-        "com.germnetwork.declaration#messageMe", alias="$type"
+        default="com.germnetwork.declaration#messageMe", alias="$type"
     )
     message_me_url: Annotated[formats.Uri, StringLimits(min_length=1, max_length=2047)] = Field(
         alias="messageMeUrl"

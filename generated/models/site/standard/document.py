@@ -50,8 +50,12 @@ class Record(LexRecord):
     Record key: ``tid``.
     """
 
-    py_type: Literal["site.standard.document"] = Field("site.standard.document", alias="$type")
-    bsky_post_ref: Omittable[com_atproto_repo_strong_ref.Main] = Field(None, alias="bskyPostRef")
+    py_type: Literal["site.standard.document"] = Field(
+        default="site.standard.document", alias="$type"
+    )
+    bsky_post_ref: Omittable[com_atproto_repo_strong_ref.Main] = Field(
+        default=None, alias="bskyPostRef"
+    )
     """Strong reference to a Bluesky post. Useful to keep track of comments off-platform."""
     content: Omittable[RecordContent] = None
     """Open union used to define the record's content. Each entry must specify a $type and may be
@@ -60,7 +64,7 @@ class Record(LexRecord):
     contributors: Omittable[list[Contributor]] = None
     cover_image: Omittable[
         Annotated[BlobRef, BlobConstraints(accept=("image/*",), max_size=1000000)]
-    ] = Field(None, alias="coverImage")
+    ] = Field(default=None, alias="coverImage")
     """Image to used for thumbnail or cover image. Less than 1MB is size."""
     description: Omittable[Annotated[str, StringLimits(max_length=30000, max_graphemes=3000)]] = (
         None
@@ -83,23 +87,23 @@ class Record(LexRecord):
     tags: Omittable[list[Annotated[str, StringLimits(max_length=1280, max_graphemes=128)]]] = None
     """Array of strings used to tag or categorize the document. Avoid prepending tags with hashtags.
     """
-    text_content: Omittable[str] = Field(None, alias="textContent")
+    text_content: Omittable[str] = Field(default=None, alias="textContent")
     """Plaintext representation of the documents contents. Should not contain markdown or other
     formatting.
     """
     title: Annotated[str, StringLimits(max_length=5000, max_graphemes=500)]
     """Title of the document."""
-    updated_at: Omittable[formats.Datetime] = Field(None, alias="updatedAt")
+    updated_at: Omittable[formats.Datetime] = Field(default=None, alias="updatedAt")
     """Timestamp of the documents last edit."""
 
 
 class Contributor(LexModel):
     py_type: Literal["site.standard.document#contributor"] = Field(
-        "site.standard.document#contributor", alias="$type"
+        default="site.standard.document#contributor", alias="$type"
     )
     did: formats.Did
     display_name: Omittable[Annotated[str, StringLimits(max_length=1000, max_graphemes=100)]] = (
-        Field(None, alias="displayName")
+        Field(default=None, alias="displayName")
     )
     role: Omittable[Annotated[str, StringLimits(max_length=1000, max_graphemes=100)]] = None
 

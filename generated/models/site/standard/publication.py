@@ -49,9 +49,11 @@ class Record(LexRecord):
     """
 
     py_type: Literal["site.standard.publication"] = Field(
-        "site.standard.publication", alias="$type"
+        default="site.standard.publication", alias="$type"
     )
-    basic_theme: Omittable[site_standard_theme_basic.Record] = Field(None, alias="basicTheme")
+    basic_theme: Omittable[site_standard_theme_basic.Record] = Field(
+        default=None, alias="basicTheme"
+    )
     """Simplified publication theme for tools and apps to utilize when displaying content."""
     description: Omittable[Annotated[str, StringLimits(max_length=30000, max_graphemes=3000)]] = (
         None
@@ -75,9 +77,9 @@ class Record(LexRecord):
 
 class Preferences(LexModel):
     py_type: Literal["site.standard.publication#preferences"] = Field(
-        "site.standard.publication#preferences", alias="$type"
+        default="site.standard.publication#preferences", alias="$type"
     )
-    show_in_discover: bool = Field(True, alias="showInDiscover")
+    show_in_discover: bool = Field(default=True, alias="showInDiscover")
     """Boolean which decides whether the publication should appear in discovery feeds."""
 
 

@@ -28,7 +28,7 @@ class Record(LexRecord):
     """
 
     py_type: Literal["app.bsky.actor.contentVisibilityDeclaration"] = Field(
-        "app.bsky.actor.contentVisibilityDeclaration", alias="$type"
+        default="app.bsky.actor.contentVisibilityDeclaration", alias="$type"
     )
     hide_from_algorithmic_recommendations: bool = Field(alias="hideFromAlgorithmicRecommendations")
     """Whether the account requests that its posts be hidden from algorithmic recommendations.

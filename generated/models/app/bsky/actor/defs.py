@@ -91,7 +91,7 @@ NSID: Final = "app.bsky.actor.defs"
 
 class AdultContentPref(LexModel):
     py_type: Literal["app.bsky.actor.defs#adultContentPref"] = Field(
-        "app.bsky.actor.defs#adultContentPref", alias="$type"
+        default="app.bsky.actor.defs#adultContentPref", alias="$type"
     )
     enabled: bool = False
 
@@ -102,7 +102,7 @@ class BskyAppProgressGuide(LexModel):
     """
 
     py_type: Literal["app.bsky.actor.defs#bskyAppProgressGuide"] = Field(
-        "app.bsky.actor.defs#bskyAppProgressGuide", alias="$type"
+        default="app.bsky.actor.defs#bskyAppProgressGuide", alias="$type"
     )
     guide: Annotated[str, StringLimits(max_length=100)]
 
@@ -113,28 +113,28 @@ class BskyAppStatePref(LexModel):
     """
 
     py_type: Literal["app.bsky.actor.defs#bskyAppStatePref"] = Field(
-        "app.bsky.actor.defs#bskyAppStatePref", alias="$type"
+        default="app.bsky.actor.defs#bskyAppStatePref", alias="$type"
     )
     active_progress_guide: Omittable[BskyAppProgressGuide] = Field(
-        None, alias="activeProgressGuide"
+        default=None, alias="activeProgressGuide"
     )
-    is_beta_user: Omittable[bool] = Field(None, alias="isBetaUser")
+    is_beta_user: Omittable[bool] = Field(default=None, alias="isBetaUser")
     """Indicates if the user is participating in the beta features program."""
     queued_nudges: Omittable[list[Annotated[str, StringLimits(max_length=100)]]] = Field(
-        None, alias="queuedNudges", max_length=1000
+        default=None, alias="queuedNudges", max_length=1000
     )
     """An array of tokens which identify nudges (modals, popups, tours, highlight dots) that should
     be shown to the user.
     """
-    nuxs: Omittable[list[Nux]] = Field(None, max_length=100)
+    nuxs: Omittable[list[Nux]] = Field(default=None, max_length=100)
     """Storage for NUXs the user has encountered."""
 
 
 class ContentLabelPref(LexModel):
     py_type: Literal["app.bsky.actor.defs#contentLabelPref"] = Field(
-        "app.bsky.actor.defs#contentLabelPref", alias="$type"
+        default="app.bsky.actor.defs#contentLabelPref", alias="$type"
     )
-    labeler_did: Omittable[formats.Did] = Field(None, alias="labelerDid")
+    labeler_did: Omittable[formats.Did] = Field(default=None, alias="labelerDid")
     """Which labeler does this preference apply to? If undefined, applies globally."""
     label: str
     visibility: str
@@ -146,37 +146,37 @@ class DeclaredAgePref(LexModel):
     """
 
     py_type: Literal["app.bsky.actor.defs#declaredAgePref"] = Field(
-        "app.bsky.actor.defs#declaredAgePref", alias="$type"
+        default="app.bsky.actor.defs#declaredAgePref", alias="$type"
     )
-    is_over_age13: Omittable[bool] = Field(None, alias="isOverAge13")
+    is_over_age13: Omittable[bool] = Field(default=None, alias="isOverAge13")
     """Indicates if the user has declared that they are over 13 years of age."""
-    is_over_age16: Omittable[bool] = Field(None, alias="isOverAge16")
+    is_over_age16: Omittable[bool] = Field(default=None, alias="isOverAge16")
     """Indicates if the user has declared that they are over 16 years of age."""
-    is_over_age18: Omittable[bool] = Field(None, alias="isOverAge18")
+    is_over_age18: Omittable[bool] = Field(default=None, alias="isOverAge18")
     """Indicates if the user has declared that they are over 18 years of age."""
 
 
 class FeedViewPref(LexModel):
     py_type: Literal["app.bsky.actor.defs#feedViewPref"] = Field(
-        "app.bsky.actor.defs#feedViewPref", alias="$type"
+        default="app.bsky.actor.defs#feedViewPref", alias="$type"
     )
     feed: str
     """The URI of the feed, or an identifier which describes the feed."""
-    hide_replies: Omittable[bool] = Field(None, alias="hideReplies")
+    hide_replies: Omittable[bool] = Field(default=None, alias="hideReplies")
     """Hide replies in the feed."""
-    hide_replies_by_unfollowed: bool = Field(True, alias="hideRepliesByUnfollowed")
+    hide_replies_by_unfollowed: bool = Field(default=True, alias="hideRepliesByUnfollowed")
     """Hide replies in the feed if they are not by followed users."""
-    hide_replies_by_like_count: Omittable[int] = Field(None, alias="hideRepliesByLikeCount")
+    hide_replies_by_like_count: Omittable[int] = Field(default=None, alias="hideRepliesByLikeCount")
     """Hide replies in the feed if they do not have this number of likes."""
-    hide_reposts: Omittable[bool] = Field(None, alias="hideReposts")
+    hide_reposts: Omittable[bool] = Field(default=None, alias="hideReposts")
     """Hide reposts in the feed."""
-    hide_quote_posts: Omittable[bool] = Field(None, alias="hideQuotePosts")
+    hide_quote_posts: Omittable[bool] = Field(default=None, alias="hideQuotePosts")
     """Hide quote posts in the feed."""
 
 
 class HiddenPostsPref(LexModel):
     py_type: Literal["app.bsky.actor.defs#hiddenPostsPref"] = Field(
-        "app.bsky.actor.defs#hiddenPostsPref", alias="$type"
+        default="app.bsky.actor.defs#hiddenPostsPref", alias="$type"
     )
     items: list[formats.AtUri]
     """A list of URIs of posts the account owner has hidden."""
@@ -184,7 +184,7 @@ class HiddenPostsPref(LexModel):
 
 class InterestsPref(LexModel):
     py_type: Literal["app.bsky.actor.defs#interestsPref"] = Field(
-        "app.bsky.actor.defs#interestsPref", alias="$type"
+        default="app.bsky.actor.defs#interestsPref", alias="$type"
     )
     tags: list[Annotated[str, StringLimits(max_length=640, max_graphemes=64)]] = Field(
         max_length=100
@@ -196,7 +196,7 @@ class KnownFollowers(LexModel):
     """The subject's followers whom you also follow"""
 
     py_type: Literal["app.bsky.actor.defs#knownFollowers"] = Field(
-        "app.bsky.actor.defs#knownFollowers", alias="$type"
+        default="app.bsky.actor.defs#knownFollowers", alias="$type"
     )
     count: int
     followers: list[ProfileViewBasic] = Field(min_length=0, max_length=5)
@@ -204,14 +204,14 @@ class KnownFollowers(LexModel):
 
 class LabelerPrefItem(LexModel):
     py_type: Literal["app.bsky.actor.defs#labelerPrefItem"] = Field(
-        "app.bsky.actor.defs#labelerPrefItem", alias="$type"
+        default="app.bsky.actor.defs#labelerPrefItem", alias="$type"
     )
     did: formats.Did
 
 
 class LabelersPref(LexModel):
     py_type: Literal["app.bsky.actor.defs#labelersPref"] = Field(
-        "app.bsky.actor.defs#labelersPref", alias="$type"
+        default="app.bsky.actor.defs#labelersPref", alias="$type"
     )
     labelers: list[LabelerPrefItem]
 
@@ -220,11 +220,11 @@ class LiveEventPreferences(LexModel):
     """Preferences for live events."""
 
     py_type: Literal["app.bsky.actor.defs#liveEventPreferences"] = Field(
-        "app.bsky.actor.defs#liveEventPreferences", alias="$type"
+        default="app.bsky.actor.defs#liveEventPreferences", alias="$type"
     )
-    hidden_feed_ids: Omittable[list[str]] = Field(None, alias="hiddenFeedIds")
+    hidden_feed_ids: Omittable[list[str]] = Field(default=None, alias="hiddenFeedIds")
     """A list of feed IDs that the user has hidden from live events."""
-    hide_all_feeds: bool = Field(False, alias="hideAllFeeds")
+    hide_all_feeds: bool = Field(default=False, alias="hideAllFeeds")
     """Whether to hide all feeds from live events."""
 
 
@@ -232,22 +232,22 @@ class MutedWord(LexModel):
     """A word that the account owner has muted."""
 
     py_type: Literal["app.bsky.actor.defs#mutedWord"] = Field(
-        "app.bsky.actor.defs#mutedWord", alias="$type"
+        default="app.bsky.actor.defs#mutedWord", alias="$type"
     )
     id: Omittable[str] = None
     value: Annotated[str, StringLimits(max_length=10000, max_graphemes=1000)]
     """The muted word itself."""
     targets: list[MutedWordTarget]
     """The intended targets of the muted word."""
-    actor_target: str = Field("all", alias="actorTarget")
+    actor_target: str = Field(default="all", alias="actorTarget")
     """Groups of users to apply the muted word to. If undefined, applies to all users."""
-    expires_at: Omittable[formats.Datetime] = Field(None, alias="expiresAt")
+    expires_at: Omittable[formats.Datetime] = Field(default=None, alias="expiresAt")
     """The date and time at which the muted word will expire and no longer be applied."""
 
 
 class MutedWordsPref(LexModel):
     py_type: Literal["app.bsky.actor.defs#mutedWordsPref"] = Field(
-        "app.bsky.actor.defs#mutedWordsPref", alias="$type"
+        default="app.bsky.actor.defs#mutedWordsPref", alias="$type"
     )
     items: list[MutedWord]
     """A list of words the account owner has muted."""
@@ -256,22 +256,24 @@ class MutedWordsPref(LexModel):
 class Nux(LexModel):
     """A new user experiences (NUX) storage object"""
 
-    py_type: Literal["app.bsky.actor.defs#nux"] = Field("app.bsky.actor.defs#nux", alias="$type")
+    py_type: Literal["app.bsky.actor.defs#nux"] = Field(
+        default="app.bsky.actor.defs#nux", alias="$type"
+    )
     id: Annotated[str, StringLimits(max_length=100)]
     completed: bool = False
     data: Omittable[Annotated[str, StringLimits(max_length=3000, max_graphemes=300)]] = None
     """Arbitrary data for the NUX. The structure is defined by the NUX itself. Limited to 300
     characters.
     """
-    expires_at: Omittable[formats.Datetime] = Field(None, alias="expiresAt")
+    expires_at: Omittable[formats.Datetime] = Field(default=None, alias="expiresAt")
     """The date and time at which the NUX will expire and should be considered completed."""
 
 
 class PersonalDetailsPref(LexModel):
     py_type: Literal["app.bsky.actor.defs#personalDetailsPref"] = Field(
-        "app.bsky.actor.defs#personalDetailsPref", alias="$type"
+        default="app.bsky.actor.defs#personalDetailsPref", alias="$type"
     )
-    birth_date: Omittable[formats.Datetime] = Field(None, alias="birthDate")
+    birth_date: Omittable[formats.Datetime] = Field(default=None, alias="birthDate")
     """The birth date of account owner."""
 
 
@@ -282,17 +284,17 @@ class PostInteractionSettingsPref(LexModel):
     """
 
     py_type: Literal["app.bsky.actor.defs#postInteractionSettingsPref"] = Field(
-        "app.bsky.actor.defs#postInteractionSettingsPref", alias="$type"
+        default="app.bsky.actor.defs#postInteractionSettingsPref", alias="$type"
     )
     threadgate_allow_rules: Omittable[list[PostInteractionSettingsPrefThreadgateAllowRulesItem]] = (
-        Field(None, alias="threadgateAllowRules", max_length=5)
+        Field(default=None, alias="threadgateAllowRules", max_length=5)
     )
     """Matches threadgate record. List of rules defining who can reply to this users posts. If value
     is an empty array, no one can reply. If value is undefined, anyone can reply.
     """
     postgate_embedding_rules: Omittable[
         list[PostInteractionSettingsPrefPostgateEmbeddingRulesItem]
-    ] = Field(None, alias="postgateEmbeddingRules", max_length=5)
+    ] = Field(default=None, alias="postgateEmbeddingRules", max_length=5)
     """Matches postgate record. List of rules defining who can embed this users posts. If value is
     an empty array or is undefined, no particular rules apply and anyone can embed.
     """
@@ -300,37 +302,37 @@ class PostInteractionSettingsPref(LexModel):
 
 class ProfileAssociated(LexModel):
     py_type: Literal["app.bsky.actor.defs#profileAssociated"] = Field(
-        "app.bsky.actor.defs#profileAssociated", alias="$type"
+        default="app.bsky.actor.defs#profileAssociated", alias="$type"
     )
     lists: Omittable[int] = None
     feedgens: Omittable[int] = None
-    starter_packs: Omittable[int] = Field(None, alias="starterPacks")
+    starter_packs: Omittable[int] = Field(default=None, alias="starterPacks")
     labeler: Omittable[bool] = None
     chat: Omittable[ProfileAssociatedChat] = None
     activity_subscription: Omittable[ProfileAssociatedActivitySubscription] = Field(
-        None, alias="activitySubscription"
+        default=None, alias="activitySubscription"
     )
     germ: Omittable[ProfileAssociatedGerm] = None
 
 
 class ProfileAssociatedActivitySubscription(LexModel):
     py_type: Literal["app.bsky.actor.defs#profileAssociatedActivitySubscription"] = Field(
-        "app.bsky.actor.defs#profileAssociatedActivitySubscription", alias="$type"
+        default="app.bsky.actor.defs#profileAssociatedActivitySubscription", alias="$type"
     )
     allow_subscriptions: str = Field(alias="allowSubscriptions")
 
 
 class ProfileAssociatedChat(LexModel):
     py_type: Literal["app.bsky.actor.defs#profileAssociatedChat"] = Field(
-        "app.bsky.actor.defs#profileAssociatedChat", alias="$type"
+        default="app.bsky.actor.defs#profileAssociatedChat", alias="$type"
     )
     allow_incoming: str = Field(alias="allowIncoming")
-    allow_group_invites: Omittable[str] = Field(None, alias="allowGroupInvites")
+    allow_group_invites: Omittable[str] = Field(default=None, alias="allowGroupInvites")
 
 
 class ProfileAssociatedGerm(LexModel):
     py_type: Literal["app.bsky.actor.defs#profileAssociatedGerm"] = Field(
-        "app.bsky.actor.defs#profileAssociatedGerm", alias="$type"
+        default="app.bsky.actor.defs#profileAssociatedGerm", alias="$type"
     )
     message_me_url: formats.Uri = Field(alias="messageMeUrl")
     show_button_to: str = Field(alias="showButtonTo")
@@ -338,19 +340,19 @@ class ProfileAssociatedGerm(LexModel):
 
 class ProfileView(LexModel):
     py_type: Literal["app.bsky.actor.defs#profileView"] = Field(
-        "app.bsky.actor.defs#profileView", alias="$type"
+        default="app.bsky.actor.defs#profileView", alias="$type"
     )
     did: formats.Did
     handle: formats.Handle
     display_name: Omittable[Annotated[str, StringLimits(max_length=640, max_graphemes=64)]] = Field(
-        None, alias="displayName"
+        default=None, alias="displayName"
     )
     pronouns: Omittable[str] = None
     description: Omittable[Annotated[str, StringLimits(max_length=2560, max_graphemes=256)]] = None
     avatar: Omittable[formats.Uri] = None
     associated: Omittable[ProfileAssociated] = None
-    indexed_at: Omittable[formats.Datetime] = Field(None, alias="indexedAt")
-    created_at: Omittable[formats.Datetime] = Field(None, alias="createdAt")
+    indexed_at: Omittable[formats.Datetime] = Field(default=None, alias="indexedAt")
+    created_at: Omittable[formats.Datetime] = Field(default=None, alias="createdAt")
     viewer: Omittable[ViewerState] = None
     labels: Omittable[list[com_atproto_label_defs.Label]] = None
     verification: Omittable[VerificationState] = None
@@ -361,19 +363,19 @@ class ProfileView(LexModel):
 
 class ProfileViewBasic(LexModel):
     py_type: Literal["app.bsky.actor.defs#profileViewBasic"] = Field(
-        "app.bsky.actor.defs#profileViewBasic", alias="$type"
+        default="app.bsky.actor.defs#profileViewBasic", alias="$type"
     )
     did: formats.Did
     handle: formats.Handle
     display_name: Omittable[Annotated[str, StringLimits(max_length=640, max_graphemes=64)]] = Field(
-        None, alias="displayName"
+        default=None, alias="displayName"
     )
     pronouns: Omittable[str] = None
     avatar: Omittable[formats.Uri] = None
     associated: Omittable[ProfileAssociated] = None
     viewer: Omittable[ViewerState] = None
     labels: Omittable[list[com_atproto_label_defs.Label]] = None
-    created_at: Omittable[formats.Datetime] = Field(None, alias="createdAt")
+    created_at: Omittable[formats.Datetime] = Field(default=None, alias="createdAt")
     verification: Omittable[VerificationState] = None
     status: Omittable[StatusView] = None
     debug: Omittable[UnknownObject] = None
@@ -382,30 +384,32 @@ class ProfileViewBasic(LexModel):
 
 class ProfileViewDetailed(LexModel):
     py_type: Literal["app.bsky.actor.defs#profileViewDetailed"] = Field(
-        "app.bsky.actor.defs#profileViewDetailed", alias="$type"
+        default="app.bsky.actor.defs#profileViewDetailed", alias="$type"
     )
     did: formats.Did
     handle: formats.Handle
     display_name: Omittable[Annotated[str, StringLimits(max_length=640, max_graphemes=64)]] = Field(
-        None, alias="displayName"
+        default=None, alias="displayName"
     )
     description: Omittable[Annotated[str, StringLimits(max_length=2560, max_graphemes=256)]] = None
     pronouns: Omittable[str] = None
     website: Omittable[formats.Uri] = None
     avatar: Omittable[formats.Uri] = None
     banner: Omittable[formats.Uri] = None
-    followers_count: Omittable[int] = Field(None, alias="followersCount")
-    follows_count: Omittable[int] = Field(None, alias="followsCount")
-    posts_count: Omittable[int] = Field(None, alias="postsCount")
+    followers_count: Omittable[int] = Field(default=None, alias="followersCount")
+    follows_count: Omittable[int] = Field(default=None, alias="followsCount")
+    posts_count: Omittable[int] = Field(default=None, alias="postsCount")
     associated: Omittable[ProfileAssociated] = None
     joined_via_starter_pack: Omittable[app_bsky_graph_defs.StarterPackViewBasic] = Field(
-        None, alias="joinedViaStarterPack"
+        default=None, alias="joinedViaStarterPack"
     )
-    indexed_at: Omittable[formats.Datetime] = Field(None, alias="indexedAt")
-    created_at: Omittable[formats.Datetime] = Field(None, alias="createdAt")
+    indexed_at: Omittable[formats.Datetime] = Field(default=None, alias="indexedAt")
+    created_at: Omittable[formats.Datetime] = Field(default=None, alias="createdAt")
     viewer: Omittable[ViewerState] = None
     labels: Omittable[list[com_atproto_label_defs.Label]] = None
-    pinned_post: Omittable[com_atproto_repo_strong_ref.Main] = Field(None, alias="pinnedPost")
+    pinned_post: Omittable[com_atproto_repo_strong_ref.Main] = Field(
+        default=None, alias="pinnedPost"
+    )
     verification: Omittable[VerificationState] = None
     status: Omittable[StatusView] = None
     debug: Omittable[UnknownObject] = None
@@ -414,7 +418,7 @@ class ProfileViewDetailed(LexModel):
 
 class SavedFeed(LexModel):
     py_type: Literal["app.bsky.actor.defs#savedFeed"] = Field(
-        "app.bsky.actor.defs#savedFeed", alias="$type"
+        default="app.bsky.actor.defs#savedFeed", alias="$type"
     )
     id: str
     type: str
@@ -424,23 +428,23 @@ class SavedFeed(LexModel):
 
 class SavedFeedsPref(LexModel):
     py_type: Literal["app.bsky.actor.defs#savedFeedsPref"] = Field(
-        "app.bsky.actor.defs#savedFeedsPref", alias="$type"
+        default="app.bsky.actor.defs#savedFeedsPref", alias="$type"
     )
     pinned: list[formats.AtUri]
     saved: list[formats.AtUri]
-    timeline_index: Omittable[int] = Field(None, alias="timelineIndex")
+    timeline_index: Omittable[int] = Field(default=None, alias="timelineIndex")
 
 
 class SavedFeedsPrefV2(LexModel):
     py_type: Literal["app.bsky.actor.defs#savedFeedsPrefV2"] = Field(
-        "app.bsky.actor.defs#savedFeedsPrefV2", alias="$type"
+        default="app.bsky.actor.defs#savedFeedsPrefV2", alias="$type"
     )
     items: list[SavedFeed]
 
 
 class StatusView(LexModel):
     py_type: Literal["app.bsky.actor.defs#statusView"] = Field(
-        "app.bsky.actor.defs#statusView", alias="$type"
+        default="app.bsky.actor.defs#statusView", alias="$type"
     )
     uri: Omittable[formats.AtUri] = None
     cid: Omittable[formats.CidString] = None
@@ -450,21 +454,21 @@ class StatusView(LexModel):
     embed: Omittable[StatusViewEmbed] = None
     """An optional embed associated with the status."""
     labels: Omittable[list[com_atproto_label_defs.Label]] = None
-    expires_at: Omittable[formats.Datetime] = Field(None, alias="expiresAt")
+    expires_at: Omittable[formats.Datetime] = Field(default=None, alias="expiresAt")
     """The date when this status will expire. The application might choose to no longer return the
     status after expiration.
     """
-    is_active: Omittable[bool] = Field(None, alias="isActive")
+    is_active: Omittable[bool] = Field(default=None, alias="isActive")
     """True if the status is not expired, false if it is expired. Only present if expiration was
     set.
     """
-    is_disabled: Omittable[bool] = Field(None, alias="isDisabled")
+    is_disabled: Omittable[bool] = Field(default=None, alias="isDisabled")
     """True if the user's go-live access has been disabled by a moderator, false otherwise."""
 
 
 class ThreadViewPref(LexModel):
     py_type: Literal["app.bsky.actor.defs#threadViewPref"] = Field(
-        "app.bsky.actor.defs#threadViewPref", alias="$type"
+        default="app.bsky.actor.defs#threadViewPref", alias="$type"
     )
     sort: Omittable[str] = None
     """Sorting mode for threads."""
@@ -474,9 +478,9 @@ class VerificationPrefs(LexModel):
     """Preferences for how verified accounts appear in the app."""
 
     py_type: Literal["app.bsky.actor.defs#verificationPrefs"] = Field(
-        "app.bsky.actor.defs#verificationPrefs", alias="$type"
+        default="app.bsky.actor.defs#verificationPrefs", alias="$type"
     )
-    hide_badges: bool = Field(False, alias="hideBadges")
+    hide_badges: bool = Field(default=False, alias="hideBadges")
     """Hide the blue check badges for verified accounts and trusted verifiers."""
 
 
@@ -484,7 +488,7 @@ class VerificationState(LexModel):
     """Represents the verification information about the user this object is attached to."""
 
     py_type: Literal["app.bsky.actor.defs#verificationState"] = Field(
-        "app.bsky.actor.defs#verificationState", alias="$type"
+        default="app.bsky.actor.defs#verificationState", alias="$type"
     )
     verifications: list[VerificationView]
     """All verifications issued by trusted verifiers on behalf of this user. Verifications by
@@ -500,13 +504,13 @@ class VerificationView(LexModel):
     """An individual verification for an associated subject."""
 
     py_type: Literal["app.bsky.actor.defs#verificationView"] = Field(
-        "app.bsky.actor.defs#verificationView", alias="$type"
+        default="app.bsky.actor.defs#verificationView", alias="$type"
     )
     issuer: formats.Did
     """The user who issued this verification."""
-    issuer_display_name: Omittable[str] = Field(None, alias="issuerDisplayName")
+    issuer_display_name: Omittable[str] = Field(default=None, alias="issuerDisplayName")
     """The display name of the issuer."""
-    issuer_handle: Omittable[formats.Handle] = Field(None, alias="issuerHandle")
+    issuer_handle: Omittable[formats.Handle] = Field(default=None, alias="issuerHandle")
     """The handle of the issuer."""
     uri: formats.AtUri
     """The AT-URI of the verification record."""
@@ -522,32 +526,34 @@ class ViewerState(LexModel):
     """
 
     py_type: Literal["app.bsky.actor.defs#viewerState"] = Field(
-        "app.bsky.actor.defs#viewerState", alias="$type"
+        default="app.bsky.actor.defs#viewerState", alias="$type"
     )
     muted: Omittable[bool] = None
     """Whether the account is fully muted, directly or via a mutelist. False when the mute is scoped
     to specific kinds; see mutedOnlyReposts and mutedOnlyQuoteposts.
     """
-    muted_only_reposts: Omittable[bool] = Field(None, alias="mutedOnlyReposts")
+    muted_only_reposts: Omittable[bool] = Field(default=None, alias="mutedOnlyReposts")
     """Whether the account's reposts are muted. Scoped mutes are exclusive with muted: this can be
     true while muted is false. If muted is true, this will be false.
     """
-    muted_only_quoteposts: Omittable[bool] = Field(None, alias="mutedOnlyQuoteposts")
+    muted_only_quoteposts: Omittable[bool] = Field(default=None, alias="mutedOnlyQuoteposts")
     """Whether the account's quote posts are muted. Scoped mutes are exclusive with muted: this can
     be true while muted is false. If muted is true, this will be false.
     """
-    muted_by_list: Omittable[app_bsky_graph_defs.ListViewBasic] = Field(None, alias="mutedByList")
-    blocked_by: Omittable[bool] = Field(None, alias="blockedBy")
+    muted_by_list: Omittable[app_bsky_graph_defs.ListViewBasic] = Field(
+        default=None, alias="mutedByList"
+    )
+    blocked_by: Omittable[bool] = Field(default=None, alias="blockedBy")
     blocking: Omittable[formats.AtUri] = None
     blocking_by_list: Omittable[app_bsky_graph_defs.ListViewBasic] = Field(
-        None, alias="blockingByList"
+        default=None, alias="blockingByList"
     )
     following: Omittable[formats.AtUri] = None
-    followed_by: Omittable[formats.AtUri] = Field(None, alias="followedBy")
-    known_followers: Omittable[KnownFollowers] = Field(None, alias="knownFollowers")
+    followed_by: Omittable[formats.AtUri] = Field(default=None, alias="followedBy")
+    known_followers: Omittable[KnownFollowers] = Field(default=None, alias="knownFollowers")
     """This property is present only in selected cases, as an optimization."""
     activity_subscription: Omittable[app_bsky_notification_defs.ActivitySubscription] = Field(
-        None, alias="activitySubscription"
+        default=None, alias="activitySubscription"
     )
     """This property is present only in selected cases, as an optimization."""
 

@@ -27,16 +27,16 @@ NSID: Final = "app.bsky.actor.getSuggestions"
 
 
 class Params(LexModel):
-    limit: int = Field(50, ge=1, le=100)
+    limit: int = Field(default=50, ge=1, le=100)
     cursor: Omittable[str] = None
 
 
 class Output(LexModel):
     cursor: Omittable[str] = None
     actors: list[app_bsky_actor_defs.ProfileView]
-    rec_id: Omittable[int] = Field(None, alias="recId")
+    rec_id: Omittable[int] = Field(default=None, alias="recId")
     """DEPRECATED: use recIdStr instead."""
-    rec_id_str: Omittable[str] = Field(None, alias="recIdStr")
+    rec_id_str: Omittable[str] = Field(default=None, alias="recIdStr")
     """Snowflake for this recommendation, use when submitting recommendation events."""
 
 

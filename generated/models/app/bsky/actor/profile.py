@@ -43,9 +43,11 @@ class Record(LexRecord):
     Record key: ``literal:self``.
     """
 
-    py_type: Literal["app.bsky.actor.profile"] = Field("app.bsky.actor.profile", alias="$type")
+    py_type: Literal["app.bsky.actor.profile"] = Field(
+        default="app.bsky.actor.profile", alias="$type"
+    )
     display_name: Omittable[Annotated[str, StringLimits(max_length=640, max_graphemes=64)]] = Field(
-        None, alias="displayName"
+        default=None, alias="displayName"
     )
     description: Omittable[Annotated[str, StringLimits(max_length=2560, max_graphemes=256)]] = None
     """Free-form profile description text."""
@@ -63,10 +65,12 @@ class Record(LexRecord):
     labels: Omittable[RecordLabels] = None
     """Self-label values, specific to the Bluesky application, on the overall account."""
     joined_via_starter_pack: Omittable[com_atproto_repo_strong_ref.Main] = Field(
-        None, alias="joinedViaStarterPack"
+        default=None, alias="joinedViaStarterPack"
     )
-    pinned_post: Omittable[com_atproto_repo_strong_ref.Main] = Field(None, alias="pinnedPost")
-    created_at: Omittable[formats.Datetime] = Field(None, alias="createdAt")
+    pinned_post: Omittable[com_atproto_repo_strong_ref.Main] = Field(
+        default=None, alias="pinnedPost"
+    )
+    created_at: Omittable[formats.Datetime] = Field(default=None, alias="createdAt")
 
 
 RecordLabels = TypeAliasType(

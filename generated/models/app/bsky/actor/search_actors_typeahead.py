@@ -31,7 +31,7 @@ class Params(LexModel):
     """DEPRECATED: use 'q' instead."""
     q: Omittable[str] = None
     """Search query prefix; not a full query string."""
-    limit: int = Field(10, ge=1, le=100)
+    limit: int = Field(default=10, ge=1, le=100)
 
 
 class Output(LexModel):

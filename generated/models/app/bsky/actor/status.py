@@ -44,12 +44,14 @@ class Record(LexRecord):
     Record key: ``literal:self``.
     """
 
-    py_type: Literal["app.bsky.actor.status"] = Field("app.bsky.actor.status", alias="$type")
+    py_type: Literal["app.bsky.actor.status"] = Field(
+        default="app.bsky.actor.status", alias="$type"
+    )
     status: str
     """The status for the account."""
     embed: Omittable[RecordEmbed] = None
     """An optional embed associated with the status."""
-    duration_minutes: Omittable[int] = Field(None, alias="durationMinutes", ge=1)
+    duration_minutes: Omittable[int] = Field(default=None, alias="durationMinutes", ge=1)
     """The duration of the status in minutes. Applications can choose to impose minimum and maximum
     limits.
     """

@@ -34,7 +34,7 @@ class Input(LexModel):
     """The user's preferred language for communication during the Age Assurance process."""
     country_code: str = Field(alias="countryCode")
     """An ISO 3166-1 alpha-2 code of the user's location."""
-    region_code: Omittable[str] = Field(None, alias="regionCode")
+    region_code: Omittable[str] = Field(default=None, alias="regionCode")
     """An optional ISO 3166-2 code of the user's region or state within the country."""
 
 

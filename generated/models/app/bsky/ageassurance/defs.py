@@ -46,7 +46,7 @@ NSID: Final = "app.bsky.ageassurance.defs"
 
 class Config(LexModel):
     py_type: Literal["app.bsky.ageassurance.defs#config"] = Field(
-        "app.bsky.ageassurance.defs#config", alias="$type"
+        default="app.bsky.ageassurance.defs#config", alias="$type"
     )
     regions: list[ConfigRegion]
     """The per-region Age Assurance configuration."""
@@ -56,7 +56,7 @@ class ConfigRegion(LexModel):
     """The Age Assurance configuration for a specific region."""
 
     py_type: Literal["app.bsky.ageassurance.defs#configRegion"] = Field(
-        "app.bsky.ageassurance.defs#configRegion", alias="$type"
+        default="app.bsky.ageassurance.defs#configRegion", alias="$type"
     )
     platforms: Omittable[list[str]] = None
     """The platforms this configuration applies to. If omitted, the configuration applies to all
@@ -64,14 +64,14 @@ class ConfigRegion(LexModel):
     """
     country_code: str = Field(alias="countryCode")
     """The ISO 3166-1 alpha-2 country code this configuration applies to."""
-    region_code: Omittable[str] = Field(None, alias="regionCode")
+    region_code: Omittable[str] = Field(default=None, alias="regionCode")
     """The ISO 3166-2 region code this configuration applies to. If omitted, the configuration
     applies to the entire country.
     """
     min_access_age: int = Field(alias="minAccessAge")
     """The minimum age (as a whole integer) required to use Bluesky in this region."""
     additional_verification_methods: Omittable[list[str]] = Field(
-        None, alias="additionalVerificationMethods"
+        default=None, alias="additionalVerificationMethods"
     )
     """Verification methods permitted in this region in addition to the third-party (KWS) flow,
     which is always supported. `device` permits using the native on-device age APIs (e.g. Apple
@@ -88,7 +88,7 @@ class ConfigRegionRuleDefault(LexModel):
     """Age Assurance rule that applies by default."""
 
     py_type: Literal["app.bsky.ageassurance.defs#configRegionRuleDefault"] = Field(
-        "app.bsky.ageassurance.defs#configRegionRuleDefault", alias="$type"
+        default="app.bsky.ageassurance.defs#configRegionRuleDefault", alias="$type"
     )
     access: Access
 
@@ -97,7 +97,7 @@ class ConfigRegionRuleIfAccountNewerThan(LexModel):
     """Age Assurance rule that applies if the account is equal-to or newer than a certain date."""
 
     py_type: Literal["app.bsky.ageassurance.defs#configRegionRuleIfAccountNewerThan"] = Field(
-        "app.bsky.ageassurance.defs#configRegionRuleIfAccountNewerThan", alias="$type"
+        default="app.bsky.ageassurance.defs#configRegionRuleIfAccountNewerThan", alias="$type"
     )
     date: formats.Datetime
     """The date threshold as a datetime string."""
@@ -108,7 +108,7 @@ class ConfigRegionRuleIfAccountOlderThan(LexModel):
     """Age Assurance rule that applies if the account is older than a certain date."""
 
     py_type: Literal["app.bsky.ageassurance.defs#configRegionRuleIfAccountOlderThan"] = Field(
-        "app.bsky.ageassurance.defs#configRegionRuleIfAccountOlderThan", alias="$type"
+        default="app.bsky.ageassurance.defs#configRegionRuleIfAccountOlderThan", alias="$type"
     )
     date: formats.Datetime
     """The date threshold as a datetime string."""
@@ -121,7 +121,7 @@ class ConfigRegionRuleIfAssuredOverAge(LexModel):
     """
 
     py_type: Literal["app.bsky.ageassurance.defs#configRegionRuleIfAssuredOverAge"] = Field(
-        "app.bsky.ageassurance.defs#configRegionRuleIfAssuredOverAge", alias="$type"
+        default="app.bsky.ageassurance.defs#configRegionRuleIfAssuredOverAge", alias="$type"
     )
     age: int
     """The age threshold as a whole integer."""
@@ -132,7 +132,7 @@ class ConfigRegionRuleIfAssuredUnderAge(LexModel):
     """Age Assurance rule that applies if the user has been assured to be under a certain age."""
 
     py_type: Literal["app.bsky.ageassurance.defs#configRegionRuleIfAssuredUnderAge"] = Field(
-        "app.bsky.ageassurance.defs#configRegionRuleIfAssuredUnderAge", alias="$type"
+        default="app.bsky.ageassurance.defs#configRegionRuleIfAssuredUnderAge", alias="$type"
     )
     age: int
     """The age threshold as a whole integer."""
@@ -145,7 +145,7 @@ class ConfigRegionRuleIfDeclaredOverAge(LexModel):
     """
 
     py_type: Literal["app.bsky.ageassurance.defs#configRegionRuleIfDeclaredOverAge"] = Field(
-        "app.bsky.ageassurance.defs#configRegionRuleIfDeclaredOverAge", alias="$type"
+        default="app.bsky.ageassurance.defs#configRegionRuleIfDeclaredOverAge", alias="$type"
     )
     age: int
     """The age threshold as a whole integer."""
@@ -156,7 +156,7 @@ class ConfigRegionRuleIfDeclaredUnderAge(LexModel):
     """Age Assurance rule that applies if the user has declared themselves under a certain age."""
 
     py_type: Literal["app.bsky.ageassurance.defs#configRegionRuleIfDeclaredUnderAge"] = Field(
-        "app.bsky.ageassurance.defs#configRegionRuleIfDeclaredUnderAge", alias="$type"
+        default="app.bsky.ageassurance.defs#configRegionRuleIfDeclaredUnderAge", alias="$type"
     )
     age: int
     """The age threshold as a whole integer."""
@@ -167,7 +167,7 @@ class Event(LexModel):
     """Object used to store Age Assurance data in stash."""
 
     py_type: Literal["app.bsky.ageassurance.defs#event"] = Field(
-        "app.bsky.ageassurance.defs#event", alias="$type"
+        default="app.bsky.ageassurance.defs#event", alias="$type"
     )
     created_at: formats.Datetime = Field(alias="createdAt")
     """The date and time of this write operation."""
@@ -179,17 +179,17 @@ class Event(LexModel):
     """The access level granted based on Age Assurance data we've processed."""
     country_code: str = Field(alias="countryCode")
     """The ISO 3166-1 alpha-2 country code provided when beginning the Age Assurance flow."""
-    region_code: Omittable[str] = Field(None, alias="regionCode")
+    region_code: Omittable[str] = Field(default=None, alias="regionCode")
     """The ISO 3166-2 region code provided when beginning the Age Assurance flow."""
     email: Omittable[str] = None
     """The email used for Age Assurance."""
-    init_ip: Omittable[str] = Field(None, alias="initIp")
+    init_ip: Omittable[str] = Field(default=None, alias="initIp")
     """The IP address used when initiating the Age Assurance flow."""
-    init_ua: Omittable[str] = Field(None, alias="initUa")
+    init_ua: Omittable[str] = Field(default=None, alias="initUa")
     """The user agent used when initiating the Age Assurance flow."""
-    complete_ip: Omittable[str] = Field(None, alias="completeIp")
+    complete_ip: Omittable[str] = Field(default=None, alias="completeIp")
     """The IP address used when completing the Age Assurance flow."""
-    complete_ua: Omittable[str] = Field(None, alias="completeUa")
+    complete_ua: Omittable[str] = Field(default=None, alias="completeUa")
     """The user agent used when completing the Age Assurance flow."""
 
 
@@ -197,9 +197,9 @@ class State(LexModel):
     """The user's computed Age Assurance state."""
 
     py_type: Literal["app.bsky.ageassurance.defs#state"] = Field(
-        "app.bsky.ageassurance.defs#state", alias="$type"
+        default="app.bsky.ageassurance.defs#state", alias="$type"
     )
-    last_initiated_at: Omittable[formats.Datetime] = Field(None, alias="lastInitiatedAt")
+    last_initiated_at: Omittable[formats.Datetime] = Field(default=None, alias="lastInitiatedAt")
     """The timestamp when this state was last updated."""
     status: Status
     access: Access
@@ -209,9 +209,9 @@ class StateMetadata(LexModel):
     """Additional metadata needed to compute Age Assurance state client-side."""
 
     py_type: Literal["app.bsky.ageassurance.defs#stateMetadata"] = Field(
-        "app.bsky.ageassurance.defs#stateMetadata", alias="$type"
+        default="app.bsky.ageassurance.defs#stateMetadata", alias="$type"
     )
-    account_created_at: Omittable[formats.Datetime] = Field(None, alias="accountCreatedAt")
+    account_created_at: Omittable[formats.Datetime] = Field(default=None, alias="accountCreatedAt")
     """The account creation timestamp."""
 
 

@@ -28,7 +28,7 @@ NSID: Final = "app.bsky.ageassurance.getState"
 
 class Params(LexModel):
     country_code: str = Field(alias="countryCode")
-    region_code: Omittable[str] = Field(None, alias="regionCode")
+    region_code: Omittable[str] = Field(default=None, alias="regionCode")
 
 
 class Output(LexModel):

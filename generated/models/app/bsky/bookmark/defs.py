@@ -32,7 +32,7 @@ class Bookmark(LexModel):
     """Object used to store bookmark data in stash."""
 
     py_type: Literal["app.bsky.bookmark.defs#bookmark"] = Field(
-        "app.bsky.bookmark.defs#bookmark", alias="$type"
+        default="app.bsky.bookmark.defs#bookmark", alias="$type"
     )
     subject: com_atproto_repo_strong_ref.Main
     """A strong ref to the record to be bookmarked. Currently, only `app.bsky.feed.post` records are
@@ -42,11 +42,11 @@ class Bookmark(LexModel):
 
 class BookmarkView(LexModel):
     py_type: Literal["app.bsky.bookmark.defs#bookmarkView"] = Field(
-        "app.bsky.bookmark.defs#bookmarkView", alias="$type"
+        default="app.bsky.bookmark.defs#bookmarkView", alias="$type"
     )
     subject: com_atproto_repo_strong_ref.Main
     """A strong ref to the bookmarked record."""
-    created_at: Omittable[formats.Datetime] = Field(None, alias="createdAt")
+    created_at: Omittable[formats.Datetime] = Field(default=None, alias="createdAt")
     item: BookmarkViewItem
 
 

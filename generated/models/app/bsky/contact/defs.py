@@ -32,7 +32,7 @@ class MatchAndContactIndex(LexModel):
     """
 
     py_type: Literal["app.bsky.contact.defs#matchAndContactIndex"] = Field(
-        "app.bsky.contact.defs#matchAndContactIndex", alias="$type"
+        default="app.bsky.contact.defs#matchAndContactIndex", alias="$type"
     )
     match: app_bsky_actor_defs.ProfileView
     """Profile of the matched user."""
@@ -44,7 +44,7 @@ class Notification(LexModel):
     """A stash object to be sent via bsync representing a notification to be created."""
 
     py_type: Literal["app.bsky.contact.defs#notification"] = Field(
-        "app.bsky.contact.defs#notification", alias="$type"
+        default="app.bsky.contact.defs#notification", alias="$type"
     )
     from_: formats.Did = Field(alias="from")
     """The DID of who this notification comes from."""
@@ -54,7 +54,7 @@ class Notification(LexModel):
 
 class SyncStatus(LexModel):
     py_type: Literal["app.bsky.contact.defs#syncStatus"] = Field(
-        "app.bsky.contact.defs#syncStatus", alias="$type"
+        default="app.bsky.contact.defs#syncStatus", alias="$type"
     )
     synced_at: formats.Datetime = Field(alias="syncedAt")
     """Last date when contacts where imported."""

@@ -32,7 +32,9 @@ class Params(LexModel):
 
 
 class Output(LexModel):
-    sync_status: Omittable[app_bsky_contact_defs.SyncStatus] = Field(None, alias="syncStatus")
+    sync_status: Omittable[app_bsky_contact_defs.SyncStatus] = Field(
+        default=None, alias="syncStatus"
+    )
     """If present, indicates the user has imported their contacts. If not present, indicates the
     user never used the feature or called `app.bsky.contact.removeData` and didn't import again
     since.

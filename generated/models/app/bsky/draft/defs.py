@@ -55,33 +55,33 @@ class Draft(LexModel):
     """A draft containing an array of draft posts."""
 
     py_type: Literal["app.bsky.draft.defs#draft"] = Field(
-        "app.bsky.draft.defs#draft", alias="$type"
+        default="app.bsky.draft.defs#draft", alias="$type"
     )
     device_id: Omittable[Annotated[str, StringLimits(max_length=100)]] = Field(
-        None, alias="deviceId"
+        default=None, alias="deviceId"
     )
     """UUIDv4 identifier of the device that created this draft."""
     device_name: Omittable[Annotated[str, StringLimits(max_length=100)]] = Field(
-        None, alias="deviceName"
+        default=None, alias="deviceName"
     )
     """The device and/or platform on which the draft was created."""
     posts: list[DraftPost] = Field(min_length=1, max_length=100)
     """Array of draft posts that compose this draft."""
-    langs: Omittable[list[formats.Language]] = Field(None, max_length=3)
+    langs: Omittable[list[formats.Language]] = Field(default=None, max_length=3)
     """Indicates human language of posts primary text content."""
     postgate_embedding_rules: Omittable[list[DraftPostgateEmbeddingRulesItem]] = Field(
-        None, alias="postgateEmbeddingRules", max_length=5
+        default=None, alias="postgateEmbeddingRules", max_length=5
     )
     """Embedding rules for the postgates to be created when this draft is published."""
     threadgate_allow: Omittable[list[DraftThreadgateAllowItem]] = Field(
-        None, alias="threadgateAllow", max_length=5
+        default=None, alias="threadgateAllow", max_length=5
     )
     """Allow-rules for the threadgate to be created when this draft is published."""
 
 
 class DraftEmbedCaption(LexModel):
     py_type: Literal["app.bsky.draft.defs#draftEmbedCaption"] = Field(
-        "app.bsky.draft.defs#draftEmbedCaption", alias="$type"
+        default="app.bsky.draft.defs#draftEmbedCaption", alias="$type"
     )
     lang: formats.Language
     content: Annotated[str, StringLimits(max_length=10000)]
@@ -89,21 +89,21 @@ class DraftEmbedCaption(LexModel):
 
 class DraftEmbedExternal(LexModel):
     py_type: Literal["app.bsky.draft.defs#draftEmbedExternal"] = Field(
-        "app.bsky.draft.defs#draftEmbedExternal", alias="$type"
+        default="app.bsky.draft.defs#draftEmbedExternal", alias="$type"
     )
     uri: formats.Uri
 
 
 class DraftEmbedGallery(LexModel):
     py_type: Literal["app.bsky.draft.defs#draftEmbedGallery"] = Field(
-        "app.bsky.draft.defs#draftEmbedGallery", alias="$type"
+        default="app.bsky.draft.defs#draftEmbedGallery", alias="$type"
     )
     items: DraftEmbedGalleryItems
 
 
 class DraftEmbedImage(LexModel):
     py_type: Literal["app.bsky.draft.defs#draftEmbedImage"] = Field(
-        "app.bsky.draft.defs#draftEmbedImage", alias="$type"
+        default="app.bsky.draft.defs#draftEmbedImage", alias="$type"
     )
     local_ref: DraftEmbedLocalRef = Field(alias="localRef")
     alt: Omittable[Annotated[str, StringLimits(max_graphemes=2000)]] = None
@@ -111,7 +111,7 @@ class DraftEmbedImage(LexModel):
 
 class DraftEmbedLocalRef(LexModel):
     py_type: Literal["app.bsky.draft.defs#draftEmbedLocalRef"] = Field(
-        "app.bsky.draft.defs#draftEmbedLocalRef", alias="$type"
+        default="app.bsky.draft.defs#draftEmbedLocalRef", alias="$type"
     )
     path: Annotated[str, StringLimits(min_length=1, max_length=1024)]
     """Local, on-device ref to file to be embedded. Embeds are currently device-bound for drafts."""
@@ -119,25 +119,25 @@ class DraftEmbedLocalRef(LexModel):
 
 class DraftEmbedRecord(LexModel):
     py_type: Literal["app.bsky.draft.defs#draftEmbedRecord"] = Field(
-        "app.bsky.draft.defs#draftEmbedRecord", alias="$type"
+        default="app.bsky.draft.defs#draftEmbedRecord", alias="$type"
     )
     record: com_atproto_repo_strong_ref.Main
 
 
 class DraftEmbedVideo(LexModel):
     py_type: Literal["app.bsky.draft.defs#draftEmbedVideo"] = Field(
-        "app.bsky.draft.defs#draftEmbedVideo", alias="$type"
+        default="app.bsky.draft.defs#draftEmbedVideo", alias="$type"
     )
     local_ref: DraftEmbedLocalRef = Field(alias="localRef")
     alt: Omittable[Annotated[str, StringLimits(max_graphemes=2000)]] = None
-    captions: Omittable[list[DraftEmbedCaption]] = Field(None, max_length=20)
+    captions: Omittable[list[DraftEmbedCaption]] = Field(default=None, max_length=20)
 
 
 class DraftPost(LexModel):
     """One of the posts that compose a draft."""
 
     py_type: Literal["app.bsky.draft.defs#draftPost"] = Field(
-        "app.bsky.draft.defs#draftPost", alias="$type"
+        default="app.bsky.draft.defs#draftPost", alias="$type"
     )
     text: Annotated[str, StringLimits(max_length=10000, max_graphemes=1000)]
     """The primary post content. It has a higher limit than post contents to allow storing a larger
@@ -145,14 +145,18 @@ class DraftPost(LexModel):
     """
     labels: Omittable[DraftPostLabels] = None
     """Self-label values for this post. Effectively content warnings."""
-    embed_images: Omittable[list[DraftEmbedImage]] = Field(None, alias="embedImages", max_length=4)
-    embed_gallery: Omittable[DraftEmbedGallery] = Field(None, alias="embedGallery")
-    embed_videos: Omittable[list[DraftEmbedVideo]] = Field(None, alias="embedVideos", max_length=1)
+    embed_images: Omittable[list[DraftEmbedImage]] = Field(
+        default=None, alias="embedImages", max_length=4
+    )
+    embed_gallery: Omittable[DraftEmbedGallery] = Field(default=None, alias="embedGallery")
+    embed_videos: Omittable[list[DraftEmbedVideo]] = Field(
+        default=None, alias="embedVideos", max_length=1
+    )
     embed_externals: Omittable[list[DraftEmbedExternal]] = Field(
-        None, alias="embedExternals", max_length=1
+        default=None, alias="embedExternals", max_length=1
     )
     embed_records: Omittable[list[DraftEmbedRecord]] = Field(
-        None, alias="embedRecords", max_length=1
+        default=None, alias="embedRecords", max_length=1
     )
 
 
@@ -160,7 +164,7 @@ class DraftView(LexModel):
     """View to present drafts data to users."""
 
     py_type: Literal["app.bsky.draft.defs#draftView"] = Field(
-        "app.bsky.draft.defs#draftView", alias="$type"
+        default="app.bsky.draft.defs#draftView", alias="$type"
     )
     id: formats.Tid
     """A TID to be used as a draft identifier."""
@@ -175,7 +179,7 @@ class DraftWithId(LexModel):
     """A draft with an identifier, used to store drafts in private storage (stash)."""
 
     py_type: Literal["app.bsky.draft.defs#draftWithId"] = Field(
-        "app.bsky.draft.defs#draftWithId", alias="$type"
+        default="app.bsky.draft.defs#draftWithId", alias="$type"
     )
     id: formats.Tid
     """A TID to be used as a draft identifier."""

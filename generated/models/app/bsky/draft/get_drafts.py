@@ -25,7 +25,7 @@ NSID: Final = "app.bsky.draft.getDrafts"
 
 
 class Params(LexModel):
-    limit: int = Field(50, ge=1, le=100)
+    limit: int = Field(default=50, ge=1, le=100)
     cursor: Omittable[str] = None
 
 

@@ -26,7 +26,7 @@ class AspectRatio(LexModel):
     """
 
     py_type: Literal["app.bsky.embed.defs#aspectRatio"] = Field(
-        "app.bsky.embed.defs#aspectRatio", alias="$type"
+        default="app.bsky.embed.defs#aspectRatio", alias="$type"
     )
     width: int = Field(ge=1)
     height: int = Field(ge=1)

@@ -37,7 +37,9 @@ class Main(LexModel):
     Bluesky record (eg, a post).
     """
 
-    py_type: Literal["app.bsky.embed.external"] = Field("app.bsky.embed.external", alias="$type")
+    py_type: Literal["app.bsky.embed.external"] = Field(
+        default="app.bsky.embed.external", alias="$type"
+    )
     external: External
 
 
@@ -45,7 +47,7 @@ class ColorRGB(LexModel):
     """RGB color definition, inspired by site.standard.theme.color#rgb"""
 
     py_type: Literal["app.bsky.embed.external#colorRGB"] = Field(
-        "app.bsky.embed.external#colorRGB", alias="$type"
+        default="app.bsky.embed.external#colorRGB", alias="$type"
     )
     r: int = Field(ge=0, le=255)
     g: int = Field(ge=0, le=255)
@@ -54,7 +56,7 @@ class ColorRGB(LexModel):
 
 class External(LexModel):
     py_type: Literal["app.bsky.embed.external#external"] = Field(
-        "app.bsky.embed.external#external", alias="$type"
+        default="app.bsky.embed.external#external", alias="$type"
     )
     uri: formats.Uri
     title: str
@@ -63,42 +65,42 @@ class External(LexModel):
         None
     )
     associated_refs: Omittable[list[com_atproto_repo_strong_ref.Main]] = Field(
-        None, alias="associatedRefs"
+        default=None, alias="associatedRefs"
     )
     """StrongRefs (uri+cid) of the Atmosphere records that backed this view."""
 
 
 class View(LexModel):
     py_type: Literal["app.bsky.embed.external#view"] = Field(
-        "app.bsky.embed.external#view", alias="$type"
+        default="app.bsky.embed.external#view", alias="$type"
     )
     external: ViewExternal
 
 
 class ViewExternal(LexModel):
     py_type: Literal["app.bsky.embed.external#viewExternal"] = Field(
-        "app.bsky.embed.external#viewExternal", alias="$type"
+        default="app.bsky.embed.external#viewExternal", alias="$type"
     )
     uri: formats.Uri
     title: str
     description: str
     thumb: Omittable[formats.Uri] = None
-    created_at: Omittable[formats.Datetime] = Field(None, alias="createdAt")
+    created_at: Omittable[formats.Datetime] = Field(default=None, alias="createdAt")
     """When the external content was created, if available. Example: a publication date, for an
     article.
     """
-    updated_at: Omittable[formats.Datetime] = Field(None, alias="updatedAt")
+    updated_at: Omittable[formats.Datetime] = Field(default=None, alias="updatedAt")
     """When the external content was updated, if available."""
-    reading_time: Omittable[int] = Field(None, alias="readingTime")
+    reading_time: Omittable[int] = Field(default=None, alias="readingTime")
     """Estimated reading time in minutes, if applicable and available."""
     labels: Omittable[list[com_atproto_label_defs.Label]] = None
     source: Omittable[ViewExternalSource] = None
     associated_refs: Omittable[list[com_atproto_repo_strong_ref.Main]] = Field(
-        None, alias="associatedRefs"
+        default=None, alias="associatedRefs"
     )
     """StrongRefs (uri+cid) of the Atmosphere records that backed this view."""
     associated_profiles: Omittable[list[app_bsky_actor_defs.ProfileViewBasic]] = Field(
-        None, alias="associatedProfiles"
+        default=None, alias="associatedProfiles"
     )
     """Profiles of the owners of the Atmosphere records that backed this view."""
 
@@ -107,7 +109,7 @@ class ViewExternalSource(LexModel):
     """The source of an external embed, such as a standard.site publication."""
 
     py_type: Literal["app.bsky.embed.external#viewExternalSource"] = Field(
-        "app.bsky.embed.external#viewExternalSource", alias="$type"
+        default="app.bsky.embed.external#viewExternalSource", alias="$type"
     )
     uri: formats.Uri
     """URI of the source, if available. Example: the https:// URL of a site.standard.publication
@@ -128,12 +130,12 @@ class ViewExternalSourceTheme(LexModel):
     """
 
     py_type: Literal["app.bsky.embed.external#viewExternalSourceTheme"] = Field(
-        "app.bsky.embed.external#viewExternalSourceTheme", alias="$type"
+        default="app.bsky.embed.external#viewExternalSourceTheme", alias="$type"
     )
-    background_rgb: Omittable[ColorRGB] = Field(None, alias="backgroundRGB")
-    foreground_rgb: Omittable[ColorRGB] = Field(None, alias="foregroundRGB")
-    accent_rgb: Omittable[ColorRGB] = Field(None, alias="accentRGB")
-    accent_foreground_rgb: Omittable[ColorRGB] = Field(None, alias="accentForegroundRGB")
+    background_rgb: Omittable[ColorRGB] = Field(default=None, alias="backgroundRGB")
+    foreground_rgb: Omittable[ColorRGB] = Field(default=None, alias="foregroundRGB")
+    accent_rgb: Omittable[ColorRGB] = Field(default=None, alias="accentRGB")
+    accent_foreground_rgb: Omittable[ColorRGB] = Field(default=None, alias="accentForegroundRGB")
 
 
 # Other lexicons' modules and the string formats load when a model here is first built.

@@ -39,7 +39,9 @@ NSID: Final = "app.bsky.embed.gallery"
 
 
 class Main(LexModel):
-    py_type: Literal["app.bsky.embed.gallery"] = Field("app.bsky.embed.gallery", alias="$type")
+    py_type: Literal["app.bsky.embed.gallery"] = Field(
+        default="app.bsky.embed.gallery", alias="$type"
+    )
     items: list[MainItemsItem] = Field(max_length=20)
     """The schema-level maxLength of 20 is a future-proof ceiling. Clients should currently enforce
     a soft limit of 10 items in authoring UIs.
@@ -48,7 +50,7 @@ class Main(LexModel):
 
 class Image(LexModel):
     py_type: Literal["app.bsky.embed.gallery#image"] = Field(
-        "app.bsky.embed.gallery#image", alias="$type"
+        default="app.bsky.embed.gallery#image", alias="$type"
     )
     image: Annotated[BlobRef, BlobConstraints(accept=("image/*",), max_size=2000000)]
     alt: str
@@ -58,14 +60,14 @@ class Image(LexModel):
 
 class View(LexModel):
     py_type: Literal["app.bsky.embed.gallery#view"] = Field(
-        "app.bsky.embed.gallery#view", alias="$type"
+        default="app.bsky.embed.gallery#view", alias="$type"
     )
     items: list[ViewItemsItem]
 
 
 class ViewImage(LexModel):
     py_type: Literal["app.bsky.embed.gallery#viewImage"] = Field(
-        "app.bsky.embed.gallery#viewImage", alias="$type"
+        default="app.bsky.embed.gallery#viewImage", alias="$type"
     )
     thumbnail: formats.Uri
     """Fully-qualified URL where a thumbnail of the image can be fetched. For example, CDN location

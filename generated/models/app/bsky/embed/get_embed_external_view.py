@@ -51,12 +51,14 @@ class Output(LexModel):
     the rest of the response when no records resolved or validation failed.
     """
     associated_refs: Omittable[list[com_atproto_repo_strong_ref.Main]] = Field(
-        None, alias="associatedRefs"
+        default=None, alias="associatedRefs"
     )
     """StrongRefs (URI+CID) of the Atmosphere records that backed this view, suitable for embedding
     into a post's external.associatedRefs.
     """
-    associated_records: Omittable[list[UnknownObject]] = Field(None, alias="associatedRecords")
+    associated_records: Omittable[list[UnknownObject]] = Field(
+        default=None, alias="associatedRecords"
+    )
 
 
 # Other lexicons' modules and the string formats load when a model here is first built.

@@ -28,31 +28,35 @@ NSID: Final = "app.bsky.embed.images"
 
 
 class Main(LexModel):
-    py_type: Literal["app.bsky.embed.images"] = Field("app.bsky.embed.images", alias="$type")
+    py_type: Literal["app.bsky.embed.images"] = Field(
+        default="app.bsky.embed.images", alias="$type"
+    )
     images: list[Image] = Field(max_length=4)
 
 
 class Image(LexModel):
     py_type: Literal["app.bsky.embed.images#image"] = Field(
-        "app.bsky.embed.images#image", alias="$type"
+        default="app.bsky.embed.images#image", alias="$type"
     )
     image: Annotated[BlobRef, BlobConstraints(accept=("image/*",), max_size=2000000)]
     """The raw image file. May be up to 2 MB, formerly limited to 1 MB."""
     alt: str
     """Alt text description of the image, for accessibility."""
-    aspect_ratio: Omittable[app_bsky_embed_defs.AspectRatio] = Field(None, alias="aspectRatio")
+    aspect_ratio: Omittable[app_bsky_embed_defs.AspectRatio] = Field(
+        default=None, alias="aspectRatio"
+    )
 
 
 class View(LexModel):
     py_type: Literal["app.bsky.embed.images#view"] = Field(
-        "app.bsky.embed.images#view", alias="$type"
+        default="app.bsky.embed.images#view", alias="$type"
     )
     images: list[ViewImage] = Field(max_length=4)
 
 
 class ViewImage(LexModel):
     py_type: Literal["app.bsky.embed.images#viewImage"] = Field(
-        "app.bsky.embed.images#viewImage", alias="$type"
+        default="app.bsky.embed.images#viewImage", alias="$type"
     )
     thumb: formats.Uri
     """Fully-qualified URL where a thumbnail of the image can be fetched. For example, CDN location
@@ -64,7 +68,9 @@ class ViewImage(LexModel):
     """
     alt: str
     """Alt text description of the image, for accessibility."""
-    aspect_ratio: Omittable[app_bsky_embed_defs.AspectRatio] = Field(None, alias="aspectRatio")
+    aspect_ratio: Omittable[app_bsky_embed_defs.AspectRatio] = Field(
+        default=None, alias="aspectRatio"
+    )
 
 
 # Other lexicons' modules and the string formats load when a model here is first built.

@@ -46,20 +46,22 @@ NSID: Final = "app.bsky.embed.record"
 
 
 class Main(LexModel):
-    py_type: Literal["app.bsky.embed.record"] = Field("app.bsky.embed.record", alias="$type")
+    py_type: Literal["app.bsky.embed.record"] = Field(
+        default="app.bsky.embed.record", alias="$type"
+    )
     record: com_atproto_repo_strong_ref.Main
 
 
 class View(LexModel):
     py_type: Literal["app.bsky.embed.record#view"] = Field(
-        "app.bsky.embed.record#view", alias="$type"
+        default="app.bsky.embed.record#view", alias="$type"
     )
     record: ViewRecordUnion
 
 
 class ViewBlocked(LexModel):
     py_type: Literal["app.bsky.embed.record#viewBlocked"] = Field(
-        "app.bsky.embed.record#viewBlocked", alias="$type"
+        default="app.bsky.embed.record#viewBlocked", alias="$type"
     )
     uri: formats.AtUri
     blocked: Literal[True]
@@ -68,7 +70,7 @@ class ViewBlocked(LexModel):
 
 class ViewDetached(LexModel):
     py_type: Literal["app.bsky.embed.record#viewDetached"] = Field(
-        "app.bsky.embed.record#viewDetached", alias="$type"
+        default="app.bsky.embed.record#viewDetached", alias="$type"
     )
     uri: formats.AtUri
     detached: Literal[True]
@@ -76,7 +78,7 @@ class ViewDetached(LexModel):
 
 class ViewNotFound(LexModel):
     py_type: Literal["app.bsky.embed.record#viewNotFound"] = Field(
-        "app.bsky.embed.record#viewNotFound", alias="$type"
+        default="app.bsky.embed.record#viewNotFound", alias="$type"
     )
     uri: formats.AtUri
     not_found: Literal[True] = Field(alias="notFound")
@@ -84,7 +86,7 @@ class ViewNotFound(LexModel):
 
 class ViewRecord(LexModel):
     py_type: Literal["app.bsky.embed.record#viewRecord"] = Field(
-        "app.bsky.embed.record#viewRecord", alias="$type"
+        default="app.bsky.embed.record#viewRecord", alias="$type"
     )
     uri: formats.AtUri
     cid: formats.CidString
@@ -92,10 +94,10 @@ class ViewRecord(LexModel):
     value: UnknownObject
     """The record data itself."""
     labels: Omittable[list[com_atproto_label_defs.Label]] = None
-    reply_count: Omittable[int] = Field(None, alias="replyCount")
-    repost_count: Omittable[int] = Field(None, alias="repostCount")
-    like_count: Omittable[int] = Field(None, alias="likeCount")
-    quote_count: Omittable[int] = Field(None, alias="quoteCount")
+    reply_count: Omittable[int] = Field(default=None, alias="replyCount")
+    repost_count: Omittable[int] = Field(default=None, alias="repostCount")
+    like_count: Omittable[int] = Field(default=None, alias="likeCount")
+    quote_count: Omittable[int] = Field(default=None, alias="quoteCount")
     embeds: Omittable[list[ViewRecordEmbedsItem]] = None
     indexed_at: formats.Datetime = Field(alias="indexedAt")
 

@@ -35,7 +35,7 @@ NSID: Final = "app.bsky.embed.recordWithMedia"
 
 class Main(LexModel):
     py_type: Literal["app.bsky.embed.recordWithMedia"] = Field(
-        "app.bsky.embed.recordWithMedia", alias="$type"
+        default="app.bsky.embed.recordWithMedia", alias="$type"
     )
     record: app_bsky_embed_record.Main
     media: MainMedia
@@ -43,7 +43,7 @@ class Main(LexModel):
 
 class View(LexModel):
     py_type: Literal["app.bsky.embed.recordWithMedia#view"] = Field(
-        "app.bsky.embed.recordWithMedia#view", alias="$type"
+        default="app.bsky.embed.recordWithMedia#view", alias="$type"
     )
     record: app_bsky_embed_record.View
     media: ViewMedia

@@ -29,20 +29,22 @@ NSID: Final = "app.bsky.embed.video"
 
 
 class Main(LexModel):
-    py_type: Literal["app.bsky.embed.video"] = Field("app.bsky.embed.video", alias="$type")
+    py_type: Literal["app.bsky.embed.video"] = Field(default="app.bsky.embed.video", alias="$type")
     video: Annotated[BlobRef, BlobConstraints(accept=("video/mp4",), max_size=300000000)]
     """The mp4 video file. May be up to 300mb, formerly limited to 100mb."""
-    captions: Omittable[list[Caption]] = Field(None, max_length=20)
+    captions: Omittable[list[Caption]] = Field(default=None, max_length=20)
     alt: Omittable[str] = None
     """Alt text description of the video, for accessibility."""
-    aspect_ratio: Omittable[app_bsky_embed_defs.AspectRatio] = Field(None, alias="aspectRatio")
+    aspect_ratio: Omittable[app_bsky_embed_defs.AspectRatio] = Field(
+        default=None, alias="aspectRatio"
+    )
     presentation: Omittable[str] = None
     """A hint to the client about how to present the video."""
 
 
 class Caption(LexModel):
     py_type: Literal["app.bsky.embed.video#caption"] = Field(
-        "app.bsky.embed.video#caption", alias="$type"
+        default="app.bsky.embed.video#caption", alias="$type"
     )
     lang: formats.Language
     file: Annotated[BlobRef, BlobConstraints(accept=("text/vtt",), max_size=20000)]
@@ -50,13 +52,15 @@ class Caption(LexModel):
 
 class View(LexModel):
     py_type: Literal["app.bsky.embed.video#view"] = Field(
-        "app.bsky.embed.video#view", alias="$type"
+        default="app.bsky.embed.video#view", alias="$type"
     )
     cid: formats.CidString
     playlist: formats.Uri
     thumbnail: Omittable[formats.Uri] = None
     alt: Omittable[str] = None
-    aspect_ratio: Omittable[app_bsky_embed_defs.AspectRatio] = Field(None, alias="aspectRatio")
+    aspect_ratio: Omittable[app_bsky_embed_defs.AspectRatio] = Field(
+        default=None, alias="aspectRatio"
+    )
     presentation: Omittable[str] = None
     """A hint to the client about how to present the video."""
 

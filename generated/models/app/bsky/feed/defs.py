@@ -128,7 +128,7 @@ REQUEST_MORE: Final = "app.bsky.feed.defs#requestMore"
 
 class BlockedAuthor(LexModel):
     py_type: Literal["app.bsky.feed.defs#blockedAuthor"] = Field(
-        "app.bsky.feed.defs#blockedAuthor", alias="$type"
+        default="app.bsky.feed.defs#blockedAuthor", alias="$type"
     )
     did: formats.Did
     viewer: Omittable[app_bsky_actor_defs.ViewerState] = None
@@ -136,7 +136,7 @@ class BlockedAuthor(LexModel):
 
 class BlockedPost(LexModel):
     py_type: Literal["app.bsky.feed.defs#blockedPost"] = Field(
-        "app.bsky.feed.defs#blockedPost", alias="$type"
+        default="app.bsky.feed.defs#blockedPost", alias="$type"
     )
     uri: formats.AtUri
     blocked: Literal[True]
@@ -145,22 +145,24 @@ class BlockedPost(LexModel):
 
 class FeedViewPost(LexModel):
     py_type: Literal["app.bsky.feed.defs#feedViewPost"] = Field(
-        "app.bsky.feed.defs#feedViewPost", alias="$type"
+        default="app.bsky.feed.defs#feedViewPost", alias="$type"
     )
     post: PostView
     reply: Omittable[ReplyRef] = None
     reason: Omittable[FeedViewPostReason] = None
     feed_context: Omittable[Annotated[str, StringLimits(max_length=2000)]] = Field(
-        None, alias="feedContext"
+        default=None, alias="feedContext"
     )
     """Context provided by feed generator that may be passed back alongside interactions."""
-    req_id: Omittable[Annotated[str, StringLimits(max_length=100)]] = Field(None, alias="reqId")
+    req_id: Omittable[Annotated[str, StringLimits(max_length=100)]] = Field(
+        default=None, alias="reqId"
+    )
     """Unique identifier per request that may be passed back alongside interactions."""
 
 
 class GeneratorView(LexModel):
     py_type: Literal["app.bsky.feed.defs#generatorView"] = Field(
-        "app.bsky.feed.defs#generatorView", alias="$type"
+        default="app.bsky.feed.defs#generatorView", alias="$type"
     )
     uri: formats.AtUri
     cid: formats.CidString
@@ -169,36 +171,38 @@ class GeneratorView(LexModel):
     display_name: str = Field(alias="displayName")
     description: Omittable[Annotated[str, StringLimits(max_length=3000, max_graphemes=300)]] = None
     description_facets: Omittable[list[app_bsky_richtext_facet.Main]] = Field(
-        None, alias="descriptionFacets"
+        default=None, alias="descriptionFacets"
     )
     avatar: Omittable[formats.Uri] = None
-    like_count: Omittable[int] = Field(None, alias="likeCount", ge=0)
-    accepts_interactions: Omittable[bool] = Field(None, alias="acceptsInteractions")
+    like_count: Omittable[int] = Field(default=None, alias="likeCount", ge=0)
+    accepts_interactions: Omittable[bool] = Field(default=None, alias="acceptsInteractions")
     labels: Omittable[list[com_atproto_label_defs.Label]] = None
     viewer: Omittable[GeneratorViewerState] = None
-    content_mode: Omittable[str] = Field(None, alias="contentMode")
+    content_mode: Omittable[str] = Field(default=None, alias="contentMode")
     indexed_at: formats.Datetime = Field(alias="indexedAt")
 
 
 class GeneratorViewerState(LexModel):
     py_type: Literal["app.bsky.feed.defs#generatorViewerState"] = Field(
-        "app.bsky.feed.defs#generatorViewerState", alias="$type"
+        default="app.bsky.feed.defs#generatorViewerState", alias="$type"
     )
     like: Omittable[formats.AtUri] = None
 
 
 class Interaction(LexModel):
     py_type: Literal["app.bsky.feed.defs#interaction"] = Field(
-        "app.bsky.feed.defs#interaction", alias="$type"
+        default="app.bsky.feed.defs#interaction", alias="$type"
     )
     item: Omittable[formats.AtUri] = None
     event: Omittable[str] = None
     feed_context: Omittable[Annotated[str, StringLimits(max_length=2000)]] = Field(
-        None, alias="feedContext"
+        default=None, alias="feedContext"
     )
     """Context on a feed item that was originally supplied by the feed generator on getFeedSkeleton.
     """
-    req_id: Omittable[Annotated[str, StringLimits(max_length=100)]] = Field(None, alias="reqId")
+    req_id: Omittable[Annotated[str, StringLimits(max_length=100)]] = Field(
+        default=None, alias="reqId"
+    )
     """Unique identifier per request that may be passed back alongside interactions."""
 
 
@@ -206,7 +210,7 @@ class KnownLikers(LexModel):
     """The post's likers whom you also follow"""
 
     py_type: Literal["app.bsky.feed.defs#knownLikers"] = Field(
-        "app.bsky.feed.defs#knownLikers", alias="$type"
+        default="app.bsky.feed.defs#knownLikers", alias="$type"
     )
     count: int
     actors: list[app_bsky_actor_defs.ProfileViewBasic] = Field(min_length=0, max_length=5)
@@ -214,7 +218,7 @@ class KnownLikers(LexModel):
 
 class NotFoundPost(LexModel):
     py_type: Literal["app.bsky.feed.defs#notFoundPost"] = Field(
-        "app.bsky.feed.defs#notFoundPost", alias="$type"
+        default="app.bsky.feed.defs#notFoundPost", alias="$type"
     )
     uri: formats.AtUri
     not_found: Literal[True] = Field(alias="notFound")
@@ -222,18 +226,18 @@ class NotFoundPost(LexModel):
 
 class PostView(LexModel):
     py_type: Literal["app.bsky.feed.defs#postView"] = Field(
-        "app.bsky.feed.defs#postView", alias="$type"
+        default="app.bsky.feed.defs#postView", alias="$type"
     )
     uri: formats.AtUri
     cid: formats.CidString
     author: app_bsky_actor_defs.ProfileViewBasic
     record: UnknownObject
     embed: Omittable[PostViewEmbed] = None
-    bookmark_count: Omittable[int] = Field(None, alias="bookmarkCount")
-    reply_count: Omittable[int] = Field(None, alias="replyCount")
-    repost_count: Omittable[int] = Field(None, alias="repostCount")
-    like_count: Omittable[int] = Field(None, alias="likeCount")
-    quote_count: Omittable[int] = Field(None, alias="quoteCount")
+    bookmark_count: Omittable[int] = Field(default=None, alias="bookmarkCount")
+    reply_count: Omittable[int] = Field(default=None, alias="replyCount")
+    repost_count: Omittable[int] = Field(default=None, alias="repostCount")
+    like_count: Omittable[int] = Field(default=None, alias="likeCount")
+    quote_count: Omittable[int] = Field(default=None, alias="quoteCount")
     indexed_at: formats.Datetime = Field(alias="indexedAt")
     viewer: Omittable[ViewerState] = None
     labels: Omittable[list[com_atproto_label_defs.Label]] = None
@@ -244,13 +248,13 @@ class PostView(LexModel):
 
 class ReasonPin(LexModel):
     py_type: Literal["app.bsky.feed.defs#reasonPin"] = Field(
-        "app.bsky.feed.defs#reasonPin", alias="$type"
+        default="app.bsky.feed.defs#reasonPin", alias="$type"
     )
 
 
 class ReasonRepost(LexModel):
     py_type: Literal["app.bsky.feed.defs#reasonRepost"] = Field(
-        "app.bsky.feed.defs#reasonRepost", alias="$type"
+        default="app.bsky.feed.defs#reasonRepost", alias="$type"
     )
     by: app_bsky_actor_defs.ProfileViewBasic
     uri: Omittable[formats.AtUri] = None
@@ -260,24 +264,24 @@ class ReasonRepost(LexModel):
 
 class ReplyRef(LexModel):
     py_type: Literal["app.bsky.feed.defs#replyRef"] = Field(
-        "app.bsky.feed.defs#replyRef", alias="$type"
+        default="app.bsky.feed.defs#replyRef", alias="$type"
     )
     root: ReplyRefRoot
     parent: ReplyRefParent
     grandparent_author: Omittable[app_bsky_actor_defs.ProfileViewBasic] = Field(
-        None, alias="grandparentAuthor"
+        default=None, alias="grandparentAuthor"
     )
     """When parent is a reply to another post, this is the author of that post."""
 
 
 class SkeletonFeedPost(LexModel):
     py_type: Literal["app.bsky.feed.defs#skeletonFeedPost"] = Field(
-        "app.bsky.feed.defs#skeletonFeedPost", alias="$type"
+        default="app.bsky.feed.defs#skeletonFeedPost", alias="$type"
     )
     post: formats.AtUri
     reason: Omittable[SkeletonFeedPostReason] = None
     feed_context: Omittable[Annotated[str, StringLimits(max_length=2000)]] = Field(
-        None, alias="feedContext"
+        default=None, alias="feedContext"
     )
     """Context that will be passed through to client and may be passed to feed generator back
     alongside interactions.
@@ -286,13 +290,13 @@ class SkeletonFeedPost(LexModel):
 
 class SkeletonReasonPin(LexModel):
     py_type: Literal["app.bsky.feed.defs#skeletonReasonPin"] = Field(
-        "app.bsky.feed.defs#skeletonReasonPin", alias="$type"
+        default="app.bsky.feed.defs#skeletonReasonPin", alias="$type"
     )
 
 
 class SkeletonReasonRepost(LexModel):
     py_type: Literal["app.bsky.feed.defs#skeletonReasonRepost"] = Field(
-        "app.bsky.feed.defs#skeletonReasonRepost", alias="$type"
+        default="app.bsky.feed.defs#skeletonReasonRepost", alias="$type"
     )
     repost: formats.AtUri
 
@@ -301,24 +305,24 @@ class ThreadContext(LexModel):
     """Metadata about this post within the context of the thread it is in."""
 
     py_type: Literal["app.bsky.feed.defs#threadContext"] = Field(
-        "app.bsky.feed.defs#threadContext", alias="$type"
+        default="app.bsky.feed.defs#threadContext", alias="$type"
     )
-    root_author_like: Omittable[formats.AtUri] = Field(None, alias="rootAuthorLike")
+    root_author_like: Omittable[formats.AtUri] = Field(default=None, alias="rootAuthorLike")
 
 
 class ThreadViewPost(LexModel):
     py_type: Literal["app.bsky.feed.defs#threadViewPost"] = Field(
-        "app.bsky.feed.defs#threadViewPost", alias="$type"
+        default="app.bsky.feed.defs#threadViewPost", alias="$type"
     )
     post: PostView
     parent: Omittable[ThreadViewPostParent] = None
     replies: Omittable[list[ThreadViewPostRepliesItem]] = None
-    thread_context: Omittable[ThreadContext] = Field(None, alias="threadContext")
+    thread_context: Omittable[ThreadContext] = Field(default=None, alias="threadContext")
 
 
 class ThreadgateView(LexModel):
     py_type: Literal["app.bsky.feed.defs#threadgateView"] = Field(
-        "app.bsky.feed.defs#threadgateView", alias="$type"
+        default="app.bsky.feed.defs#threadgateView", alias="$type"
     )
     uri: Omittable[formats.AtUri] = None
     cid: Omittable[formats.CidString] = None
@@ -332,16 +336,16 @@ class ViewerState(LexModel):
     """
 
     py_type: Literal["app.bsky.feed.defs#viewerState"] = Field(
-        "app.bsky.feed.defs#viewerState", alias="$type"
+        default="app.bsky.feed.defs#viewerState", alias="$type"
     )
     repost: Omittable[formats.AtUri] = None
     like: Omittable[formats.AtUri] = None
     bookmarked: Omittable[bool] = None
-    thread_muted: Omittable[bool] = Field(None, alias="threadMuted")
-    reply_disabled: Omittable[bool] = Field(None, alias="replyDisabled")
-    embedding_disabled: Omittable[bool] = Field(None, alias="embeddingDisabled")
+    thread_muted: Omittable[bool] = Field(default=None, alias="threadMuted")
+    reply_disabled: Omittable[bool] = Field(default=None, alias="replyDisabled")
+    embedding_disabled: Omittable[bool] = Field(default=None, alias="embeddingDisabled")
     pinned: Omittable[bool] = None
-    known_likers: Omittable[KnownLikers] = Field(None, alias="knownLikers")
+    known_likers: Omittable[KnownLikers] = Field(default=None, alias="knownLikers")
     """This property is present only in selected cases, as an optimization."""
 
 

@@ -35,17 +35,17 @@ class Output(LexModel):
 
 class Feed(LexModel):
     py_type: Literal["app.bsky.feed.describeFeedGenerator#feed"] = Field(
-        "app.bsky.feed.describeFeedGenerator#feed", alias="$type"
+        default="app.bsky.feed.describeFeedGenerator#feed", alias="$type"
     )
     uri: formats.AtUri
 
 
 class Links(LexModel):
     py_type: Literal["app.bsky.feed.describeFeedGenerator#links"] = Field(
-        "app.bsky.feed.describeFeedGenerator#links", alias="$type"
+        default="app.bsky.feed.describeFeedGenerator#links", alias="$type"
     )
-    privacy_policy: Omittable[str] = Field(None, alias="privacyPolicy")
-    terms_of_service: Omittable[str] = Field(None, alias="termsOfService")
+    privacy_policy: Omittable[str] = Field(default=None, alias="privacyPolicy")
+    terms_of_service: Omittable[str] = Field(default=None, alias="termsOfService")
 
 
 # Other lexicons' modules and the string formats load when a model here is first built.

@@ -47,25 +47,27 @@ class Record(LexRecord):
     Record key: ``any``.
     """
 
-    py_type: Literal["app.bsky.feed.generator"] = Field("app.bsky.feed.generator", alias="$type")
+    py_type: Literal["app.bsky.feed.generator"] = Field(
+        default="app.bsky.feed.generator", alias="$type"
+    )
     did: formats.Did
     display_name: Annotated[str, StringLimits(max_length=240, max_graphemes=24)] = Field(
         alias="displayName"
     )
     description: Omittable[Annotated[str, StringLimits(max_length=3000, max_graphemes=300)]] = None
     description_facets: Omittable[list[app_bsky_richtext_facet.Main]] = Field(
-        None, alias="descriptionFacets"
+        default=None, alias="descriptionFacets"
     )
     avatar: Omittable[
         Annotated[BlobRef, BlobConstraints(accept=("image/png", "image/jpeg"), max_size=1000000)]
     ] = None
-    accepts_interactions: Omittable[bool] = Field(None, alias="acceptsInteractions")
+    accepts_interactions: Omittable[bool] = Field(default=None, alias="acceptsInteractions")
     """Declaration that a feed accepts feedback interactions from a client through
     app.bsky.feed.sendInteractions
     """
     labels: Omittable[RecordLabels] = None
     """Self-label values"""
-    content_mode: Omittable[str] = Field(None, alias="contentMode")
+    content_mode: Omittable[str] = Field(default=None, alias="contentMode")
     created_at: formats.Datetime = Field(alias="createdAt")
 
 

@@ -27,7 +27,7 @@ NSID: Final = "app.bsky.feed.getActorFeeds"
 
 class Params(LexModel):
     actor: formats.AtIdentifier
-    limit: int = Field(50, ge=1, le=100)
+    limit: int = Field(default=50, ge=1, le=100)
     cursor: Omittable[str] = None
 
 

@@ -32,11 +32,11 @@ NSID: Final = "app.bsky.feed.getAuthorFeed"
 
 class Params(LexModel):
     actor: formats.AtIdentifier
-    limit: int = Field(50, ge=1, le=100)
+    limit: int = Field(default=50, ge=1, le=100)
     cursor: Omittable[str] = None
     filter: str = "posts_with_replies"
     """Combinations of post/repost types to include in response."""
-    include_pins: bool = Field(False, alias="includePins")
+    include_pins: bool = Field(default=False, alias="includePins")
 
 
 class Output(LexModel):

@@ -29,7 +29,7 @@ NSID: Final = "app.bsky.feed.getFeed"
 
 class Params(LexModel):
     feed: formats.AtUri
-    limit: int = Field(50, ge=1, le=100)
+    limit: int = Field(default=50, ge=1, le=100)
     cursor: Omittable[str] = None
 
 

@@ -32,14 +32,16 @@ NSID: Final = "app.bsky.feed.getFeedSkeleton"
 class Params(LexModel):
     feed: formats.AtUri
     """Reference to feed generator record describing the specific feed being requested."""
-    limit: int = Field(50, ge=1, le=100)
+    limit: int = Field(default=50, ge=1, le=100)
     cursor: Omittable[str] = None
 
 
 class Output(LexModel):
     cursor: Omittable[str] = None
     feed: list[app_bsky_feed_defs.SkeletonFeedPost]
-    req_id: Omittable[Annotated[str, StringLimits(max_length=100)]] = Field(None, alias="reqId")
+    req_id: Omittable[Annotated[str, StringLimits(max_length=100)]] = Field(
+        default=None, alias="reqId"
+    )
     """Unique identifier per request that may be passed back alongside interactions."""
 
 

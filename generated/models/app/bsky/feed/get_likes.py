@@ -31,7 +31,7 @@ class Params(LexModel):
     """AT-URI of the subject (eg, a post record)."""
     cid: Omittable[formats.CidString] = None
     """CID of the subject record (aka, specific version of record), to filter likes."""
-    limit: int = Field(50, ge=1, le=100)
+    limit: int = Field(default=50, ge=1, le=100)
     cursor: Omittable[str] = None
 
 
@@ -44,7 +44,7 @@ class Output(LexModel):
 
 class Like(LexModel):
     py_type: Literal["app.bsky.feed.getLikes#like"] = Field(
-        "app.bsky.feed.getLikes#like", alias="$type"
+        default="app.bsky.feed.getLikes#like", alias="$type"
     )
     indexed_at: formats.Datetime = Field(alias="indexedAt")
     created_at: formats.Datetime = Field(alias="createdAt")

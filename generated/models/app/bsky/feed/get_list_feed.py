@@ -32,7 +32,7 @@ NSID: Final = "app.bsky.feed.getListFeed"
 class Params(LexModel):
     list_: formats.AtUri = Field(alias="list")
     """Reference (AT-URI) to the list record."""
-    limit: int = Field(50, ge=1, le=100)
+    limit: int = Field(default=50, ge=1, le=100)
     cursor: Omittable[str] = None
 
 

@@ -34,9 +34,9 @@ NSID: Final = "app.bsky.feed.getPostThread"
 class Params(LexModel):
     uri: formats.AtUri
     """Reference (AT-URI) to post record."""
-    depth: int = Field(6, ge=0, le=1000)
+    depth: int = Field(default=6, ge=0, le=1000)
     """How many levels of reply depth should be included in response."""
-    parent_height: int = Field(80, alias="parentHeight", ge=0, le=1000)
+    parent_height: int = Field(default=80, alias="parentHeight", ge=0, le=1000)
     """How many levels of parent (and grandparent, etc) post to include."""
 
 

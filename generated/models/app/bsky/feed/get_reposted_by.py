@@ -30,7 +30,7 @@ class Params(LexModel):
     """Reference (AT-URI) of post record"""
     cid: Omittable[formats.CidString] = None
     """If supplied, filters to reposts of specific version (by CID) of the post record."""
-    limit: int = Field(50, ge=1, le=100)
+    limit: int = Field(default=50, ge=1, le=100)
     cursor: Omittable[str] = None
 
 

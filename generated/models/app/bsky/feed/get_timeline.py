@@ -31,7 +31,7 @@ class Params(LexModel):
     """Variant 'algorithm' for timeline. Implementation-specific. NOTE: most feed flexibility has
     been moved to feed generator mechanism.
     """
-    limit: int = Field(50, ge=1, le=100)
+    limit: int = Field(default=50, ge=1, le=100)
     cursor: Omittable[str] = None
 
 

@@ -30,7 +30,7 @@ class Record(LexRecord):
     Record key: ``tid``.
     """
 
-    py_type: Literal["app.bsky.feed.like"] = Field("app.bsky.feed.like", alias="$type")
+    py_type: Literal["app.bsky.feed.like"] = Field(default="app.bsky.feed.like", alias="$type")
     subject: com_atproto_repo_strong_ref.Main
     created_at: formats.Datetime = Field(alias="createdAt")
     via: Omittable[com_atproto_repo_strong_ref.Main] = None

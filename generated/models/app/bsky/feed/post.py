@@ -54,7 +54,7 @@ class Record(LexRecord):
     Record key: ``tid``.
     """
 
-    py_type: Literal["app.bsky.feed.post"] = Field("app.bsky.feed.post", alias="$type")
+    py_type: Literal["app.bsky.feed.post"] = Field(default="app.bsky.feed.post", alias="$type")
     text: Annotated[str, StringLimits(max_length=3000, max_graphemes=300)]
     """The primary post content. May be an empty string, if there are embeds."""
     entities: Omittable[list[Entity]] = None
@@ -63,12 +63,12 @@ class Record(LexRecord):
     """Annotations of text (mentions, URLs, hashtags, etc)"""
     reply: Omittable[ReplyRef] = None
     embed: Omittable[RecordEmbed] = None
-    langs: Omittable[list[formats.Language]] = Field(None, max_length=3)
+    langs: Omittable[list[formats.Language]] = Field(default=None, max_length=3)
     """Indicates human language of post primary text content."""
     labels: Omittable[RecordLabels] = None
     """Self-label values for this post. Effectively content warnings."""
     tags: Omittable[list[Annotated[str, StringLimits(max_length=640, max_graphemes=64)]]] = Field(
-        None, max_length=8
+        default=None, max_length=8
     )
     """Additional hashtags, in addition to any included in post text and facets."""
     created_at: formats.Datetime = Field(alias="createdAt")
@@ -79,7 +79,7 @@ class Entity(LexModel):
     """Deprecated: use facets instead."""
 
     py_type: Literal["app.bsky.feed.post#entity"] = Field(
-        "app.bsky.feed.post#entity", alias="$type"
+        default="app.bsky.feed.post#entity", alias="$type"
     )
     index: TextSlice
     type: str
@@ -89,7 +89,7 @@ class Entity(LexModel):
 
 class ReplyRef(LexModel):
     py_type: Literal["app.bsky.feed.post#replyRef"] = Field(
-        "app.bsky.feed.post#replyRef", alias="$type"
+        default="app.bsky.feed.post#replyRef", alias="$type"
     )
     root: com_atproto_repo_strong_ref.Main
     parent: com_atproto_repo_strong_ref.Main
@@ -101,7 +101,7 @@ class TextSlice(LexModel):
     """
 
     py_type: Literal["app.bsky.feed.post#textSlice"] = Field(
-        "app.bsky.feed.post#textSlice", alias="$type"
+        default="app.bsky.feed.post#textSlice", alias="$type"
     )
     start: int = Field(ge=0)
     end: int = Field(ge=0)

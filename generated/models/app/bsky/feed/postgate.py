@@ -43,16 +43,18 @@ class Record(LexRecord):
     Record key: ``tid``.
     """
 
-    py_type: Literal["app.bsky.feed.postgate"] = Field("app.bsky.feed.postgate", alias="$type")
+    py_type: Literal["app.bsky.feed.postgate"] = Field(
+        default="app.bsky.feed.postgate", alias="$type"
+    )
     created_at: formats.Datetime = Field(alias="createdAt")
     post: formats.AtUri
     """Reference (AT-URI) to the post record."""
     detached_embedding_uris: Omittable[list[formats.AtUri]] = Field(
-        None, alias="detachedEmbeddingUris", max_length=50
+        default=None, alias="detachedEmbeddingUris", max_length=50
     )
     """List of AT-URIs embedding this post that the author has detached from."""
     embedding_rules: Omittable[list[RecordEmbeddingRulesItem]] = Field(
-        None, alias="embeddingRules", max_length=5
+        default=None, alias="embeddingRules", max_length=5
     )
     """List of rules defining who can embed this post. If value is an empty array or is undefined,
     no particular rules apply and anyone can embed.
@@ -63,7 +65,7 @@ class DisableRule(LexModel):
     """Disables embedding of this post."""
 
     py_type: Literal["app.bsky.feed.postgate#disableRule"] = Field(
-        "app.bsky.feed.postgate#disableRule", alias="$type"
+        default="app.bsky.feed.postgate#disableRule", alias="$type"
     )
 
 

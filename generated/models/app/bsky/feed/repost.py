@@ -30,7 +30,7 @@ class Record(LexRecord):
     Record key: ``tid``.
     """
 
-    py_type: Literal["app.bsky.feed.repost"] = Field("app.bsky.feed.repost", alias="$type")
+    py_type: Literal["app.bsky.feed.repost"] = Field(default="app.bsky.feed.repost", alias="$type")
     subject: com_atproto_repo_strong_ref.Main
     created_at: formats.Datetime = Field(alias="createdAt")
     via: Omittable[com_atproto_repo_strong_ref.Main] = None

@@ -34,7 +34,7 @@ NSID: Final = "app.bsky.feed.searchPostsV2"
 class Params(LexModel):
     cursor: Omittable[str] = None
     """Optional pagination cursor."""
-    limit: int = Field(25, ge=1, le=100)
+    limit: int = Field(default=25, ge=1, le=100)
     """Maximum number of results to return."""
     query: Omittable[str] = None
     """Search query string. A query or at least one filter is required."""
@@ -50,27 +50,31 @@ class Params(LexModel):
     """Include posts that link to any of these domains."""
     urls: Omittable[list[formats.Uri]] = None
     """Include posts that link to any of these URLs."""
-    embedded_at_uris: Omittable[list[formats.AtUri]] = Field(None, alias="embeddedAtUris")
+    embedded_at_uris: Omittable[list[formats.AtUri]] = Field(default=None, alias="embeddedAtUris")
     """Include posts that embed any of these AT URIs."""
     hashtags: Omittable[list[Annotated[str, StringLimits(max_length=640, max_graphemes=64)]]] = None
     """Include posts tagged with any of these hashtags. Do not include the hash (#) prefix."""
-    exclude_authors: Omittable[list[formats.AtIdentifier]] = Field(None, alias="excludeAuthors")
+    exclude_authors: Omittable[list[formats.AtIdentifier]] = Field(
+        default=None, alias="excludeAuthors"
+    )
     """Exclude posts by any of these authors. Handles are resolved to DIDs before searching."""
-    exclude_mentions: Omittable[list[formats.AtIdentifier]] = Field(None, alias="excludeMentions")
+    exclude_mentions: Omittable[list[formats.AtIdentifier]] = Field(
+        default=None, alias="excludeMentions"
+    )
     """Exclude posts that mention any of these accounts. Handles are resolved to DIDs before
     searching.
     """
-    exclude_domains: Omittable[list[str]] = Field(None, alias="excludeDomains")
+    exclude_domains: Omittable[list[str]] = Field(default=None, alias="excludeDomains")
     """Exclude posts that link to any of these domains."""
-    exclude_urls: Omittable[list[formats.Uri]] = Field(None, alias="excludeUrls")
+    exclude_urls: Omittable[list[formats.Uri]] = Field(default=None, alias="excludeUrls")
     """Exclude posts that link to any of these URLs."""
     exclude_embedded_at_uris: Omittable[list[formats.AtUri]] = Field(
-        None, alias="excludeEmbeddedAtUris"
+        default=None, alias="excludeEmbeddedAtUris"
     )
     """Exclude posts that embed any of these AT URIs."""
     exclude_hashtags: Omittable[
         list[Annotated[str, StringLimits(max_length=640, max_graphemes=64)]]
-    ] = Field(None, alias="excludeHashtags")
+    ] = Field(default=None, alias="excludeHashtags")
     """Exclude posts tagged with any of these hashtags. Do not include the hash (#) prefix."""
     since: Omittable[str] = None
     """Include posts indexed at or after this timestamp. Can be a datetime, or just an ISO date
@@ -80,27 +84,29 @@ class Params(LexModel):
     """Include posts indexed before this timestamp. Defaults to the current time. Can be a datetime,
     or just an ISO date (YYYY-MM-DD).
     """
-    all_time: Omittable[bool] = Field(None, alias="allTime")
+    all_time: Omittable[bool] = Field(default=None, alias="allTime")
     """Search the full index instead of the recent-post window."""
     languages: Omittable[list[formats.Language]] = None
     """Include posts whose language matches any of these language codes."""
-    exclude_languages: Omittable[list[formats.Language]] = Field(None, alias="excludeLanguages")
+    exclude_languages: Omittable[list[formats.Language]] = Field(
+        default=None, alias="excludeLanguages"
+    )
     """Exclude posts whose language matches any of these language codes."""
-    has_media: Omittable[bool] = Field(None, alias="hasMedia")
+    has_media: Omittable[bool] = Field(default=None, alias="hasMedia")
     """Include only posts with media."""
-    has_video: Omittable[bool] = Field(None, alias="hasVideo")
+    has_video: Omittable[bool] = Field(default=None, alias="hasVideo")
     """Include only posts with video."""
-    reply_parent_uri: Omittable[formats.AtUri] = Field(None, alias="replyParentUri")
+    reply_parent_uri: Omittable[formats.AtUri] = Field(default=None, alias="replyParentUri")
     """Include only direct replies to this parent post URI."""
-    thread_root_uri: Omittable[formats.AtUri] = Field(None, alias="threadRootUri")
+    thread_root_uri: Omittable[formats.AtUri] = Field(default=None, alias="threadRootUri")
     """Include only posts in the thread rooted at this post URI."""
-    exclude_replies: Omittable[bool] = Field(None, alias="excludeReplies")
+    exclude_replies: Omittable[bool] = Field(default=None, alias="excludeReplies")
     """Exclude replies from results. Mutually exclusive with repliesOnly."""
-    replies_only: Omittable[bool] = Field(None, alias="repliesOnly")
+    replies_only: Omittable[bool] = Field(default=None, alias="repliesOnly")
     """Include only replies. Mutually exclusive with excludeReplies."""
     following: Omittable[bool] = None
     """Include only posts from accounts followed by the viewer."""
-    query_language: Omittable[str] = Field(None, alias="queryLanguage")
+    query_language: Omittable[str] = Field(default=None, alias="queryLanguage")
     """Language analyzer hint for the query text. If unset, the server auto-detects when possible.
     """
 
@@ -108,11 +114,13 @@ class Params(LexModel):
 class Output(LexModel):
     cursor: Omittable[str] = None
     """Cursor for the next page of results."""
-    hits_total: Omittable[int] = Field(None, alias="hitsTotal")
+    hits_total: Omittable[int] = Field(default=None, alias="hitsTotal")
     """Estimated total number of matching hits. May be rounded or truncated."""
     posts: list[app_bsky_feed_defs.PostView]
     """Hydrated views of matching posts."""
-    detected_query_languages: Omittable[list[str]] = Field(None, alias="detectedQueryLanguages")
+    detected_query_languages: Omittable[list[str]] = Field(
+        default=None, alias="detectedQueryLanguages"
+    )
     """Query languages detected for CJK, Thai, or Arabic text. Empty or omitted for other scripts.
     """
 

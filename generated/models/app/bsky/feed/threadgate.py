@@ -48,16 +48,18 @@ class Record(LexRecord):
     Record key: ``tid``.
     """
 
-    py_type: Literal["app.bsky.feed.threadgate"] = Field("app.bsky.feed.threadgate", alias="$type")
+    py_type: Literal["app.bsky.feed.threadgate"] = Field(
+        default="app.bsky.feed.threadgate", alias="$type"
+    )
     post: formats.AtUri
     """Reference (AT-URI) to the post record."""
-    allow: Omittable[list[RecordAllowItem]] = Field(None, max_length=5)
+    allow: Omittable[list[RecordAllowItem]] = Field(default=None, max_length=5)
     """List of rules defining who can reply to this post. If value is an empty array, no one can
     reply. If value is undefined, anyone can reply.
     """
     created_at: formats.Datetime = Field(alias="createdAt")
     hidden_replies: Omittable[list[formats.AtUri]] = Field(
-        None, alias="hiddenReplies", max_length=300
+        default=None, alias="hiddenReplies", max_length=300
     )
     """List of hidden reply URIs."""
 
@@ -66,7 +68,7 @@ class FollowerRule(LexModel):
     """Allow replies from actors who follow you."""
 
     py_type: Literal["app.bsky.feed.threadgate#followerRule"] = Field(
-        "app.bsky.feed.threadgate#followerRule", alias="$type"
+        default="app.bsky.feed.threadgate#followerRule", alias="$type"
     )
 
 
@@ -74,7 +76,7 @@ class FollowingRule(LexModel):
     """Allow replies from actors you follow."""
 
     py_type: Literal["app.bsky.feed.threadgate#followingRule"] = Field(
-        "app.bsky.feed.threadgate#followingRule", alias="$type"
+        default="app.bsky.feed.threadgate#followingRule", alias="$type"
     )
 
 
@@ -82,7 +84,7 @@ class ListRule(LexModel):
     """Allow replies from actors on a list."""
 
     py_type: Literal["app.bsky.feed.threadgate#listRule"] = Field(
-        "app.bsky.feed.threadgate#listRule", alias="$type"
+        default="app.bsky.feed.threadgate#listRule", alias="$type"
     )
     list_: formats.AtUri = Field(alias="list")
 
@@ -91,7 +93,7 @@ class MentionRule(LexModel):
     """Allow replies from actors mentioned in your post."""
 
     py_type: Literal["app.bsky.feed.threadgate#mentionRule"] = Field(
-        "app.bsky.feed.threadgate#mentionRule", alias="$type"
+        default="app.bsky.feed.threadgate#mentionRule", alias="$type"
     )
 
 

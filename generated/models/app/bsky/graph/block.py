@@ -32,7 +32,7 @@ class Record(LexRecord):
     Record key: ``tid``.
     """
 
-    py_type: Literal["app.bsky.graph.block"] = Field("app.bsky.graph.block", alias="$type")
+    py_type: Literal["app.bsky.graph.block"] = Field(default="app.bsky.graph.block", alias="$type")
     subject: formats.Did
     """DID of the account to be blocked."""
     created_at: formats.Datetime = Field(alias="createdAt")

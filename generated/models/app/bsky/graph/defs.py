@@ -50,7 +50,7 @@ REFERENCELIST: Final = "app.bsky.graph.defs#referencelist"
 
 class ListItemView(LexModel):
     py_type: Literal["app.bsky.graph.defs#listItemView"] = Field(
-        "app.bsky.graph.defs#listItemView", alias="$type"
+        default="app.bsky.graph.defs#listItemView", alias="$type"
     )
     uri: formats.AtUri
     subject: app_bsky_actor_defs.ProfileView
@@ -58,7 +58,7 @@ class ListItemView(LexModel):
 
 class ListView(LexModel):
     py_type: Literal["app.bsky.graph.defs#listView"] = Field(
-        "app.bsky.graph.defs#listView", alias="$type"
+        default="app.bsky.graph.defs#listView", alias="$type"
     )
     uri: formats.AtUri
     cid: formats.CidString
@@ -67,10 +67,10 @@ class ListView(LexModel):
     purpose: ListPurpose
     description: Omittable[Annotated[str, StringLimits(max_length=3000, max_graphemes=300)]] = None
     description_facets: Omittable[list[app_bsky_richtext_facet.Main]] = Field(
-        None, alias="descriptionFacets"
+        default=None, alias="descriptionFacets"
     )
     avatar: Omittable[formats.Uri] = None
-    list_item_count: Omittable[int] = Field(None, alias="listItemCount", ge=0)
+    list_item_count: Omittable[int] = Field(default=None, alias="listItemCount", ge=0)
     labels: Omittable[list[com_atproto_label_defs.Label]] = None
     viewer: Omittable[ListViewerState] = None
     indexed_at: formats.Datetime = Field(alias="indexedAt")
@@ -78,22 +78,22 @@ class ListView(LexModel):
 
 class ListViewBasic(LexModel):
     py_type: Literal["app.bsky.graph.defs#listViewBasic"] = Field(
-        "app.bsky.graph.defs#listViewBasic", alias="$type"
+        default="app.bsky.graph.defs#listViewBasic", alias="$type"
     )
     uri: formats.AtUri
     cid: formats.CidString
     name: Annotated[str, StringLimits(min_length=1, max_length=64)]
     purpose: ListPurpose
     avatar: Omittable[formats.Uri] = None
-    list_item_count: Omittable[int] = Field(None, alias="listItemCount", ge=0)
+    list_item_count: Omittable[int] = Field(default=None, alias="listItemCount", ge=0)
     labels: Omittable[list[com_atproto_label_defs.Label]] = None
     viewer: Omittable[ListViewerState] = None
-    indexed_at: Omittable[formats.Datetime] = Field(None, alias="indexedAt")
+    indexed_at: Omittable[formats.Datetime] = Field(default=None, alias="indexedAt")
 
 
 class ListViewerState(LexModel):
     py_type: Literal["app.bsky.graph.defs#listViewerState"] = Field(
-        "app.bsky.graph.defs#listViewerState", alias="$type"
+        default="app.bsky.graph.defs#listViewerState", alias="$type"
     )
     muted: Omittable[bool] = None
     blocked: Omittable[formats.AtUri] = None
@@ -103,7 +103,7 @@ class NotFoundActor(LexModel):
     """indicates that a handle or DID could not be resolved"""
 
     py_type: Literal["app.bsky.graph.defs#notFoundActor"] = Field(
-        "app.bsky.graph.defs#notFoundActor", alias="$type"
+        default="app.bsky.graph.defs#notFoundActor", alias="$type"
     )
     actor: formats.AtIdentifier
     not_found: Literal[True] = Field(alias="notFound")
@@ -115,20 +115,20 @@ class Relationship(LexModel):
     """
 
     py_type: Literal["app.bsky.graph.defs#relationship"] = Field(
-        "app.bsky.graph.defs#relationship", alias="$type"
+        default="app.bsky.graph.defs#relationship", alias="$type"
     )
     did: formats.Did
     following: Omittable[formats.AtUri] = None
     """if the actor follows this DID, this is the AT-URI of the follow record"""
-    followed_by: Omittable[formats.AtUri] = Field(None, alias="followedBy")
+    followed_by: Omittable[formats.AtUri] = Field(default=None, alias="followedBy")
     """if the actor is followed by this DID, contains the AT-URI of the follow record"""
     blocking: Omittable[formats.AtUri] = None
     """if the actor blocks this DID, this is the AT-URI of the block record"""
-    blocked_by: Omittable[formats.AtUri] = Field(None, alias="blockedBy")
+    blocked_by: Omittable[formats.AtUri] = Field(default=None, alias="blockedBy")
     """if the actor is blocked by this DID, contains the AT-URI of the block record"""
-    blocking_by_list: Omittable[formats.AtUri] = Field(None, alias="blockingByList")
+    blocking_by_list: Omittable[formats.AtUri] = Field(default=None, alias="blockingByList")
     """if the actor blocks this DID via a block list, this is the AT-URI of the listblock record"""
-    blocked_by_list: Omittable[formats.AtUri] = Field(None, alias="blockedByList")
+    blocked_by_list: Omittable[formats.AtUri] = Field(default=None, alias="blockedByList")
     """if the actor is blocked by this DID via a block list, contains the AT-URI of the listblock
     record
     """
@@ -136,34 +136,34 @@ class Relationship(LexModel):
 
 class StarterPackView(LexModel):
     py_type: Literal["app.bsky.graph.defs#starterPackView"] = Field(
-        "app.bsky.graph.defs#starterPackView", alias="$type"
+        default="app.bsky.graph.defs#starterPackView", alias="$type"
     )
     uri: formats.AtUri
     cid: formats.CidString
     record: UnknownObject
     creator: app_bsky_actor_defs.ProfileViewBasic
-    list_: Omittable[ListViewBasic] = Field(None, alias="list")
+    list_: Omittable[ListViewBasic] = Field(default=None, alias="list")
     list_items_sample: Omittable[list[ListItemView]] = Field(
-        None, alias="listItemsSample", max_length=12
+        default=None, alias="listItemsSample", max_length=12
     )
-    feeds: Omittable[list[app_bsky_feed_defs.GeneratorView]] = Field(None, max_length=3)
-    joined_week_count: Omittable[int] = Field(None, alias="joinedWeekCount", ge=0)
-    joined_all_time_count: Omittable[int] = Field(None, alias="joinedAllTimeCount", ge=0)
+    feeds: Omittable[list[app_bsky_feed_defs.GeneratorView]] = Field(default=None, max_length=3)
+    joined_week_count: Omittable[int] = Field(default=None, alias="joinedWeekCount", ge=0)
+    joined_all_time_count: Omittable[int] = Field(default=None, alias="joinedAllTimeCount", ge=0)
     labels: Omittable[list[com_atproto_label_defs.Label]] = None
     indexed_at: formats.Datetime = Field(alias="indexedAt")
 
 
 class StarterPackViewBasic(LexModel):
     py_type: Literal["app.bsky.graph.defs#starterPackViewBasic"] = Field(
-        "app.bsky.graph.defs#starterPackViewBasic", alias="$type"
+        default="app.bsky.graph.defs#starterPackViewBasic", alias="$type"
     )
     uri: formats.AtUri
     cid: formats.CidString
     record: UnknownObject
     creator: app_bsky_actor_defs.ProfileViewBasic
-    list_item_count: Omittable[int] = Field(None, alias="listItemCount", ge=0)
-    joined_week_count: Omittable[int] = Field(None, alias="joinedWeekCount", ge=0)
-    joined_all_time_count: Omittable[int] = Field(None, alias="joinedAllTimeCount", ge=0)
+    list_item_count: Omittable[int] = Field(default=None, alias="listItemCount", ge=0)
+    joined_week_count: Omittable[int] = Field(default=None, alias="joinedWeekCount", ge=0)
+    joined_all_time_count: Omittable[int] = Field(default=None, alias="joinedAllTimeCount", ge=0)
     labels: Omittable[list[com_atproto_label_defs.Label]] = None
     indexed_at: formats.Datetime = Field(alias="indexedAt")
 

@@ -33,7 +33,9 @@ class Record(LexRecord):
     Record key: ``tid``.
     """
 
-    py_type: Literal["app.bsky.graph.follow"] = Field("app.bsky.graph.follow", alias="$type")
+    py_type: Literal["app.bsky.graph.follow"] = Field(
+        default="app.bsky.graph.follow", alias="$type"
+    )
     subject: formats.Did
     created_at: formats.Datetime = Field(alias="createdAt")
     via: Omittable[com_atproto_repo_strong_ref.Main] = None

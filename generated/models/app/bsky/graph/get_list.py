@@ -28,7 +28,7 @@ NSID: Final = "app.bsky.graph.getList"
 class Params(LexModel):
     list_: formats.AtUri = Field(alias="list")
     """Reference (AT-URI) of the list record to hydrate."""
-    limit: int = Field(50, ge=1, le=100)
+    limit: int = Field(default=50, ge=1, le=100)
     cursor: Omittable[str] = None
 
 

@@ -29,7 +29,7 @@ NSID: Final = "app.bsky.graph.getLists"
 class Params(LexModel):
     actor: formats.AtIdentifier
     """The account (actor) to enumerate lists from."""
-    limit: int = Field(50, ge=1, le=100)
+    limit: int = Field(default=50, ge=1, le=100)
     cursor: Omittable[str] = None
     purposes: Omittable[list[str]] = None
     """Optional filter by list purpose. If not specified, all supported types are returned."""

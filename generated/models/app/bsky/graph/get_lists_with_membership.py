@@ -33,7 +33,7 @@ NSID: Final = "app.bsky.graph.getListsWithMembership"
 class Params(LexModel):
     actor: formats.AtIdentifier
     """The account (actor) to check for membership."""
-    limit: int = Field(50, ge=1, le=100)
+    limit: int = Field(default=50, ge=1, le=100)
     cursor: Omittable[str] = None
     purposes: Omittable[list[str]] = None
     """Optional filter by list purpose. If not specified, all supported types are returned."""
@@ -48,10 +48,10 @@ class ListWithMembership(LexModel):
     """A list and an optional list item indicating membership of a target user to that list."""
 
     py_type: Literal["app.bsky.graph.getListsWithMembership#listWithMembership"] = Field(
-        "app.bsky.graph.getListsWithMembership#listWithMembership", alias="$type"
+        default="app.bsky.graph.getListsWithMembership#listWithMembership", alias="$type"
     )
     list_: app_bsky_graph_defs.ListView = Field(alias="list")
-    list_item: Omittable[app_bsky_graph_defs.ListItemView] = Field(None, alias="listItem")
+    list_item: Omittable[app_bsky_graph_defs.ListItemView] = Field(default=None, alias="listItem")
 
 
 ParamsPurposesItemKnownValues: TypeAlias = Literal["modlist", "curatelist"]

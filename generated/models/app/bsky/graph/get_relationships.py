@@ -34,7 +34,7 @@ NSID: Final = "app.bsky.graph.getRelationships"
 class Params(LexModel):
     actor: formats.AtIdentifier
     """Primary account requesting relationships for."""
-    others: Omittable[list[formats.AtIdentifier]] = Field(None, max_length=30)
+    others: Omittable[list[formats.AtIdentifier]] = Field(default=None, max_length=30)
     """List of 'other' accounts to be related back to the primary."""
 
 

@@ -32,7 +32,7 @@ NSID: Final = "app.bsky.graph.getStarterPacksWithMembership"
 class Params(LexModel):
     actor: formats.AtIdentifier
     """The account (actor) to check for membership."""
-    limit: int = Field(50, ge=1, le=100)
+    limit: int = Field(default=50, ge=1, le=100)
     cursor: Omittable[str] = None
 
 
@@ -50,11 +50,12 @@ class StarterPackWithMembership(LexModel):
 
     py_type: Literal["app.bsky.graph.getStarterPacksWithMembership#starterPackWithMembership"] = (
         Field(
-            "app.bsky.graph.getStarterPacksWithMembership#starterPackWithMembership", alias="$type"
+            default="app.bsky.graph.getStarterPacksWithMembership#starterPackWithMembership",
+            alias="$type",
         )
     )
     starter_pack: app_bsky_graph_defs.StarterPackView = Field(alias="starterPack")
-    list_item: Omittable[app_bsky_graph_defs.ListItemView] = Field(None, alias="listItem")
+    list_item: Omittable[app_bsky_graph_defs.ListItemView] = Field(default=None, alias="listItem")
 
 
 # Other lexicons' modules and the string formats load when a model here is first built.

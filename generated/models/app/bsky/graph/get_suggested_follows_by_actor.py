@@ -34,13 +34,13 @@ class Params(LexModel):
 
 class Output(LexModel):
     suggestions: list[app_bsky_actor_defs.ProfileView]
-    rec_id_str: Omittable[str] = Field(None, alias="recIdStr")
+    rec_id_str: Omittable[str] = Field(default=None, alias="recIdStr")
     """Snowflake for this recommendation, use when submitting recommendation events."""
-    is_fallback: bool = Field(False, alias="isFallback")
+    is_fallback: bool = Field(default=False, alias="isFallback")
     """DEPRECATED, unused. Previously: if true, response has fallen-back to generic results, and is
     not scoped using relativeToDid
     """
-    rec_id: Omittable[int] = Field(None, alias="recId")
+    rec_id: Omittable[int] = Field(default=None, alias="recId")
     """DEPRECATED: use recIdStr instead."""
 
 

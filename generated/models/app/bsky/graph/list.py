@@ -47,14 +47,14 @@ class Record(LexRecord):
     Record key: ``tid``.
     """
 
-    py_type: Literal["app.bsky.graph.list"] = Field("app.bsky.graph.list", alias="$type")
+    py_type: Literal["app.bsky.graph.list"] = Field(default="app.bsky.graph.list", alias="$type")
     purpose: app_bsky_graph_defs.ListPurpose
     """Defines the purpose of the list (aka, moderation-oriented or curration-oriented)"""
     name: Annotated[str, StringLimits(min_length=1, max_length=64)]
     """Display name for list; can not be empty."""
     description: Omittable[Annotated[str, StringLimits(max_length=3000, max_graphemes=300)]] = None
     description_facets: Omittable[list[app_bsky_richtext_facet.Main]] = Field(
-        None, alias="descriptionFacets"
+        default=None, alias="descriptionFacets"
     )
     avatar: Omittable[
         Annotated[BlobRef, BlobConstraints(accept=("image/png", "image/jpeg"), max_size=1000000)]

@@ -31,7 +31,9 @@ class Record(LexRecord):
     Record key: ``tid``.
     """
 
-    py_type: Literal["app.bsky.graph.listblock"] = Field("app.bsky.graph.listblock", alias="$type")
+    py_type: Literal["app.bsky.graph.listblock"] = Field(
+        default="app.bsky.graph.listblock", alias="$type"
+    )
     subject: formats.AtUri
     """Reference (AT-URI) to the mod list record."""
     created_at: formats.Datetime = Field(alias="createdAt")

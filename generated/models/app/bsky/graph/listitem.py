@@ -32,7 +32,9 @@ class Record(LexRecord):
     Record key: ``tid``.
     """
 
-    py_type: Literal["app.bsky.graph.listitem"] = Field("app.bsky.graph.listitem", alias="$type")
+    py_type: Literal["app.bsky.graph.listitem"] = Field(
+        default="app.bsky.graph.listitem", alias="$type"
+    )
     subject: formats.Did
     """The account which is included on the list."""
     list_: formats.AtUri = Field(alias="list")

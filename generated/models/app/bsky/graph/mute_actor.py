@@ -28,12 +28,12 @@ NSID: Final = "app.bsky.graph.muteActor"
 
 class Input(LexModel):
     actor: formats.AtIdentifier
-    only_reposts: Omittable[bool] = Field(None, alias="onlyReposts")
+    only_reposts: Omittable[bool] = Field(default=None, alias="onlyReposts")
     """Restrict the mute to the account's reposts. When any 'only' scope is set, just the scoped
     content is muted; when none are set, the account is fully muted. Repeat calls replace the
     stored scope rather than adding to it.
     """
-    only_quoteposts: Omittable[bool] = Field(None, alias="onlyQuoteposts")
+    only_quoteposts: Omittable[bool] = Field(default=None, alias="onlyQuoteposts")
     """Restrict the mute to the account's quote posts. See onlyReposts."""
 
 

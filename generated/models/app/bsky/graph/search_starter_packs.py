@@ -29,7 +29,7 @@ class Params(LexModel):
     """Search query string. Syntax, phrase, boolean, and faceting is unspecified, but Lucene query
     syntax is recommended.
     """
-    limit: int = Field(25, ge=1, le=100)
+    limit: int = Field(default=25, ge=1, le=100)
     cursor: Omittable[str] = None
 
 

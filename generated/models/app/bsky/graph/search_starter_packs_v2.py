@@ -29,13 +29,13 @@ class Params(LexModel):
     """Search query string. Syntax, phrase, boolean, and faceting is unspecified, but Lucene query
     syntax is recommended.
     """
-    limit: int = Field(25, ge=1, le=100)
+    limit: int = Field(default=25, ge=1, le=100)
     cursor: Omittable[str] = None
 
 
 class Output(LexModel):
     cursor: Omittable[str] = None
-    hits_total: Omittable[int] = Field(None, alias="hitsTotal")
+    hits_total: Omittable[int] = Field(default=None, alias="hitsTotal")
     """Estimated total number of matching hits. May be rounded or truncated."""
     starter_packs: list[app_bsky_graph_defs.StarterPackView] = Field(alias="starterPacks")
 

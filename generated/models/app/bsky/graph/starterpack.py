@@ -32,23 +32,23 @@ class Record(LexRecord):
     """
 
     py_type: Literal["app.bsky.graph.starterpack"] = Field(
-        "app.bsky.graph.starterpack", alias="$type"
+        default="app.bsky.graph.starterpack", alias="$type"
     )
     name: Annotated[str, StringLimits(min_length=1, max_length=500, max_graphemes=50)]
     """Display name for starter pack; can not be empty."""
     description: Omittable[Annotated[str, StringLimits(max_length=3000, max_graphemes=300)]] = None
     description_facets: Omittable[list[app_bsky_richtext_facet.Main]] = Field(
-        None, alias="descriptionFacets"
+        default=None, alias="descriptionFacets"
     )
     list_: formats.AtUri = Field(alias="list")
     """Reference (AT-URI) to the list record."""
-    feeds: Omittable[list[FeedItem]] = Field(None, max_length=3)
+    feeds: Omittable[list[FeedItem]] = Field(default=None, max_length=3)
     created_at: formats.Datetime = Field(alias="createdAt")
 
 
 class FeedItem(LexModel):
     py_type: Literal["app.bsky.graph.starterpack#feedItem"] = Field(
-        "app.bsky.graph.starterpack#feedItem", alias="$type"
+        default="app.bsky.graph.starterpack#feedItem", alias="$type"
     )
     uri: formats.AtUri
 

@@ -33,7 +33,7 @@ class Record(LexRecord):
     """
 
     py_type: Literal["app.bsky.graph.verification"] = Field(
-        "app.bsky.graph.verification", alias="$type"
+        default="app.bsky.graph.verification", alias="$type"
     )
     subject: formats.Did
     """DID of the subject the verification applies to."""

@@ -31,12 +31,12 @@ NSID: Final = "app.bsky.labeler.defs"
 
 class LabelerPolicies(LexModel):
     py_type: Literal["app.bsky.labeler.defs#labelerPolicies"] = Field(
-        "app.bsky.labeler.defs#labelerPolicies", alias="$type"
+        default="app.bsky.labeler.defs#labelerPolicies", alias="$type"
     )
     label_values: list[com_atproto_label_defs.LabelValue] = Field(alias="labelValues")
     """The label values which this labeler publishes. May include global or custom labels."""
     label_value_definitions: Omittable[list[com_atproto_label_defs.LabelValueDefinition]] = Field(
-        None, alias="labelValueDefinitions"
+        default=None, alias="labelValueDefinitions"
     )
     """Label values created by this labeler and scoped exclusively to it. Labels defined here will
     override global label definitions for this labeler.
@@ -45,12 +45,12 @@ class LabelerPolicies(LexModel):
 
 class LabelerView(LexModel):
     py_type: Literal["app.bsky.labeler.defs#labelerView"] = Field(
-        "app.bsky.labeler.defs#labelerView", alias="$type"
+        default="app.bsky.labeler.defs#labelerView", alias="$type"
     )
     uri: formats.AtUri
     cid: formats.CidString
     creator: app_bsky_actor_defs.ProfileView
-    like_count: Omittable[int] = Field(None, alias="likeCount", ge=0)
+    like_count: Omittable[int] = Field(default=None, alias="likeCount", ge=0)
     viewer: Omittable[LabelerViewerState] = None
     indexed_at: formats.Datetime = Field(alias="indexedAt")
     labels: Omittable[list[com_atproto_label_defs.Label]] = None
@@ -58,28 +58,30 @@ class LabelerView(LexModel):
 
 class LabelerViewDetailed(LexModel):
     py_type: Literal["app.bsky.labeler.defs#labelerViewDetailed"] = Field(
-        "app.bsky.labeler.defs#labelerViewDetailed", alias="$type"
+        default="app.bsky.labeler.defs#labelerViewDetailed", alias="$type"
     )
     uri: formats.AtUri
     cid: formats.CidString
     creator: app_bsky_actor_defs.ProfileView
     policies: LabelerPolicies
-    like_count: Omittable[int] = Field(None, alias="likeCount", ge=0)
+    like_count: Omittable[int] = Field(default=None, alias="likeCount", ge=0)
     viewer: Omittable[LabelerViewerState] = None
     indexed_at: formats.Datetime = Field(alias="indexedAt")
     labels: Omittable[list[com_atproto_label_defs.Label]] = None
     reason_types: Omittable[list[com_atproto_moderation_defs.ReasonType]] = Field(
-        None, alias="reasonTypes"
+        default=None, alias="reasonTypes"
     )
     """The set of report reason 'codes' which are in-scope for this service to review and action.
     These usually align to policy categories. If not defined (distinct from empty array), all
     reason types are allowed.
     """
     subject_types: Omittable[list[com_atproto_moderation_defs.SubjectType]] = Field(
-        None, alias="subjectTypes"
+        default=None, alias="subjectTypes"
     )
     """The set of subject types (account, record, etc) this service accepts reports on."""
-    subject_collections: Omittable[list[formats.Nsid]] = Field(None, alias="subjectCollections")
+    subject_collections: Omittable[list[formats.Nsid]] = Field(
+        default=None, alias="subjectCollections"
+    )
     """Set of record types (collection NSIDs) which can be reported to this service. If not defined
     (distinct from empty array), default is any record type.
     """
@@ -87,7 +89,7 @@ class LabelerViewDetailed(LexModel):
 
 class LabelerViewerState(LexModel):
     py_type: Literal["app.bsky.labeler.defs#labelerViewerState"] = Field(
-        "app.bsky.labeler.defs#labelerViewerState", alias="$type"
+        default="app.bsky.labeler.defs#labelerViewerState", alias="$type"
     )
     like: Omittable[formats.AtUri] = None
 

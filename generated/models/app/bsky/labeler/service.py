@@ -41,22 +41,26 @@ class Record(LexRecord):
     Record key: ``literal:self``.
     """
 
-    py_type: Literal["app.bsky.labeler.service"] = Field("app.bsky.labeler.service", alias="$type")
+    py_type: Literal["app.bsky.labeler.service"] = Field(
+        default="app.bsky.labeler.service", alias="$type"
+    )
     policies: app_bsky_labeler_defs.LabelerPolicies
     labels: Omittable[RecordLabels] = None
     created_at: formats.Datetime = Field(alias="createdAt")
     reason_types: Omittable[list[com_atproto_moderation_defs.ReasonType]] = Field(
-        None, alias="reasonTypes"
+        default=None, alias="reasonTypes"
     )
     """The set of report reason 'codes' which are in-scope for this service to review and action.
     These usually align to policy categories. If not defined (distinct from empty array), all
     reason types are allowed.
     """
     subject_types: Omittable[list[com_atproto_moderation_defs.SubjectType]] = Field(
-        None, alias="subjectTypes"
+        default=None, alias="subjectTypes"
     )
     """The set of subject types (account, record, etc) this service accepts reports on."""
-    subject_collections: Omittable[list[formats.Nsid]] = Field(None, alias="subjectCollections")
+    subject_collections: Omittable[list[formats.Nsid]] = Field(
+        default=None, alias="subjectCollections"
+    )
     """Set of record types (collection NSIDs) which can be reported to this service. If not defined
     (distinct from empty array), default is any record type.
     """

@@ -28,7 +28,7 @@ class Record(LexRecord):
     """
 
     py_type: Literal["app.bsky.notification.declaration"] = Field(
-        "app.bsky.notification.declaration", alias="$type"
+        default="app.bsky.notification.declaration", alias="$type"
     )
     allow_subscriptions: str = Field(alias="allowSubscriptions")
     """A declaration of the user's preference for allowing activity subscriptions from other users.

@@ -33,7 +33,7 @@ NSID: Final = "app.bsky.notification.defs"
 
 class ActivitySubscription(LexModel):
     py_type: Literal["app.bsky.notification.defs#activitySubscription"] = Field(
-        "app.bsky.notification.defs#activitySubscription", alias="$type"
+        default="app.bsky.notification.defs#activitySubscription", alias="$type"
     )
     post: bool
     reply: bool
@@ -45,7 +45,7 @@ class ChatPreference(LexModel):
     """
 
     py_type: Literal["app.bsky.notification.defs#chatPreference"] = Field(
-        "app.bsky.notification.defs#chatPreference", alias="$type"
+        default="app.bsky.notification.defs#chatPreference", alias="$type"
     )
     include: str
     push: bool
@@ -53,7 +53,7 @@ class ChatPreference(LexModel):
 
 class FilterablePreference(LexModel):
     py_type: Literal["app.bsky.notification.defs#filterablePreference"] = Field(
-        "app.bsky.notification.defs#filterablePreference", alias="$type"
+        default="app.bsky.notification.defs#filterablePreference", alias="$type"
     )
     include: str
     list_: bool = Field(alias="list")
@@ -62,7 +62,7 @@ class FilterablePreference(LexModel):
 
 class Preference(LexModel):
     py_type: Literal["app.bsky.notification.defs#preference"] = Field(
-        "app.bsky.notification.defs#preference", alias="$type"
+        default="app.bsky.notification.defs#preference", alias="$type"
     )
     list_: bool = Field(alias="list")
     push: bool
@@ -70,7 +70,7 @@ class Preference(LexModel):
 
 class Preferences(LexModel):
     py_type: Literal["app.bsky.notification.defs#preferences"] = Field(
-        "app.bsky.notification.defs#preferences", alias="$type"
+        default="app.bsky.notification.defs#preferences", alias="$type"
     )
     chat: ChatPreference
     """Deprecated: use chat.bsky.notification preferences instead. This will only return a default
@@ -92,7 +92,7 @@ class Preferences(LexModel):
 
 class RecordDeleted(LexModel):
     py_type: Literal["app.bsky.notification.defs#recordDeleted"] = Field(
-        "app.bsky.notification.defs#recordDeleted", alias="$type"
+        default="app.bsky.notification.defs#recordDeleted", alias="$type"
     )
 
 
@@ -100,7 +100,7 @@ class SubjectActivitySubscription(LexModel):
     """Object used to store activity subscription data in stash."""
 
     py_type: Literal["app.bsky.notification.defs#subjectActivitySubscription"] = Field(
-        "app.bsky.notification.defs#subjectActivitySubscription", alias="$type"
+        default="app.bsky.notification.defs#subjectActivitySubscription", alias="$type"
     )
     subject: formats.Did
     activity_subscription: ActivitySubscription = Field(alias="activitySubscription")

@@ -26,7 +26,7 @@ NSID: Final = "app.bsky.notification.getUnreadCount"
 
 class Params(LexModel):
     priority: Omittable[bool] = None
-    seen_at: Omittable[formats.Datetime] = Field(None, alias="seenAt")
+    seen_at: Omittable[formats.Datetime] = Field(default=None, alias="seenAt")
 
 
 class Output(LexModel):

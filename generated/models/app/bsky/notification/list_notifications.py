@@ -33,22 +33,22 @@ NSID: Final = "app.bsky.notification.listNotifications"
 class Params(LexModel):
     reasons: Omittable[list[str]] = None
     """Notification reasons to include in response."""
-    limit: int = Field(50, ge=1, le=100)
+    limit: int = Field(default=50, ge=1, le=100)
     priority: Omittable[bool] = None
     cursor: Omittable[str] = None
-    seen_at: Omittable[formats.Datetime] = Field(None, alias="seenAt")
+    seen_at: Omittable[formats.Datetime] = Field(default=None, alias="seenAt")
 
 
 class Output(LexModel):
     cursor: Omittable[str] = None
     notifications: list[Notification]
     priority: Omittable[bool] = None
-    seen_at: Omittable[formats.Datetime] = Field(None, alias="seenAt")
+    seen_at: Omittable[formats.Datetime] = Field(default=None, alias="seenAt")
 
 
 class Notification(LexModel):
     py_type: Literal["app.bsky.notification.listNotifications#notification"] = Field(
-        "app.bsky.notification.listNotifications#notification", alias="$type"
+        default="app.bsky.notification.listNotifications#notification", alias="$type"
     )
     uri: formats.AtUri
     cid: formats.CidString
@@ -57,10 +57,10 @@ class Notification(LexModel):
     """The reason why this notification was delivered - e.g. your post was liked, or you received a
     new follower.
     """
-    reason_subject: Omittable[formats.AtUri] = Field(None, alias="reasonSubject")
+    reason_subject: Omittable[formats.AtUri] = Field(default=None, alias="reasonSubject")
     record: UnknownObject
     starter_pack: Omittable[app_bsky_graph_defs.StarterPackViewBasic] = Field(
-        None, alias="starterPack"
+        default=None, alias="starterPack"
     )
     """The starter pack associated with this notification. Present when the notification is for a
     follow originating from a starter pack.

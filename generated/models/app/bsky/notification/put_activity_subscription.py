@@ -38,7 +38,7 @@ class Input(LexModel):
 class Output(LexModel):
     subject: formats.Did
     activity_subscription: Omittable[app_bsky_notification_defs.ActivitySubscription] = Field(
-        None, alias="activitySubscription"
+        default=None, alias="activitySubscription"
     )
 
 

@@ -32,20 +32,20 @@ class Input(LexModel):
     follow: Omittable[app_bsky_notification_defs.FilterablePreference] = None
     like: Omittable[app_bsky_notification_defs.FilterablePreference] = None
     like_via_repost: Omittable[app_bsky_notification_defs.FilterablePreference] = Field(
-        None, alias="likeViaRepost"
+        default=None, alias="likeViaRepost"
     )
     mention: Omittable[app_bsky_notification_defs.FilterablePreference] = None
     quote: Omittable[app_bsky_notification_defs.FilterablePreference] = None
     reply: Omittable[app_bsky_notification_defs.FilterablePreference] = None
     repost: Omittable[app_bsky_notification_defs.FilterablePreference] = None
     repost_via_repost: Omittable[app_bsky_notification_defs.FilterablePreference] = Field(
-        None, alias="repostViaRepost"
+        default=None, alias="repostViaRepost"
     )
     starterpack_joined: Omittable[app_bsky_notification_defs.Preference] = Field(
-        None, alias="starterpackJoined"
+        default=None, alias="starterpackJoined"
     )
     subscribed_post: Omittable[app_bsky_notification_defs.Preference] = Field(
-        None, alias="subscribedPost"
+        default=None, alias="subscribedPost"
     )
     unverified: Omittable[app_bsky_notification_defs.Preference] = None
     verified: Omittable[app_bsky_notification_defs.Preference] = None

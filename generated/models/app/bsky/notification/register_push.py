@@ -31,7 +31,7 @@ class Input(LexModel):
     token: str
     platform: str
     app_id: str = Field(alias="appId")
-    age_restricted: Omittable[bool] = Field(None, alias="ageRestricted")
+    age_restricted: Omittable[bool] = Field(default=None, alias="ageRestricted")
     """Set to true when the actor is age restricted"""
 
 

@@ -40,7 +40,9 @@ NSID: Final = "app.bsky.richtext.facet"
 class Main(LexModel):
     """Annotation of a sub-string within rich text."""
 
-    py_type: Literal["app.bsky.richtext.facet"] = Field("app.bsky.richtext.facet", alias="$type")
+    py_type: Literal["app.bsky.richtext.facet"] = Field(
+        default="app.bsky.richtext.facet", alias="$type"
+    )
     index: ByteSlice
     features: list[MainFeaturesItem]
 
@@ -53,7 +55,7 @@ class ByteSlice(LexModel):
     """
 
     py_type: Literal["app.bsky.richtext.facet#byteSlice"] = Field(
-        "app.bsky.richtext.facet#byteSlice", alias="$type"
+        default="app.bsky.richtext.facet#byteSlice", alias="$type"
     )
     byte_start: int = Field(alias="byteStart", ge=0)
     byte_end: int = Field(alias="byteEnd", ge=0)
@@ -65,7 +67,7 @@ class Link(LexModel):
     """
 
     py_type: Literal["app.bsky.richtext.facet#link"] = Field(
-        "app.bsky.richtext.facet#link", alias="$type"
+        default="app.bsky.richtext.facet#link", alias="$type"
     )
     uri: formats.Uri
 
@@ -76,7 +78,7 @@ class Mention(LexModel):
     """
 
     py_type: Literal["app.bsky.richtext.facet#mention"] = Field(
-        "app.bsky.richtext.facet#mention", alias="$type"
+        default="app.bsky.richtext.facet#mention", alias="$type"
     )
     did: formats.Did
 
@@ -87,7 +89,7 @@ class Tag(LexModel):
     """
 
     py_type: Literal["app.bsky.richtext.facet#tag"] = Field(
-        "app.bsky.richtext.facet#tag", alias="$type"
+        default="app.bsky.richtext.facet#tag", alias="$type"
     )
     tag: Annotated[str, StringLimits(max_length=640, max_graphemes=64)]
 

@@ -44,7 +44,7 @@ class AgeAssuranceEvent(LexModel):
     """Object used to store age assurance data in stash."""
 
     py_type: Literal["app.bsky.unspecced.defs#ageAssuranceEvent"] = Field(
-        "app.bsky.unspecced.defs#ageAssuranceEvent", alias="$type"
+        default="app.bsky.unspecced.defs#ageAssuranceEvent", alias="$type"
     )
     created_at: formats.Datetime = Field(alias="createdAt")
     """The date and time of this write operation."""
@@ -54,13 +54,13 @@ class AgeAssuranceEvent(LexModel):
     """The unique identifier for this instance of the age assurance flow, in UUID format."""
     email: Omittable[str] = None
     """The email used for AA."""
-    init_ip: Omittable[str] = Field(None, alias="initIp")
+    init_ip: Omittable[str] = Field(default=None, alias="initIp")
     """The IP address used when initiating the AA flow."""
-    init_ua: Omittable[str] = Field(None, alias="initUa")
+    init_ua: Omittable[str] = Field(default=None, alias="initUa")
     """The user agent used when initiating the AA flow."""
-    complete_ip: Omittable[str] = Field(None, alias="completeIp")
+    complete_ip: Omittable[str] = Field(default=None, alias="completeIp")
     """The IP address used when completing the AA flow."""
-    complete_ua: Omittable[str] = Field(None, alias="completeUa")
+    complete_ua: Omittable[str] = Field(default=None, alias="completeUa")
     """The user agent used when completing the AA flow."""
 
 
@@ -70,9 +70,9 @@ class AgeAssuranceState(LexModel):
     """
 
     py_type: Literal["app.bsky.unspecced.defs#ageAssuranceState"] = Field(
-        "app.bsky.unspecced.defs#ageAssuranceState", alias="$type"
+        default="app.bsky.unspecced.defs#ageAssuranceState", alias="$type"
     )
-    last_initiated_at: Omittable[formats.Datetime] = Field(None, alias="lastInitiatedAt")
+    last_initiated_at: Omittable[formats.Datetime] = Field(default=None, alias="lastInitiatedAt")
     """The timestamp when this state was last updated."""
     status: str
     """The status of the age assurance process."""
@@ -80,28 +80,28 @@ class AgeAssuranceState(LexModel):
 
 class SkeletonSearchActor(LexModel):
     py_type: Literal["app.bsky.unspecced.defs#skeletonSearchActor"] = Field(
-        "app.bsky.unspecced.defs#skeletonSearchActor", alias="$type"
+        default="app.bsky.unspecced.defs#skeletonSearchActor", alias="$type"
     )
     did: formats.Did
 
 
 class SkeletonSearchPost(LexModel):
     py_type: Literal["app.bsky.unspecced.defs#skeletonSearchPost"] = Field(
-        "app.bsky.unspecced.defs#skeletonSearchPost", alias="$type"
+        default="app.bsky.unspecced.defs#skeletonSearchPost", alias="$type"
     )
     uri: formats.AtUri
 
 
 class SkeletonSearchStarterPack(LexModel):
     py_type: Literal["app.bsky.unspecced.defs#skeletonSearchStarterPack"] = Field(
-        "app.bsky.unspecced.defs#skeletonSearchStarterPack", alias="$type"
+        default="app.bsky.unspecced.defs#skeletonSearchStarterPack", alias="$type"
     )
     uri: formats.AtUri
 
 
 class SkeletonTrend(LexModel):
     py_type: Literal["app.bsky.unspecced.defs#skeletonTrend"] = Field(
-        "app.bsky.unspecced.defs#skeletonTrend", alias="$type"
+        default="app.bsky.unspecced.defs#skeletonTrend", alias="$type"
     )
     topic: str
     display_name: str = Field(alias="displayName")
@@ -116,26 +116,26 @@ class SkeletonTrend(LexModel):
 
 class ThreadItemBlocked(LexModel):
     py_type: Literal["app.bsky.unspecced.defs#threadItemBlocked"] = Field(
-        "app.bsky.unspecced.defs#threadItemBlocked", alias="$type"
+        default="app.bsky.unspecced.defs#threadItemBlocked", alias="$type"
     )
     author: app_bsky_feed_defs.BlockedAuthor
 
 
 class ThreadItemNoUnauthenticated(LexModel):
     py_type: Literal["app.bsky.unspecced.defs#threadItemNoUnauthenticated"] = Field(
-        "app.bsky.unspecced.defs#threadItemNoUnauthenticated", alias="$type"
+        default="app.bsky.unspecced.defs#threadItemNoUnauthenticated", alias="$type"
     )
 
 
 class ThreadItemNotFound(LexModel):
     py_type: Literal["app.bsky.unspecced.defs#threadItemNotFound"] = Field(
-        "app.bsky.unspecced.defs#threadItemNotFound", alias="$type"
+        default="app.bsky.unspecced.defs#threadItemNotFound", alias="$type"
     )
 
 
 class ThreadItemPost(LexModel):
     py_type: Literal["app.bsky.unspecced.defs#threadItemPost"] = Field(
-        "app.bsky.unspecced.defs#threadItemPost", alias="$type"
+        default="app.bsky.unspecced.defs#threadItemPost", alias="$type"
     )
     post: app_bsky_feed_defs.PostView
     more_parents: bool = Field(alias="moreParents")
@@ -150,11 +150,11 @@ class ThreadItemPost(LexModel):
     """This post is part of a contiguous thread by the OP from the thread root. Sub-threads by OP
     deeper in the tree are not considered an OP thread.
     """
-    op_thread_post_index: Omittable[int] = Field(None, alias="opThreadPostIndex")
+    op_thread_post_index: Omittable[int] = Field(default=None, alias="opThreadPostIndex")
     """The 1-indexed position of this post within the contiguous OP thread. Only present when this
     post is part of the OP thread (see `opThread`).
     """
-    op_thread_post_count: Omittable[int] = Field(None, alias="opThreadPostCount")
+    op_thread_post_count: Omittable[int] = Field(default=None, alias="opThreadPostCount")
     """The total number of posts in the contiguous OP thread that this post belongs to. Only present
     when this post is part of the OP thread (see `opThread`).
     """
@@ -168,7 +168,7 @@ class ThreadItemPost(LexModel):
 
 class TrendView(LexModel):
     py_type: Literal["app.bsky.unspecced.defs#trendView"] = Field(
-        "app.bsky.unspecced.defs#trendView", alias="$type"
+        default="app.bsky.unspecced.defs#trendView", alias="$type"
     )
     topic: str
     display_name: str = Field(alias="displayName")
@@ -183,10 +183,10 @@ class TrendView(LexModel):
 
 class TrendingTopic(LexModel):
     py_type: Literal["app.bsky.unspecced.defs#trendingTopic"] = Field(
-        "app.bsky.unspecced.defs#trendingTopic", alias="$type"
+        default="app.bsky.unspecced.defs#trendingTopic", alias="$type"
     )
     topic: str
-    display_name: Omittable[str] = Field(None, alias="displayName")
+    display_name: Omittable[str] = Field(default=None, alias="displayName")
     description: Omittable[str] = None
     link: str
 

@@ -25,13 +25,13 @@ NSID: Final = "app.bsky.unspecced.getConfig"
 
 
 class Output(LexModel):
-    check_email_confirmed: Omittable[bool] = Field(None, alias="checkEmailConfirmed")
-    live_now: Omittable[list[LiveNowConfig]] = Field(None, alias="liveNow")
+    check_email_confirmed: Omittable[bool] = Field(default=None, alias="checkEmailConfirmed")
+    live_now: Omittable[list[LiveNowConfig]] = Field(default=None, alias="liveNow")
 
 
 class LiveNowConfig(LexModel):
     py_type: Literal["app.bsky.unspecced.getConfig#liveNowConfig"] = Field(
-        "app.bsky.unspecced.getConfig#liveNowConfig", alias="$type"
+        default="app.bsky.unspecced.getConfig#liveNowConfig", alias="$type"
     )
     did: formats.Did
     domains: list[str]

@@ -26,7 +26,7 @@ NSID: Final = "app.bsky.unspecced.getOnboardingSuggestedStarterPacks"
 
 
 class Params(LexModel):
-    limit: int = Field(10, ge=1, le=25)
+    limit: int = Field(default=10, ge=1, le=25)
 
 
 class Output(LexModel):

@@ -49,7 +49,7 @@ class Output(LexModel):
 
 class ThreadItem(LexModel):
     py_type: Literal["app.bsky.unspecced.getPostThreadOtherV2#threadItem"] = Field(
-        "app.bsky.unspecced.getPostThreadOtherV2#threadItem", alias="$type"
+        default="app.bsky.unspecced.getPostThreadOtherV2#threadItem", alias="$type"
     )
     uri: formats.AtUri
     depth: int

@@ -43,9 +43,9 @@ class Params(LexModel):
     """
     above: bool = True
     """Whether to include parents above the anchor."""
-    below: int = Field(6, ge=0, le=20)
+    below: int = Field(default=6, ge=0, le=20)
     """How many levels of replies to include below the anchor."""
-    branching_factor: int = Field(10, alias="branchingFactor", ge=0, le=100)
+    branching_factor: int = Field(default=10, alias="branchingFactor", ge=0, le=100)
     """Maximum of replies to include at each level of the thread, except for the direct replies to
     the anchor, which are (NOTE: currently, during unspecced phase) all returned (NOTE: later
     they might be paginated).
@@ -68,7 +68,7 @@ class Output(LexModel):
 
 class ThreadItem(LexModel):
     py_type: Literal["app.bsky.unspecced.getPostThreadV2#threadItem"] = Field(
-        "app.bsky.unspecced.getPostThreadV2#threadItem", alias="$type"
+        default="app.bsky.unspecced.getPostThreadV2#threadItem", alias="$type"
     )
     uri: formats.AtUri
     depth: int

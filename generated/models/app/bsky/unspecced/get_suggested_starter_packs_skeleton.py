@@ -30,7 +30,7 @@ NSID: Final = "app.bsky.unspecced.getSuggestedStarterPacksSkeleton"
 class Params(LexModel):
     viewer: Omittable[formats.Did] = None
     """DID of the account making the request (not included for public/unauthenticated queries)."""
-    limit: int = Field(10, ge=1, le=25)
+    limit: int = Field(default=10, ge=1, le=25)
 
 
 class Output(LexModel):

@@ -30,12 +30,12 @@ NSID: Final = "app.bsky.unspecced.getSuggestedUsersForDiscoverSkeleton"
 class Params(LexModel):
     viewer: Omittable[formats.Did] = None
     """DID of the account making the request (not included for public/unauthenticated queries)."""
-    limit: int = Field(25, ge=1, le=50)
+    limit: int = Field(default=25, ge=1, le=50)
 
 
 class Output(LexModel):
     dids: list[formats.Did]
-    rec_id_str: Omittable[str] = Field(None, alias="recIdStr")
+    rec_id_str: Omittable[str] = Field(default=None, alias="recIdStr")
     """Snowflake for this recommendation, use when submitting recommendation events."""
 
 

@@ -28,12 +28,12 @@ NSID: Final = "app.bsky.unspecced.getSuggestedUsersForSeeMore"
 class Params(LexModel):
     category: Omittable[str] = None
     """Category of users to get suggestions for."""
-    limit: int = Field(25, ge=1, le=50)
+    limit: int = Field(default=25, ge=1, le=50)
 
 
 class Output(LexModel):
     actors: list[app_bsky_actor_defs.ProfileView]
-    rec_id_str: Omittable[str] = Field(None, alias="recIdStr")
+    rec_id_str: Omittable[str] = Field(default=None, alias="recIdStr")
     """Snowflake for this recommendation, use when submitting recommendation events."""
 
 

@@ -33,9 +33,9 @@ class Params(LexModel):
     """DID of the account making the request (not included for public/unauthenticated queries). Used
     to boost followed accounts in ranking.
     """
-    limit: int = Field(50, ge=1, le=100)
+    limit: int = Field(default=50, ge=1, le=100)
     cursor: Omittable[str] = None
-    relative_to_did: Omittable[formats.Did] = Field(None, alias="relativeToDid")
+    relative_to_did: Omittable[formats.Did] = Field(default=None, alias="relativeToDid")
     """DID of the account to get suggestions relative to. If not provided, suggestions will be based
     on the viewer.
     """
@@ -44,13 +44,13 @@ class Params(LexModel):
 class Output(LexModel):
     cursor: Omittable[str] = None
     actors: list[app_bsky_unspecced_defs.SkeletonSearchActor]
-    relative_to_did: Omittable[formats.Did] = Field(None, alias="relativeToDid")
+    relative_to_did: Omittable[formats.Did] = Field(default=None, alias="relativeToDid")
     """DID of the account these suggestions are relative to. If this is returned undefined,
     suggestions are based on the viewer.
     """
-    rec_id: Omittable[int] = Field(None, alias="recId")
+    rec_id: Omittable[int] = Field(default=None, alias="recId")
     """DEPRECATED: use recIdStr instead."""
-    rec_id_str: Omittable[str] = Field(None, alias="recIdStr")
+    rec_id_str: Omittable[str] = Field(default=None, alias="recIdStr")
     """Snowflake for this recommendation, use when submitting recommendation events."""
 
 

@@ -37,7 +37,7 @@ class Output(LexModel):
 
 class Suggestion(LexModel):
     py_type: Literal["app.bsky.unspecced.getTaggedSuggestions#suggestion"] = Field(
-        "app.bsky.unspecced.getTaggedSuggestions#suggestion", alias="$type"
+        default="app.bsky.unspecced.getTaggedSuggestions#suggestion", alias="$type"
     )
     tag: str
     subject_type: str = Field(alias="subjectType")

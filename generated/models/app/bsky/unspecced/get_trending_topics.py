@@ -30,7 +30,7 @@ class Params(LexModel):
     """DID of the account making the request (not included for public/unauthenticated queries). Used
     to boost followed accounts in ranking.
     """
-    limit: int = Field(10, ge=1, le=25)
+    limit: int = Field(default=10, ge=1, le=25)
 
 
 class Output(LexModel):

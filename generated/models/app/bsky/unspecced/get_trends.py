@@ -25,12 +25,12 @@ NSID: Final = "app.bsky.unspecced.getTrends"
 
 
 class Params(LexModel):
-    limit: int = Field(10, ge=1, le=25)
+    limit: int = Field(default=10, ge=1, le=25)
 
 
 class Output(LexModel):
     trends: list[app_bsky_unspecced_defs.TrendView]
-    rec_id_str: Omittable[str] = Field(None, alias="recIdStr")
+    rec_id_str: Omittable[str] = Field(default=None, alias="recIdStr")
     """Snowflake for this recommendation, use when submitting recommendation events."""
 
 

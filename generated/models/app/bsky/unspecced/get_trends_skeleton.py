@@ -30,12 +30,12 @@ NSID: Final = "app.bsky.unspecced.getTrendsSkeleton"
 class Params(LexModel):
     viewer: Omittable[formats.Did] = None
     """DID of the account making the request (not included for public/unauthenticated queries)."""
-    limit: int = Field(10, ge=1, le=25)
+    limit: int = Field(default=10, ge=1, le=25)
 
 
 class Output(LexModel):
     trends: list[app_bsky_unspecced_defs.SkeletonTrend]
-    rec_id_str: Omittable[str] = Field(None, alias="recIdStr")
+    rec_id_str: Omittable[str] = Field(default=None, alias="recIdStr")
     """Snowflake for this recommendation, use when submitting recommendation events."""
 
 

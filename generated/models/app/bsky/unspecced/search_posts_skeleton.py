@@ -71,7 +71,7 @@ class Params(LexModel):
     """DID of the account making the request (not included for public/unauthenticated queries). Used
     for 'from:me' queries.
     """
-    limit: int = Field(25, ge=1, le=100)
+    limit: int = Field(default=25, ge=1, le=100)
     cursor: Omittable[str] = None
     """Optional pagination mechanism; may not necessarily allow scrolling through entire result set.
     """
@@ -79,7 +79,7 @@ class Params(LexModel):
 
 class Output(LexModel):
     cursor: Omittable[str] = None
-    hits_total: Omittable[int] = Field(None, alias="hitsTotal")
+    hits_total: Omittable[int] = Field(default=None, alias="hitsTotal")
     """Count of search hits. Optional, may be rounded/truncated, and may not be possible to paginate
     through all hits.
     """

@@ -35,11 +35,11 @@ class Input(LexModel):
 class Output(LexModel):
     state: Annotated[str, StringLimits(max_length=32)]
     completed_job_id: Omittable[Annotated[str, StringLimits(min_length=1, max_length=256)]] = Field(
-        None, alias="completedJobId"
+        default=None, alias="completedJobId"
     )
     """Present only when state is completed."""
     failure_reason: Omittable[Annotated[str, StringLimits(max_length=1024)]] = Field(
-        None, alias="failureReason"
+        default=None, alias="failureReason"
     )
     """Present only when state is failed."""
 

@@ -27,7 +27,7 @@ NSID: Final = "app.bsky.video.defs"
 
 class JobStatus(LexModel):
     py_type: Literal["app.bsky.video.defs#jobStatus"] = Field(
-        "app.bsky.video.defs#jobStatus", alias="$type"
+        default="app.bsky.video.defs#jobStatus", alias="$type"
     )
     job_id: str = Field(alias="jobId")
     did: formats.Did
@@ -35,11 +35,11 @@ class JobStatus(LexModel):
     """The state of the video processing job. All values not listed as a known value indicate that
     the job is in process.
     """
-    progress: Omittable[int] = Field(None, ge=0, le=100)
+    progress: Omittable[int] = Field(default=None, ge=0, le=100)
     """Progress within the current processing state."""
     blob: Omittable[BlobRef] = None
     error: Omittable[str] = None
-    failure_code: Omittable[str] = Field(None, alias="failureCode")
+    failure_code: Omittable[str] = Field(default=None, alias="failureCode")
     """A machine-readable code for why the video processing job failed."""
     message: Omittable[str] = None
 

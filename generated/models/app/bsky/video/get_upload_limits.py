@@ -22,7 +22,7 @@ NSID: Final = "app.bsky.video.getUploadLimits"
 
 class Output(LexModel):
     can_upload: bool = Field(alias="canUpload")
-    remaining_daily_videos: Omittable[int] = Field(None, alias="remainingDailyVideos")
-    remaining_daily_bytes: Omittable[int] = Field(None, alias="remainingDailyBytes")
+    remaining_daily_videos: Omittable[int] = Field(default=None, alias="remainingDailyVideos")
+    remaining_daily_bytes: Omittable[int] = Field(default=None, alias="remainingDailyBytes")
     message: Omittable[str] = None
     error: Omittable[str] = None

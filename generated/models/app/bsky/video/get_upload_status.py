@@ -43,13 +43,13 @@ class Output(LexModel):
     expires_at: formats.Datetime = Field(alias="expiresAt")
     state: Annotated[str, StringLimits(max_length=32)]
     completed_job_id: Omittable[Annotated[str, StringLimits(min_length=1, max_length=256)]] = Field(
-        None, alias="completedJobId"
+        default=None, alias="completedJobId"
     )
     """Present only when state is completed; may differ from jobId on deduplication."""
-    job_status: Omittable[app_bsky_video_defs.JobStatus] = Field(None, alias="jobStatus")
+    job_status: Omittable[app_bsky_video_defs.JobStatus] = Field(default=None, alias="jobStatus")
     """Present only when state is completed."""
     failure_reason: Omittable[Annotated[str, StringLimits(max_length=1024)]] = Field(
-        None, alias="failureReason"
+        default=None, alias="failureReason"
     )
     """Present only when state is failed."""
 

@@ -44,7 +44,7 @@ class Input(LexModel):
     """Declared MIME type of the video."""
     name: Omittable[Annotated[str, StringLimits(max_length=256)]] = None
     """Optional client-provided file name."""
-    duration_ms: Omittable[int] = Field(None, alias="durationMs")
+    duration_ms: Omittable[int] = Field(default=None, alias="durationMs")
     """Advisory, non-authoritative duration used only for early failure; the authoritative probe
     runs asynchronously after upload.
     """

@@ -29,10 +29,10 @@ class Record(LexRecord):
     """
 
     py_type: Literal["chat.bsky.actor.declaration"] = Field(
-        "chat.bsky.actor.declaration", alias="$type"
+        default="chat.bsky.actor.declaration", alias="$type"
     )
     allow_incoming: str = Field(alias="allowIncoming")
-    allow_group_invites: Omittable[str] = Field(None, alias="allowGroupInvites")
+    allow_group_invites: Omittable[str] = Field(default=None, alias="allowGroupInvites")
     """Declaration about group chat invitation preferences for the record owner."""
 
 

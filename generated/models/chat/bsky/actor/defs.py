@@ -42,7 +42,7 @@ NSID: Final = "chat.bsky.actor.defs"
 
 class DirectConvoMember(LexModel):
     py_type: Literal["chat.bsky.actor.defs#directConvoMember"] = Field(
-        "chat.bsky.actor.defs#directConvoMember", alias="$type"
+        default="chat.bsky.actor.defs#directConvoMember", alias="$type"
     )
 
 
@@ -50,9 +50,9 @@ class GroupConvoMember(LexModel):
     """A current group convo member."""
 
     py_type: Literal["chat.bsky.actor.defs#groupConvoMember"] = Field(
-        "chat.bsky.actor.defs#groupConvoMember", alias="$type"
+        default="chat.bsky.actor.defs#groupConvoMember", alias="$type"
     )
-    added_by: Omittable[ProfileViewBasic] = Field(None, alias="addedBy")
+    added_by: Omittable[ProfileViewBasic] = Field(default=None, alias="addedBy")
     """Who added this member. Only present if the member was added (instead of joining via link)."""
     role: MemberRole
     """The member's role within this conversation. Only present in group conversation member lists.
@@ -63,25 +63,25 @@ class PastGroupConvoMember(LexModel):
     """A past group convo member."""
 
     py_type: Literal["chat.bsky.actor.defs#pastGroupConvoMember"] = Field(
-        "chat.bsky.actor.defs#pastGroupConvoMember", alias="$type"
+        default="chat.bsky.actor.defs#pastGroupConvoMember", alias="$type"
     )
 
 
 class ProfileViewBasic(LexModel):
     py_type: Literal["chat.bsky.actor.defs#profileViewBasic"] = Field(
-        "chat.bsky.actor.defs#profileViewBasic", alias="$type"
+        default="chat.bsky.actor.defs#profileViewBasic", alias="$type"
     )
     did: formats.Did
     handle: formats.Handle
     display_name: Omittable[Annotated[str, StringLimits(max_length=640, max_graphemes=64)]] = Field(
-        None, alias="displayName"
+        default=None, alias="displayName"
     )
     avatar: Omittable[formats.Uri] = None
     associated: Omittable[app_bsky_actor_defs.ProfileAssociated] = None
     viewer: Omittable[app_bsky_actor_defs.ViewerState] = None
     labels: Omittable[list[com_atproto_label_defs.Label]] = None
-    created_at: Omittable[formats.Datetime] = Field(None, alias="createdAt")
-    chat_disabled: Omittable[bool] = Field(None, alias="chatDisabled")
+    created_at: Omittable[formats.Datetime] = Field(default=None, alias="createdAt")
+    chat_disabled: Omittable[bool] = Field(default=None, alias="chatDisabled")
     """Set to true when the actor cannot actively participate in conversations"""
     verification: Omittable[app_bsky_actor_defs.VerificationState] = None
     kind: Omittable[ProfileViewBasicKind] = None

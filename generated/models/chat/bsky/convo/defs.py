@@ -116,7 +116,7 @@ NSID: Final = "chat.bsky.convo.defs"
 
 class ConvoRef(LexModel):
     py_type: Literal["chat.bsky.convo.defs#convoRef"] = Field(
-        "chat.bsky.convo.defs#convoRef", alias="$type"
+        default="chat.bsky.convo.defs#convoRef", alias="$type"
     )
     did: formats.Did
     convo_id: str = Field(alias="convoId")
@@ -124,7 +124,7 @@ class ConvoRef(LexModel):
 
 class ConvoView(LexModel):
     py_type: Literal["chat.bsky.convo.defs#convoView"] = Field(
-        "chat.bsky.convo.defs#convoView", alias="$type"
+        default="chat.bsky.convo.defs#convoView", alias="$type"
     )
     id: str
     rev: str
@@ -135,8 +135,8 @@ class ConvoView(LexModel):
     sent the last reaction), but will not contain the full list of members. Use
     chat.bsky.convo.getConvoMembers to list all members.
     """
-    last_message: Omittable[ConvoViewLastMessage] = Field(None, alias="lastMessage")
-    last_reaction: Omittable[ConvoViewLastReaction] = Field(None, alias="lastReaction")
+    last_message: Omittable[ConvoViewLastMessage] = Field(default=None, alias="lastMessage")
+    last_reaction: Omittable[ConvoViewLastReaction] = Field(default=None, alias="lastReaction")
     muted: bool
     status: Omittable[ConvoStatus] = None
     """Convo status for the viewer member (not the convo itself)."""
@@ -147,7 +147,7 @@ class ConvoView(LexModel):
 
 class DeletedMessageView(LexModel):
     py_type: Literal["chat.bsky.convo.defs#deletedMessageView"] = Field(
-        "chat.bsky.convo.defs#deletedMessageView", alias="$type"
+        default="chat.bsky.convo.defs#deletedMessageView", alias="$type"
     )
     id: str
     rev: str
@@ -157,17 +157,17 @@ class DeletedMessageView(LexModel):
 
 class DirectConvo(LexModel):
     py_type: Literal["chat.bsky.convo.defs#directConvo"] = Field(
-        "chat.bsky.convo.defs#directConvo", alias="$type"
+        default="chat.bsky.convo.defs#directConvo", alias="$type"
     )
 
 
 class GroupConvo(LexModel):
     py_type: Literal["chat.bsky.convo.defs#groupConvo"] = Field(
-        "chat.bsky.convo.defs#groupConvo", alias="$type"
+        default="chat.bsky.convo.defs#groupConvo", alias="$type"
     )
     created_at: formats.Datetime = Field(alias="createdAt")
-    join_link: Omittable[chat_bsky_group_defs.JoinLinkView] = Field(None, alias="joinLink")
-    join_request_count: Omittable[int] = Field(None, alias="joinRequestCount")
+    join_link: Omittable[chat_bsky_group_defs.JoinLinkView] = Field(default=None, alias="joinLink")
+    join_request_count: Omittable[int] = Field(default=None, alias="joinRequestCount")
     """The total number of pending join requests for the group conversation. Only present for the
     owner. Capped at 21.
     """
@@ -183,7 +183,7 @@ class GroupConvo(LexModel):
     """The maximum number of members allowed in the group conversation."""
     name: Annotated[str, StringLimits(max_length=500, max_graphemes=50)]
     """The display name of the group conversation."""
-    unread_join_request_count: Omittable[int] = Field(None, alias="unreadJoinRequestCount")
+    unread_join_request_count: Omittable[int] = Field(default=None, alias="unreadJoinRequestCount")
     """The number of unread join requests for the group conversation. Only present for the owner."""
 
 
@@ -193,7 +193,7 @@ class LogAcceptConvo(LexModel):
     """
 
     py_type: Literal["chat.bsky.convo.defs#logAcceptConvo"] = Field(
-        "chat.bsky.convo.defs#logAcceptConvo", alias="$type"
+        default="chat.bsky.convo.defs#logAcceptConvo", alias="$type"
     )
     rev: str
     convo_id: str = Field(alias="convoId")
@@ -206,7 +206,7 @@ class LogAddMember(LexModel):
     """
 
     py_type: Literal["chat.bsky.convo.defs#logAddMember"] = Field(
-        "chat.bsky.convo.defs#logAddMember", alias="$type"
+        default="chat.bsky.convo.defs#logAddMember", alias="$type"
     )
     rev: str
     convo_id: str = Field(alias="convoId")
@@ -220,14 +220,14 @@ class LogAddReaction(LexModel):
     """Event indicating a reaction was added to a message."""
 
     py_type: Literal["chat.bsky.convo.defs#logAddReaction"] = Field(
-        "chat.bsky.convo.defs#logAddReaction", alias="$type"
+        default="chat.bsky.convo.defs#logAddReaction", alias="$type"
     )
     rev: str
     convo_id: str = Field(alias="convoId")
     message: LogAddReactionMessage
     reaction: ReactionView
     related_profiles: Omittable[list[chat_bsky_actor_defs.ProfileViewBasic]] = Field(
-        None, alias="relatedProfiles"
+        default=None, alias="relatedProfiles"
     )
     """Profiles referred in the message and reaction views. This isn't required for compatibility,
     because it was added later, but should generally be present.
@@ -240,7 +240,7 @@ class LogApproveJoinRequest(LexModel):
     """
 
     py_type: Literal["chat.bsky.convo.defs#logApproveJoinRequest"] = Field(
-        "chat.bsky.convo.defs#logApproveJoinRequest", alias="$type"
+        default="chat.bsky.convo.defs#logApproveJoinRequest", alias="$type"
     )
     rev: str
     convo_id: str = Field(alias="convoId")
@@ -254,7 +254,7 @@ class LogBeginConvo(LexModel):
     """
 
     py_type: Literal["chat.bsky.convo.defs#logBeginConvo"] = Field(
-        "chat.bsky.convo.defs#logBeginConvo", alias="$type"
+        default="chat.bsky.convo.defs#logBeginConvo", alias="$type"
     )
     rev: str
     convo_id: str = Field(alias="convoId")
@@ -264,7 +264,7 @@ class LogCreateJoinLink(LexModel):
     """Event indicating a join link was created for a group convo."""
 
     py_type: Literal["chat.bsky.convo.defs#logCreateJoinLink"] = Field(
-        "chat.bsky.convo.defs#logCreateJoinLink", alias="$type"
+        default="chat.bsky.convo.defs#logCreateJoinLink", alias="$type"
     )
     rev: str
     convo_id: str = Field(alias="convoId")
@@ -276,13 +276,13 @@ class LogCreateMessage(LexModel):
     """Event indicating a user-originated message was created. Is not emitted for system messages."""
 
     py_type: Literal["chat.bsky.convo.defs#logCreateMessage"] = Field(
-        "chat.bsky.convo.defs#logCreateMessage", alias="$type"
+        default="chat.bsky.convo.defs#logCreateMessage", alias="$type"
     )
     rev: str
     convo_id: str = Field(alias="convoId")
     message: LogCreateMessageMessage
     related_profiles: Omittable[list[chat_bsky_actor_defs.ProfileViewBasic]] = Field(
-        None, alias="relatedProfiles"
+        default=None, alias="relatedProfiles"
     )
     """Profiles referred to in the message view. This isn't required for compatibility, because it
     was added later, but should generally be present.
@@ -293,7 +293,7 @@ class LogDeleteMessage(LexModel):
     """Event indicating a user-originated message was deleted. Is not emitted for system messages."""
 
     py_type: Literal["chat.bsky.convo.defs#logDeleteMessage"] = Field(
-        "chat.bsky.convo.defs#logDeleteMessage", alias="$type"
+        default="chat.bsky.convo.defs#logDeleteMessage", alias="$type"
     )
     rev: str
     convo_id: str = Field(alias="convoId")
@@ -304,7 +304,7 @@ class LogDisableJoinLink(LexModel):
     """Event indicating a join link was disabled for a group convo."""
 
     py_type: Literal["chat.bsky.convo.defs#logDisableJoinLink"] = Field(
-        "chat.bsky.convo.defs#logDisableJoinLink", alias="$type"
+        default="chat.bsky.convo.defs#logDisableJoinLink", alias="$type"
     )
     rev: str
     convo_id: str = Field(alias="convoId")
@@ -316,7 +316,7 @@ class LogEditGroup(LexModel):
     """Event indicating info about group convo was edited."""
 
     py_type: Literal["chat.bsky.convo.defs#logEditGroup"] = Field(
-        "chat.bsky.convo.defs#logEditGroup", alias="$type"
+        default="chat.bsky.convo.defs#logEditGroup", alias="$type"
     )
     rev: str
     convo_id: str = Field(alias="convoId")
@@ -328,7 +328,7 @@ class LogEditJoinLink(LexModel):
     """Event indicating a settings about a join link for a group convo were edited."""
 
     py_type: Literal["chat.bsky.convo.defs#logEditJoinLink"] = Field(
-        "chat.bsky.convo.defs#logEditJoinLink", alias="$type"
+        default="chat.bsky.convo.defs#logEditJoinLink", alias="$type"
     )
     rev: str
     convo_id: str = Field(alias="convoId")
@@ -340,7 +340,7 @@ class LogEnableJoinLink(LexModel):
     """Event indicating a join link was enabled for a group convo."""
 
     py_type: Literal["chat.bsky.convo.defs#logEnableJoinLink"] = Field(
-        "chat.bsky.convo.defs#logEnableJoinLink", alias="$type"
+        default="chat.bsky.convo.defs#logEnableJoinLink", alias="$type"
     )
     rev: str
     convo_id: str = Field(alias="convoId")
@@ -354,7 +354,7 @@ class LogIncomingJoinRequest(LexModel):
     """
 
     py_type: Literal["chat.bsky.convo.defs#logIncomingJoinRequest"] = Field(
-        "chat.bsky.convo.defs#logIncomingJoinRequest", alias="$type"
+        default="chat.bsky.convo.defs#logIncomingJoinRequest", alias="$type"
     )
     rev: str
     convo_id: str = Field(alias="convoId")
@@ -366,7 +366,7 @@ class LogLeaveConvo(LexModel):
     """Event indicating the viewer left a convo. Can be direct or group."""
 
     py_type: Literal["chat.bsky.convo.defs#logLeaveConvo"] = Field(
-        "chat.bsky.convo.defs#logLeaveConvo", alias="$type"
+        default="chat.bsky.convo.defs#logLeaveConvo", alias="$type"
     )
     rev: str
     convo_id: str = Field(alias="convoId")
@@ -376,7 +376,7 @@ class LogLockConvo(LexModel):
     """Event indicating a group convo was locked."""
 
     py_type: Literal["chat.bsky.convo.defs#logLockConvo"] = Field(
-        "chat.bsky.convo.defs#logLockConvo", alias="$type"
+        default="chat.bsky.convo.defs#logLockConvo", alias="$type"
     )
     rev: str
     convo_id: str = Field(alias="convoId")
@@ -390,7 +390,7 @@ class LogLockConvoPermanently(LexModel):
     """Event indicating a group convo was locked permanently."""
 
     py_type: Literal["chat.bsky.convo.defs#logLockConvoPermanently"] = Field(
-        "chat.bsky.convo.defs#logLockConvoPermanently", alias="$type"
+        default="chat.bsky.convo.defs#logLockConvoPermanently", alias="$type"
     )
     rev: str
     convo_id: str = Field(alias="convoId")
@@ -407,7 +407,7 @@ class LogMemberJoin(LexModel):
     """
 
     py_type: Literal["chat.bsky.convo.defs#logMemberJoin"] = Field(
-        "chat.bsky.convo.defs#logMemberJoin", alias="$type"
+        default="chat.bsky.convo.defs#logMemberJoin", alias="$type"
     )
     rev: str
     convo_id: str = Field(alias="convoId")
@@ -424,7 +424,7 @@ class LogMemberLeave(LexModel):
     """
 
     py_type: Literal["chat.bsky.convo.defs#logMemberLeave"] = Field(
-        "chat.bsky.convo.defs#logMemberLeave", alias="$type"
+        default="chat.bsky.convo.defs#logMemberLeave", alias="$type"
     )
     rev: str
     convo_id: str = Field(alias="convoId")
@@ -438,7 +438,7 @@ class LogMuteConvo(LexModel):
     """Event indicating the viewer muted a convo. Can be direct or group."""
 
     py_type: Literal["chat.bsky.convo.defs#logMuteConvo"] = Field(
-        "chat.bsky.convo.defs#logMuteConvo", alias="$type"
+        default="chat.bsky.convo.defs#logMuteConvo", alias="$type"
     )
     rev: str
     convo_id: str = Field(alias="convoId")
@@ -448,7 +448,7 @@ class LogOutgoingJoinRequest(LexModel):
     """Event indicating a join request was made by the requester. Only requester actor gets this."""
 
     py_type: Literal["chat.bsky.convo.defs#logOutgoingJoinRequest"] = Field(
-        "chat.bsky.convo.defs#logOutgoingJoinRequest", alias="$type"
+        default="chat.bsky.convo.defs#logOutgoingJoinRequest", alias="$type"
     )
     rev: str
     convo_id: str = Field(alias="convoId")
@@ -458,7 +458,7 @@ class LogReadConvo(LexModel):
     """Event indicating a convo was read up to a certain message."""
 
     py_type: Literal["chat.bsky.convo.defs#logReadConvo"] = Field(
-        "chat.bsky.convo.defs#logReadConvo", alias="$type"
+        default="chat.bsky.convo.defs#logReadConvo", alias="$type"
     )
     rev: str
     convo_id: str = Field(alias="convoId")
@@ -469,7 +469,7 @@ class LogReadJoinRequests(LexModel):
     """Event indicating the group owner marked join requests as read. Only the owner gets this."""
 
     py_type: Literal["chat.bsky.convo.defs#logReadJoinRequests"] = Field(
-        "chat.bsky.convo.defs#logReadJoinRequests", alias="$type"
+        default="chat.bsky.convo.defs#logReadJoinRequests", alias="$type"
     )
     rev: str
     convo_id: str = Field(alias="convoId")
@@ -481,7 +481,7 @@ class LogReadMessage(LexModel):
     """
 
     py_type: Literal["chat.bsky.convo.defs#logReadMessage"] = Field(
-        "chat.bsky.convo.defs#logReadMessage", alias="$type"
+        default="chat.bsky.convo.defs#logReadMessage", alias="$type"
     )
     rev: str
     convo_id: str = Field(alias="convoId")
@@ -492,7 +492,7 @@ class LogRejectJoinRequest(LexModel):
     """Event indicating a join request was rejected by the viewer. Only the owner gets this."""
 
     py_type: Literal["chat.bsky.convo.defs#logRejectJoinRequest"] = Field(
-        "chat.bsky.convo.defs#logRejectJoinRequest", alias="$type"
+        default="chat.bsky.convo.defs#logRejectJoinRequest", alias="$type"
     )
     rev: str
     convo_id: str = Field(alias="convoId")
@@ -507,7 +507,7 @@ class LogRemoveMember(LexModel):
     """
 
     py_type: Literal["chat.bsky.convo.defs#logRemoveMember"] = Field(
-        "chat.bsky.convo.defs#logRemoveMember", alias="$type"
+        default="chat.bsky.convo.defs#logRemoveMember", alias="$type"
     )
     rev: str
     convo_id: str = Field(alias="convoId")
@@ -521,14 +521,14 @@ class LogRemoveReaction(LexModel):
     """Event indicating a reaction was removed from a message."""
 
     py_type: Literal["chat.bsky.convo.defs#logRemoveReaction"] = Field(
-        "chat.bsky.convo.defs#logRemoveReaction", alias="$type"
+        default="chat.bsky.convo.defs#logRemoveReaction", alias="$type"
     )
     rev: str
     convo_id: str = Field(alias="convoId")
     message: LogRemoveReactionMessage
     reaction: ReactionView
     related_profiles: Omittable[list[chat_bsky_actor_defs.ProfileViewBasic]] = Field(
-        None, alias="relatedProfiles"
+        default=None, alias="relatedProfiles"
     )
     """Profiles referred in the message and reaction views. This isn't required for compatibility,
     because it was added later, but should generally be present.
@@ -539,7 +539,7 @@ class LogUnlockConvo(LexModel):
     """Event indicating a group convo was unlocked."""
 
     py_type: Literal["chat.bsky.convo.defs#logUnlockConvo"] = Field(
-        "chat.bsky.convo.defs#logUnlockConvo", alias="$type"
+        default="chat.bsky.convo.defs#logUnlockConvo", alias="$type"
     )
     rev: str
     convo_id: str = Field(alias="convoId")
@@ -553,7 +553,7 @@ class LogUnmuteConvo(LexModel):
     """Event indicating the viewer unmuted a convo. Can be direct or group."""
 
     py_type: Literal["chat.bsky.convo.defs#logUnmuteConvo"] = Field(
-        "chat.bsky.convo.defs#logUnmuteConvo", alias="$type"
+        default="chat.bsky.convo.defs#logUnmuteConvo", alias="$type"
     )
     rev: str
     convo_id: str = Field(alias="convoId")
@@ -563,7 +563,7 @@ class LogWithdrawIncomingJoinRequest(LexModel):
     """Event indicating a prospective member withdrew their join request. Only the owner gets this."""
 
     py_type: Literal["chat.bsky.convo.defs#logWithdrawIncomingJoinRequest"] = Field(
-        "chat.bsky.convo.defs#logWithdrawIncomingJoinRequest", alias="$type"
+        default="chat.bsky.convo.defs#logWithdrawIncomingJoinRequest", alias="$type"
     )
     rev: str
     convo_id: str = Field(alias="convoId")
@@ -575,7 +575,7 @@ class LogWithdrawOutgoingJoinRequest(LexModel):
     """Event indicating the viewer withdrew their own join request. Only requester actor gets this."""
 
     py_type: Literal["chat.bsky.convo.defs#logWithdrawOutgoingJoinRequest"] = Field(
-        "chat.bsky.convo.defs#logWithdrawOutgoingJoinRequest", alias="$type"
+        default="chat.bsky.convo.defs#logWithdrawOutgoingJoinRequest", alias="$type"
     )
     rev: str
     convo_id: str = Field(alias="convoId")
@@ -583,7 +583,7 @@ class LogWithdrawOutgoingJoinRequest(LexModel):
 
 class MessageAndReactionView(LexModel):
     py_type: Literal["chat.bsky.convo.defs#messageAndReactionView"] = Field(
-        "chat.bsky.convo.defs#messageAndReactionView", alias="$type"
+        default="chat.bsky.convo.defs#messageAndReactionView", alias="$type"
     )
     message: MessageView
     reaction: ReactionView
@@ -596,19 +596,19 @@ class MessageBeforeUserJoinedGroupView(LexModel):
     """
 
     py_type: Literal["chat.bsky.convo.defs#messageBeforeUserJoinedGroupView"] = Field(
-        "chat.bsky.convo.defs#messageBeforeUserJoinedGroupView", alias="$type"
+        default="chat.bsky.convo.defs#messageBeforeUserJoinedGroupView", alias="$type"
     )
 
 
 class MessageInput(LexModel):
     py_type: Literal["chat.bsky.convo.defs#messageInput"] = Field(
-        "chat.bsky.convo.defs#messageInput", alias="$type"
+        default="chat.bsky.convo.defs#messageInput", alias="$type"
     )
     text: Annotated[str, StringLimits(max_length=10000, max_graphemes=1000)]
     facets: Omittable[list[app_bsky_richtext_facet.Main]] = None
     """Annotations of text (mentions, URLs, hashtags, etc)"""
     embed: Omittable[MessageInputEmbed] = None
-    reply_to: Omittable[ReplyRef] = Field(None, alias="replyTo")
+    reply_to: Omittable[ReplyRef] = Field(default=None, alias="replyTo")
     """If set, the message this message is replying to. The referenced message must be in the same
     convo.
     """
@@ -616,7 +616,7 @@ class MessageInput(LexModel):
 
 class MessageRef(LexModel):
     py_type: Literal["chat.bsky.convo.defs#messageRef"] = Field(
-        "chat.bsky.convo.defs#messageRef", alias="$type"
+        default="chat.bsky.convo.defs#messageRef", alias="$type"
     )
     did: formats.Did
     convo_id: str = Field(alias="convoId")
@@ -625,7 +625,7 @@ class MessageRef(LexModel):
 
 class MessageView(LexModel):
     py_type: Literal["chat.bsky.convo.defs#messageView"] = Field(
-        "chat.bsky.convo.defs#messageView", alias="$type"
+        default="chat.bsky.convo.defs#messageView", alias="$type"
     )
     id: str
     rev: str
@@ -635,7 +635,7 @@ class MessageView(LexModel):
     embed: Omittable[MessageViewEmbed] = None
     reactions: Omittable[list[ReactionView]] = None
     """Reactions to this message, in ascending order of creation time."""
-    reply_to: Omittable[MessageViewReplyTo] = Field(None, alias="replyTo")
+    reply_to: Omittable[MessageViewReplyTo] = Field(default=None, alias="replyTo")
     """If set, the message this message is replying to. The full view of the referenced message is
     embedded so the client can render it inline. Only a single level is embedded: the embedded
     message will not itself have a populated 'replyTo' field even if it was also a reply.
@@ -646,14 +646,14 @@ class MessageView(LexModel):
 
 class MessageViewSender(LexModel):
     py_type: Literal["chat.bsky.convo.defs#messageViewSender"] = Field(
-        "chat.bsky.convo.defs#messageViewSender", alias="$type"
+        default="chat.bsky.convo.defs#messageViewSender", alias="$type"
     )
     did: formats.Did
 
 
 class ReactionView(LexModel):
     py_type: Literal["chat.bsky.convo.defs#reactionView"] = Field(
-        "chat.bsky.convo.defs#reactionView", alias="$type"
+        default="chat.bsky.convo.defs#reactionView", alias="$type"
     )
     value: str
     sender: ReactionViewSender
@@ -662,7 +662,7 @@ class ReactionView(LexModel):
 
 class ReactionViewSender(LexModel):
     py_type: Literal["chat.bsky.convo.defs#reactionViewSender"] = Field(
-        "chat.bsky.convo.defs#reactionViewSender", alias="$type"
+        default="chat.bsky.convo.defs#reactionViewSender", alias="$type"
     )
     did: formats.Did
 
@@ -673,7 +673,7 @@ class ReplyRef(LexModel):
     """
 
     py_type: Literal["chat.bsky.convo.defs#replyRef"] = Field(
-        "chat.bsky.convo.defs#replyRef", alias="$type"
+        default="chat.bsky.convo.defs#replyRef", alias="$type"
     )
     message_id: str = Field(alias="messageId")
 
@@ -682,7 +682,7 @@ class SystemMessageDataAddMember(LexModel):
     """System message indicating a user was added to the group convo."""
 
     py_type: Literal["chat.bsky.convo.defs#systemMessageDataAddMember"] = Field(
-        "chat.bsky.convo.defs#systemMessageDataAddMember", alias="$type"
+        default="chat.bsky.convo.defs#systemMessageDataAddMember", alias="$type"
     )
     member: SystemMessageReferredUser
     """Current view of the member who was added."""
@@ -697,7 +697,7 @@ class SystemMessageDataCreateJoinLink(LexModel):
     """System message indicating the group join link was created."""
 
     py_type: Literal["chat.bsky.convo.defs#systemMessageDataCreateJoinLink"] = Field(
-        "chat.bsky.convo.defs#systemMessageDataCreateJoinLink", alias="$type"
+        default="chat.bsky.convo.defs#systemMessageDataCreateJoinLink", alias="$type"
     )
 
 
@@ -705,7 +705,7 @@ class SystemMessageDataDisableJoinLink(LexModel):
     """System message indicating the group join link was disabled."""
 
     py_type: Literal["chat.bsky.convo.defs#systemMessageDataDisableJoinLink"] = Field(
-        "chat.bsky.convo.defs#systemMessageDataDisableJoinLink", alias="$type"
+        default="chat.bsky.convo.defs#systemMessageDataDisableJoinLink", alias="$type"
     )
 
 
@@ -713,11 +713,11 @@ class SystemMessageDataEditGroup(LexModel):
     """System message indicating the group info was edited."""
 
     py_type: Literal["chat.bsky.convo.defs#systemMessageDataEditGroup"] = Field(
-        "chat.bsky.convo.defs#systemMessageDataEditGroup", alias="$type"
+        default="chat.bsky.convo.defs#systemMessageDataEditGroup", alias="$type"
     )
-    old_name: Omittable[str] = Field(None, alias="oldName")
+    old_name: Omittable[str] = Field(default=None, alias="oldName")
     """Group name that was replaced."""
-    new_name: Omittable[str] = Field(None, alias="newName")
+    new_name: Omittable[str] = Field(default=None, alias="newName")
     """Group name that replaced the old."""
 
 
@@ -725,7 +725,7 @@ class SystemMessageDataEditJoinLink(LexModel):
     """System message indicating the group join link was edited."""
 
     py_type: Literal["chat.bsky.convo.defs#systemMessageDataEditJoinLink"] = Field(
-        "chat.bsky.convo.defs#systemMessageDataEditJoinLink", alias="$type"
+        default="chat.bsky.convo.defs#systemMessageDataEditJoinLink", alias="$type"
     )
 
 
@@ -733,7 +733,7 @@ class SystemMessageDataEnableJoinLink(LexModel):
     """System message indicating the group join link was enabled."""
 
     py_type: Literal["chat.bsky.convo.defs#systemMessageDataEnableJoinLink"] = Field(
-        "chat.bsky.convo.defs#systemMessageDataEnableJoinLink", alias="$type"
+        default="chat.bsky.convo.defs#systemMessageDataEnableJoinLink", alias="$type"
     )
 
 
@@ -741,7 +741,7 @@ class SystemMessageDataLockConvo(LexModel):
     """System message indicating the group convo was locked."""
 
     py_type: Literal["chat.bsky.convo.defs#systemMessageDataLockConvo"] = Field(
-        "chat.bsky.convo.defs#systemMessageDataLockConvo", alias="$type"
+        default="chat.bsky.convo.defs#systemMessageDataLockConvo", alias="$type"
     )
     locked_by: SystemMessageReferredUser = Field(alias="lockedBy")
     """Current view of the member who locked the group."""
@@ -751,7 +751,7 @@ class SystemMessageDataLockConvoPermanently(LexModel):
     """System message indicating the group convo was locked permanently."""
 
     py_type: Literal["chat.bsky.convo.defs#systemMessageDataLockConvoPermanently"] = Field(
-        "chat.bsky.convo.defs#systemMessageDataLockConvoPermanently", alias="$type"
+        default="chat.bsky.convo.defs#systemMessageDataLockConvoPermanently", alias="$type"
     )
     locked_by: SystemMessageReferredUser = Field(alias="lockedBy")
     """Current view of the member who locked the group."""
@@ -761,7 +761,7 @@ class SystemMessageDataMemberJoin(LexModel):
     """System message indicating a user joined the group convo via join link."""
 
     py_type: Literal["chat.bsky.convo.defs#systemMessageDataMemberJoin"] = Field(
-        "chat.bsky.convo.defs#systemMessageDataMemberJoin", alias="$type"
+        default="chat.bsky.convo.defs#systemMessageDataMemberJoin", alias="$type"
     )
     member: SystemMessageReferredUser
     """Current view of the member who joined."""
@@ -769,7 +769,7 @@ class SystemMessageDataMemberJoin(LexModel):
     """Role the user was added to the group with. The role from 'member' will reflect the current
     data, not historical.
     """
-    approved_by: Omittable[SystemMessageReferredUser] = Field(None, alias="approvedBy")
+    approved_by: Omittable[SystemMessageReferredUser] = Field(default=None, alias="approvedBy")
     """If join link was configured to require approval, this will be set to who approved the
     request. Undefined if approval was not required.
     """
@@ -779,7 +779,7 @@ class SystemMessageDataMemberLeave(LexModel):
     """System message indicating a user voluntarily left the group convo."""
 
     py_type: Literal["chat.bsky.convo.defs#systemMessageDataMemberLeave"] = Field(
-        "chat.bsky.convo.defs#systemMessageDataMemberLeave", alias="$type"
+        default="chat.bsky.convo.defs#systemMessageDataMemberLeave", alias="$type"
     )
     member: SystemMessageReferredUser
     """Current view of the member who left the group."""
@@ -789,7 +789,7 @@ class SystemMessageDataRemoveMember(LexModel):
     """System message indicating a user was removed from the group convo."""
 
     py_type: Literal["chat.bsky.convo.defs#systemMessageDataRemoveMember"] = Field(
-        "chat.bsky.convo.defs#systemMessageDataRemoveMember", alias="$type"
+        default="chat.bsky.convo.defs#systemMessageDataRemoveMember", alias="$type"
     )
     member: SystemMessageReferredUser
     """Current view of the member who was removed."""
@@ -800,7 +800,7 @@ class SystemMessageDataUnlockConvo(LexModel):
     """System message indicating the group convo was unlocked."""
 
     py_type: Literal["chat.bsky.convo.defs#systemMessageDataUnlockConvo"] = Field(
-        "chat.bsky.convo.defs#systemMessageDataUnlockConvo", alias="$type"
+        default="chat.bsky.convo.defs#systemMessageDataUnlockConvo", alias="$type"
     )
     unlocked_by: SystemMessageReferredUser = Field(alias="unlockedBy")
     """Current view of the member who unlocked the group."""
@@ -808,14 +808,14 @@ class SystemMessageDataUnlockConvo(LexModel):
 
 class SystemMessageReferredUser(LexModel):
     py_type: Literal["chat.bsky.convo.defs#systemMessageReferredUser"] = Field(
-        "chat.bsky.convo.defs#systemMessageReferredUser", alias="$type"
+        default="chat.bsky.convo.defs#systemMessageReferredUser", alias="$type"
     )
     did: formats.Did
 
 
 class SystemMessageView(LexModel):
     py_type: Literal["chat.bsky.convo.defs#systemMessageView"] = Field(
-        "chat.bsky.convo.defs#systemMessageView", alias="$type"
+        default="chat.bsky.convo.defs#systemMessageView", alias="$type"
     )
     id: str
     rev: str

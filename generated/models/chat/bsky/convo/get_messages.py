@@ -31,7 +31,7 @@ NSID: Final = "chat.bsky.convo.getMessages"
 
 class Params(LexModel):
     convo_id: str = Field(alias="convoId")
-    limit: int = Field(50, ge=1, le=100)
+    limit: int = Field(default=50, ge=1, le=100)
     cursor: Omittable[str] = None
 
 
@@ -39,7 +39,7 @@ class Output(LexModel):
     cursor: Omittable[str] = None
     messages: list[OutputMessagesItem]
     related_profiles: Omittable[list[chat_bsky_actor_defs.ProfileViewBasic]] = Field(
-        None, alias="relatedProfiles"
+        default=None, alias="relatedProfiles"
     )
     """Set of all members who authored or reacted to the returned messages. Members referred to by
     system messages are also included.

@@ -26,7 +26,7 @@ NSID: Final = "chat.bsky.convo.getUnreadCounts"
 
 
 class Params(LexModel):
-    include_group_chats: bool = Field(True, alias="includeGroupChats")
+    include_group_chats: bool = Field(default=True, alias="includeGroupChats")
     """When false, group convos are excluded from the counts."""
 
 

@@ -29,16 +29,16 @@ NSID: Final = "chat.bsky.convo.listConvos"
 
 
 class Params(LexModel):
-    limit: int = Field(50, ge=1, le=100)
+    limit: int = Field(default=50, ge=1, le=100)
     cursor: Omittable[str] = None
-    read_state: Omittable[str] = Field(None, alias="readState")
+    read_state: Omittable[str] = Field(default=None, alias="readState")
     status: Omittable[str] = None
     """Filter convos by their status. It is discouraged to call with "request" and preferred to call
     chat.bsky.convo.listConvoRequests, which also includes group join requests made by the user.
     """
     kind: Omittable[str] = None
     """Filter by conversation kind."""
-    lock_status: Omittable[str] = Field(None, alias="lockStatus")
+    lock_status: Omittable[str] = Field(default=None, alias="lockStatus")
     """Filter by conversation lock status. Values follow chat.bsky.convo.defs#convoLockStatus."""
 
 

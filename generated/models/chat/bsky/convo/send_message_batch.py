@@ -39,7 +39,7 @@ class Output(LexModel):
 
 class BatchItem(LexModel):
     py_type: Literal["chat.bsky.convo.sendMessageBatch#batchItem"] = Field(
-        "chat.bsky.convo.sendMessageBatch#batchItem", alias="$type"
+        default="chat.bsky.convo.sendMessageBatch#batchItem", alias="$type"
     )
     convo_id: str = Field(alias="convoId")
     message: chat_bsky_convo_defs.MessageInput

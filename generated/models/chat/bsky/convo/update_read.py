@@ -28,7 +28,7 @@ NSID: Final = "chat.bsky.convo.updateRead"
 
 class Input(LexModel):
     convo_id: str = Field(alias="convoId")
-    message_id: Omittable[str] = Field(None, alias="messageId")
+    message_id: Omittable[str] = Field(default=None, alias="messageId")
 
 
 class Output(LexModel):

@@ -27,14 +27,16 @@ NSID: Final = "chat.bsky.embed.joinLink"
 
 
 class Main(LexModel):
-    py_type: Literal["chat.bsky.embed.joinLink"] = Field("chat.bsky.embed.joinLink", alias="$type")
+    py_type: Literal["chat.bsky.embed.joinLink"] = Field(
+        default="chat.bsky.embed.joinLink", alias="$type"
+    )
     code: str
     """The join link code."""
 
 
 class View(LexModel):
     py_type: Literal["chat.bsky.embed.joinLink#view"] = Field(
-        "chat.bsky.embed.joinLink#view", alias="$type"
+        default="chat.bsky.embed.joinLink#view", alias="$type"
     )
     join_link_preview: ViewJoinLinkPreview = Field(alias="joinLinkPreview")
 

@@ -47,7 +47,7 @@ class Input(LexModel):
 class Output(LexModel):
     convo: chat_bsky_convo_defs.ConvoView
     added_members: Omittable[list[chat_bsky_actor_defs.ProfileViewBasic]] = Field(
-        None, alias="addedMembers"
+        default=None, alias="addedMembers"
     )
 
 

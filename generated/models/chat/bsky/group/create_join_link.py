@@ -30,7 +30,7 @@ NSID: Final = "chat.bsky.group.createJoinLink"
 
 class Input(LexModel):
     convo_id: str = Field(alias="convoId")
-    require_approval: bool = Field(False, alias="requireApproval")
+    require_approval: bool = Field(default=False, alias="requireApproval")
     join_rule: chat_bsky_group_defs.JoinRule = Field(alias="joinRule")
 
 

@@ -41,7 +41,7 @@ class DisabledJoinLinkPreviewView(LexModel):
     """
 
     py_type: Literal["chat.bsky.group.defs#disabledJoinLinkPreviewView"] = Field(
-        "chat.bsky.group.defs#disabledJoinLinkPreviewView", alias="$type"
+        default="chat.bsky.group.defs#disabledJoinLinkPreviewView", alias="$type"
     )
     code: str
 
@@ -52,7 +52,7 @@ class InvalidJoinLinkPreviewView(LexModel):
     """
 
     py_type: Literal["chat.bsky.group.defs#invalidJoinLinkPreviewView"] = Field(
-        "chat.bsky.group.defs#invalidJoinLinkPreviewView", alias="$type"
+        default="chat.bsky.group.defs#invalidJoinLinkPreviewView", alias="$type"
     )
     code: str
 
@@ -61,7 +61,7 @@ class JoinLinkPreviewView(LexModel):
     """Preview that can be shown in feeds, including to unauthenticated viewers."""
 
     py_type: Literal["chat.bsky.group.defs#joinLinkPreviewView"] = Field(
-        "chat.bsky.group.defs#joinLinkPreviewView", alias="$type"
+        default="chat.bsky.group.defs#joinLinkPreviewView", alias="$type"
     )
     convo_id: str = Field(alias="convoId")
     code: str
@@ -82,7 +82,7 @@ class JoinLinkView(LexModel):
     """
 
     py_type: Literal["chat.bsky.group.defs#joinLinkView"] = Field(
-        "chat.bsky.group.defs#joinLinkView", alias="$type"
+        default="chat.bsky.group.defs#joinLinkView", alias="$type"
     )
     code: str
     enabled_status: LinkEnabledStatus = Field(alias="enabledStatus")
@@ -93,9 +93,9 @@ class JoinLinkView(LexModel):
 
 class JoinLinkViewerState(LexModel):
     py_type: Literal["chat.bsky.group.defs#joinLinkViewerState"] = Field(
-        "chat.bsky.group.defs#joinLinkViewerState", alias="$type"
+        default="chat.bsky.group.defs#joinLinkViewerState", alias="$type"
     )
-    requested_at: Omittable[formats.Datetime] = Field(None, alias="requestedAt")
+    requested_at: Omittable[formats.Datetime] = Field(default=None, alias="requestedAt")
 
 
 class JoinRequestConvoView(LexModel):
@@ -104,7 +104,7 @@ class JoinRequestConvoView(LexModel):
     """
 
     py_type: Literal["chat.bsky.group.defs#joinRequestConvoView"] = Field(
-        "chat.bsky.group.defs#joinRequestConvoView", alias="$type"
+        default="chat.bsky.group.defs#joinRequestConvoView", alias="$type"
     )
     convo_id: str = Field(alias="convoId")
     name: str
@@ -118,7 +118,7 @@ class JoinRequestView(LexModel):
     """A join request from the perspective of the group owner."""
 
     py_type: Literal["chat.bsky.group.defs#joinRequestView"] = Field(
-        "chat.bsky.group.defs#joinRequestView", alias="$type"
+        default="chat.bsky.group.defs#joinRequestView", alias="$type"
     )
     convo_id: str = Field(alias="convoId")
     requested_by: chat_bsky_actor_defs.ProfileViewBasic = Field(alias="requestedBy")

@@ -30,8 +30,8 @@ NSID: Final = "chat.bsky.group.editJoinLink"
 
 class Input(LexModel):
     convo_id: str = Field(alias="convoId")
-    require_approval: Omittable[bool] = Field(None, alias="requireApproval")
-    join_rule: Omittable[chat_bsky_group_defs.JoinRule] = Field(None, alias="joinRule")
+    require_approval: Omittable[bool] = Field(default=None, alias="requireApproval")
+    join_rule: Omittable[chat_bsky_group_defs.JoinRule] = Field(default=None, alias="joinRule")
 
 
 class Output(LexModel):

@@ -31,7 +31,7 @@ NSID: Final = "chat.bsky.group.listJoinRequests"
 
 class Params(LexModel):
     convo_id: str = Field(alias="convoId")
-    limit: int = Field(50, ge=1, le=100)
+    limit: int = Field(default=50, ge=1, le=100)
     cursor: Omittable[str] = None
 
 

@@ -29,7 +29,7 @@ NSID: Final = "chat.bsky.group.listMutualGroups"
 
 class Params(LexModel):
     subject: formats.Did
-    limit: int = Field(50, ge=1, le=100)
+    limit: int = Field(default=50, ge=1, le=100)
     cursor: Omittable[str] = None
 
 

@@ -45,7 +45,7 @@ class ConvoView(LexModel):
     """
 
     py_type: Literal["chat.bsky.moderation.defs#convoView"] = Field(
-        "chat.bsky.moderation.defs#convoView", alias="$type"
+        default="chat.bsky.moderation.defs#convoView", alias="$type"
     )
     id: str
     rev: str
@@ -57,7 +57,7 @@ class DirectConvo(LexModel):
     """Data specific to a direct conversation, for moderation purposes."""
 
     py_type: Literal["chat.bsky.moderation.defs#directConvo"] = Field(
-        "chat.bsky.moderation.defs#directConvo", alias="$type"
+        default="chat.bsky.moderation.defs#directConvo", alias="$type"
     )
 
 
@@ -69,10 +69,10 @@ class GroupConvo(LexModel):
     """
 
     py_type: Literal["chat.bsky.moderation.defs#groupConvo"] = Field(
-        "chat.bsky.moderation.defs#groupConvo", alias="$type"
+        default="chat.bsky.moderation.defs#groupConvo", alias="$type"
     )
     created_at: formats.Datetime = Field(alias="createdAt")
-    join_link: Omittable[chat_bsky_group_defs.JoinLinkView] = Field(None, alias="joinLink")
+    join_link: Omittable[chat_bsky_group_defs.JoinLinkView] = Field(default=None, alias="joinLink")
     join_request_count: int = Field(alias="joinRequestCount")
     """The total number of pending join requests for the group conversation. This information is
     only visible to the owner and to moderators. Capped at 21.

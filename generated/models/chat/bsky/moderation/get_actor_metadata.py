@@ -37,7 +37,7 @@ class Output(LexModel):
 
 class Metadata(LexModel):
     py_type: Literal["chat.bsky.moderation.getActorMetadata#metadata"] = Field(
-        "chat.bsky.moderation.getActorMetadata#metadata", alias="$type"
+        default="chat.bsky.moderation.getActorMetadata#metadata", alias="$type"
     )
     messages_sent: int = Field(alias="messagesSent")
     messages_received: int = Field(alias="messagesReceived")

@@ -27,7 +27,7 @@ NSID: Final = "chat.bsky.moderation.getMessageContext"
 
 
 class Params(LexModel):
-    convo_id: Omittable[str] = Field(None, alias="convoId")
+    convo_id: Omittable[str] = Field(default=None, alias="convoId")
     """Conversation that the message is from. NOTE: this field will eventually be required."""
     message_id: str = Field(alias="messageId")
     before: int = 5
@@ -45,7 +45,7 @@ class Params(LexModel):
     instead.
     """
     max_interleaved_system_messages: int = Field(
-        10, alias="maxInterleavedSystemMessages", ge=0, le=1000
+        default=10, alias="maxInterleavedSystemMessages", ge=0, le=1000
     )
     """Maximum number of system messages to include per gap between consecutive returned messages
     (and per side when there are no user messages on that side). Within a gap, the system

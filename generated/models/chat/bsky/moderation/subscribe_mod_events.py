@@ -55,7 +55,7 @@ class EventChatAccepted(LexModel):
     """Fired when a user accepts a chat convo, either explicitly or by sending a message."""
 
     py_type: Literal["chat.bsky.moderation.subscribeModEvents#eventChatAccepted"] = Field(
-        "chat.bsky.moderation.subscribeModEvents#eventChatAccepted", alias="$type"
+        default="chat.bsky.moderation.subscribeModEvents#eventChatAccepted", alias="$type"
     )
     actor_did: formats.Did = Field(alias="actorDid")
     """The DID of the person accepting the convo."""
@@ -63,13 +63,13 @@ class EventChatAccepted(LexModel):
     """When the convo was originally created."""
     convo_id: str = Field(alias="convoId")
     created_at: formats.Datetime = Field(alias="createdAt")
-    group_member_count: Omittable[int] = Field(None, alias="groupMemberCount")
+    group_member_count: Omittable[int] = Field(default=None, alias="groupMemberCount")
     """Current member count at the time of the event. Only present for group convos."""
-    group_name: Omittable[str] = Field(None, alias="groupName")
+    group_name: Omittable[str] = Field(default=None, alias="groupName")
     """The name of the group chat. Only present for group convos."""
     method: str
     """How the convo was accepted."""
-    owner_did: Omittable[formats.Did] = Field(None, alias="ownerDid")
+    owner_did: Omittable[formats.Did] = Field(default=None, alias="ownerDid")
     """The DID of the group chat owner. Only present for group convos."""
     rev: str
 
@@ -78,11 +78,11 @@ class EventConvoFirstMessage(LexModel):
     """Fired when the first message was sent on a convo."""
 
     py_type: Literal["chat.bsky.moderation.subscribeModEvents#eventConvoFirstMessage"] = Field(
-        "chat.bsky.moderation.subscribeModEvents#eventConvoFirstMessage", alias="$type"
+        default="chat.bsky.moderation.subscribeModEvents#eventConvoFirstMessage", alias="$type"
     )
     convo_id: str = Field(alias="convoId")
     created_at: formats.Datetime = Field(alias="createdAt")
-    message_id: Omittable[str] = Field(None, alias="messageId")
+    message_id: Omittable[str] = Field(default=None, alias="messageId")
     recipients: list[formats.Did]
     """The list of DIDs message recipients. Does not include the sender, which is in the `user`
     field
@@ -96,7 +96,7 @@ class EventGroupChatCreated(LexModel):
     """Fire when a group chat is created."""
 
     py_type: Literal["chat.bsky.moderation.subscribeModEvents#eventGroupChatCreated"] = Field(
-        "chat.bsky.moderation.subscribeModEvents#eventGroupChatCreated", alias="$type"
+        default="chat.bsky.moderation.subscribeModEvents#eventGroupChatCreated", alias="$type"
     )
     actor_did: formats.Did = Field(alias="actorDid")
     """The DID of the actor performing the action. For this event, same as ownerDid."""
@@ -119,7 +119,7 @@ class EventGroupChatJoinRequest(LexModel):
     """Fired when a user requests to join a group chat via an join link that requires approval."""
 
     py_type: Literal["chat.bsky.moderation.subscribeModEvents#eventGroupChatJoinRequest"] = Field(
-        "chat.bsky.moderation.subscribeModEvents#eventGroupChatJoinRequest", alias="$type"
+        default="chat.bsky.moderation.subscribeModEvents#eventGroupChatJoinRequest", alias="$type"
     )
     actor_did: formats.Did = Field(alias="actorDid")
     """The DID of the person requesting to join."""
@@ -145,7 +145,8 @@ class EventGroupChatJoinRequestApproved(LexModel):
     py_type: Literal[
         "chat.bsky.moderation.subscribeModEvents#eventGroupChatJoinRequestApproved"
     ] = Field(
-        "chat.bsky.moderation.subscribeModEvents#eventGroupChatJoinRequestApproved", alias="$type"
+        default="chat.bsky.moderation.subscribeModEvents#eventGroupChatJoinRequestApproved",
+        alias="$type",
     )
     actor_did: formats.Did = Field(alias="actorDid")
     """The DID of the owner approving the request."""
@@ -169,7 +170,8 @@ class EventGroupChatJoinRequestRejected(LexModel):
     py_type: Literal[
         "chat.bsky.moderation.subscribeModEvents#eventGroupChatJoinRequestRejected"
     ] = Field(
-        "chat.bsky.moderation.subscribeModEvents#eventGroupChatJoinRequestRejected", alias="$type"
+        default="chat.bsky.moderation.subscribeModEvents#eventGroupChatJoinRequestRejected",
+        alias="$type",
     )
     actor_did: formats.Did = Field(alias="actorDid")
     """The DID of the owner rejecting the request."""
@@ -193,7 +195,7 @@ class EventGroupChatMemberAdded(LexModel):
     """
 
     py_type: Literal["chat.bsky.moderation.subscribeModEvents#eventGroupChatMemberAdded"] = Field(
-        "chat.bsky.moderation.subscribeModEvents#eventGroupChatMemberAdded", alias="$type"
+        default="chat.bsky.moderation.subscribeModEvents#eventGroupChatMemberAdded", alias="$type"
     )
     actor_did: formats.Did = Field(alias="actorDid")
     """The DID of the actor performing the action. For this event, same as ownerDid."""
@@ -219,7 +221,7 @@ class EventGroupChatMemberJoined(LexModel):
     """Fired when a member joins a group chat via an join link that does not require approval."""
 
     py_type: Literal["chat.bsky.moderation.subscribeModEvents#eventGroupChatMemberJoined"] = Field(
-        "chat.bsky.moderation.subscribeModEvents#eventGroupChatMemberJoined", alias="$type"
+        default="chat.bsky.moderation.subscribeModEvents#eventGroupChatMemberJoined", alias="$type"
     )
     actor_did: formats.Did = Field(alias="actorDid")
     """The DID of the person joining."""
@@ -243,7 +245,7 @@ class EventGroupChatMemberLeft(LexModel):
     """Fired when a member leaves or is removed from a group chat."""
 
     py_type: Literal["chat.bsky.moderation.subscribeModEvents#eventGroupChatMemberLeft"] = Field(
-        "chat.bsky.moderation.subscribeModEvents#eventGroupChatMemberLeft", alias="$type"
+        default="chat.bsky.moderation.subscribeModEvents#eventGroupChatMemberLeft", alias="$type"
     )
     actor_did: formats.Did = Field(alias="actorDid")
     """The DID of the actor. For voluntary: the person leaving. For kicked: the owner."""
@@ -267,7 +269,7 @@ class EventGroupChatUpdated(LexModel):
     """Fired when a group chat's metadata or status changes."""
 
     py_type: Literal["chat.bsky.moderation.subscribeModEvents#eventGroupChatUpdated"] = Field(
-        "chat.bsky.moderation.subscribeModEvents#eventGroupChatUpdated", alias="$type"
+        default="chat.bsky.moderation.subscribeModEvents#eventGroupChatUpdated", alias="$type"
     )
     actor_did: formats.Did = Field(alias="actorDid")
     """The DID of the actor performing the action (the owner)."""
@@ -279,21 +281,23 @@ class EventGroupChatUpdated(LexModel):
     """Current member count at the time of the event."""
     group_name: str = Field(alias="groupName")
     """Current group name."""
-    join_link_code: Omittable[str] = Field(None, alias="joinLinkCode")
+    join_link_code: Omittable[str] = Field(default=None, alias="joinLinkCode")
     """The code of the join link. Only present when updateType is join-link-related."""
-    join_link_followers_only: Omittable[bool] = Field(None, alias="joinLinkFollowersOnly")
+    join_link_followers_only: Omittable[bool] = Field(default=None, alias="joinLinkFollowersOnly")
     """Whether the join link is restricted to followers of the owner. Only present when updateType
     is join-link-related.
     """
-    join_link_requires_approval: Omittable[bool] = Field(None, alias="joinLinkRequiresApproval")
+    join_link_requires_approval: Omittable[bool] = Field(
+        default=None, alias="joinLinkRequiresApproval"
+    )
     """Whether the join link requires owner approval to join. Only present when updateType is
     join-link-related.
     """
-    lock_reason: Omittable[str] = Field(None, alias="lockReason")
+    lock_reason: Omittable[str] = Field(default=None, alias="lockReason")
     """Why the group was locked. Only present when updateType is 'locked'."""
-    new_name: Omittable[str] = Field(None, alias="newName")
+    new_name: Omittable[str] = Field(default=None, alias="newName")
     """The new group name. Only present when updateType is 'name_changed'."""
-    old_name: Omittable[str] = Field(None, alias="oldName")
+    old_name: Omittable[str] = Field(default=None, alias="oldName")
     """The previous group name. Only present when updateType is 'name_changed'."""
     owner_did: formats.Did = Field(alias="ownerDid")
     """The DID of the group chat owner."""
@@ -306,7 +310,7 @@ class EventRateLimitExceeded(LexModel):
     """Fired when a user exceeds a rate limit."""
 
     py_type: Literal["chat.bsky.moderation.subscribeModEvents#eventRateLimitExceeded"] = Field(
-        "chat.bsky.moderation.subscribeModEvents#eventRateLimitExceeded", alias="$type"
+        default="chat.bsky.moderation.subscribeModEvents#eventRateLimitExceeded", alias="$type"
     )
     actor_did: formats.Did = Field(alias="actorDid")
     """The DID of the user who hit the rate limit."""

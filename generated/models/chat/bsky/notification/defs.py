@@ -24,7 +24,7 @@ NSID: Final = "chat.bsky.notification.defs"
 
 class ChatPreference(LexModel):
     py_type: Literal["chat.bsky.notification.defs#chatPreference"] = Field(
-        "chat.bsky.notification.defs#chatPreference", alias="$type"
+        default="chat.bsky.notification.defs#chatPreference", alias="$type"
     )
     include: str
     push: bool
@@ -32,7 +32,7 @@ class ChatPreference(LexModel):
 
 class Preferences(LexModel):
     py_type: Literal["chat.bsky.notification.defs#preferences"] = Field(
-        "chat.bsky.notification.defs#preferences", alias="$type"
+        default="chat.bsky.notification.defs#preferences", alias="$type"
     )
     chat: ChatPreference
     chat_request: ChatPreference = Field(alias="chatRequest")

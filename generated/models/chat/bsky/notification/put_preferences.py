@@ -29,7 +29,7 @@ NSID: Final = "chat.bsky.notification.putPreferences"
 class Input(LexModel):
     chat: Omittable[chat_bsky_notification_defs.ChatPreference] = None
     chat_request: Omittable[chat_bsky_notification_defs.ChatPreference] = Field(
-        None, alias="chatRequest"
+        default=None, alias="chatRequest"
     )
 
 

@@ -30,41 +30,45 @@ NSID: Final = "com.atproto.admin.defs"
 
 class AccountView(LexModel):
     py_type: Literal["com.atproto.admin.defs#accountView"] = Field(
-        "com.atproto.admin.defs#accountView", alias="$type"
+        default="com.atproto.admin.defs#accountView", alias="$type"
     )
     did: formats.Did
     handle: formats.Handle
     email: Omittable[str] = None
-    related_records: Omittable[list[UnknownObject]] = Field(None, alias="relatedRecords")
+    related_records: Omittable[list[UnknownObject]] = Field(default=None, alias="relatedRecords")
     indexed_at: formats.Datetime = Field(alias="indexedAt")
-    invited_by: Omittable[com_atproto_server_defs.InviteCode] = Field(None, alias="invitedBy")
+    invited_by: Omittable[com_atproto_server_defs.InviteCode] = Field(
+        default=None, alias="invitedBy"
+    )
     invites: Omittable[list[com_atproto_server_defs.InviteCode]] = None
-    invites_disabled: Omittable[bool] = Field(None, alias="invitesDisabled")
-    email_confirmed_at: Omittable[formats.Datetime] = Field(None, alias="emailConfirmedAt")
-    invite_note: Omittable[str] = Field(None, alias="inviteNote")
-    deactivated_at: Omittable[formats.Datetime] = Field(None, alias="deactivatedAt")
-    threat_signatures: Omittable[list[ThreatSignature]] = Field(None, alias="threatSignatures")
+    invites_disabled: Omittable[bool] = Field(default=None, alias="invitesDisabled")
+    email_confirmed_at: Omittable[formats.Datetime] = Field(default=None, alias="emailConfirmedAt")
+    invite_note: Omittable[str] = Field(default=None, alias="inviteNote")
+    deactivated_at: Omittable[formats.Datetime] = Field(default=None, alias="deactivatedAt")
+    threat_signatures: Omittable[list[ThreatSignature]] = Field(
+        default=None, alias="threatSignatures"
+    )
 
 
 class RepoBlobRef(LexModel):
     py_type: Literal["com.atproto.admin.defs#repoBlobRef"] = Field(
-        "com.atproto.admin.defs#repoBlobRef", alias="$type"
+        default="com.atproto.admin.defs#repoBlobRef", alias="$type"
     )
     did: formats.Did
     cid: formats.CidString
-    record_uri: Omittable[formats.AtUri] = Field(None, alias="recordUri")
+    record_uri: Omittable[formats.AtUri] = Field(default=None, alias="recordUri")
 
 
 class RepoRef(LexModel):
     py_type: Literal["com.atproto.admin.defs#repoRef"] = Field(
-        "com.atproto.admin.defs#repoRef", alias="$type"
+        default="com.atproto.admin.defs#repoRef", alias="$type"
     )
     did: formats.Did
 
 
 class StatusAttr(LexModel):
     py_type: Literal["com.atproto.admin.defs#statusAttr"] = Field(
-        "com.atproto.admin.defs#statusAttr", alias="$type"
+        default="com.atproto.admin.defs#statusAttr", alias="$type"
     )
     applied: bool
     ref: Omittable[str] = None
@@ -72,7 +76,7 @@ class StatusAttr(LexModel):
 
 class ThreatSignature(LexModel):
     py_type: Literal["com.atproto.admin.defs#threatSignature"] = Field(
-        "com.atproto.admin.defs#threatSignature", alias="$type"
+        default="com.atproto.admin.defs#threatSignature", alias="$type"
     )
     property: str
     value: str

@@ -27,7 +27,7 @@ NSID: Final = "com.atproto.admin.getInviteCodes"
 
 class Params(LexModel):
     sort: str = "recent"
-    limit: int = Field(100, ge=1, le=500)
+    limit: int = Field(default=100, ge=1, le=500)
     cursor: Omittable[str] = None
 
 

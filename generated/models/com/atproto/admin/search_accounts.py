@@ -27,7 +27,7 @@ NSID: Final = "com.atproto.admin.searchAccounts"
 class Params(LexModel):
     email: Omittable[str] = None
     cursor: Omittable[str] = None
-    limit: int = Field(50, ge=1, le=100)
+    limit: int = Field(default=50, ge=1, le=100)
 
 
 class Output(LexModel):

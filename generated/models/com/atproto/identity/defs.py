@@ -25,7 +25,7 @@ NSID: Final = "com.atproto.identity.defs"
 
 class IdentityInfo(LexModel):
     py_type: Literal["com.atproto.identity.defs#identityInfo"] = Field(
-        "com.atproto.identity.defs#identityInfo", alias="$type"
+        default="com.atproto.identity.defs#identityInfo", alias="$type"
     )
     did: formats.Did
     handle: formats.Handle

@@ -24,8 +24,10 @@ NSID: Final = "com.atproto.identity.getRecommendedDidCredentials"
 
 
 class Output(LexModel):
-    rotation_keys: Omittable[list[str]] = Field(None, alias="rotationKeys")
+    rotation_keys: Omittable[list[str]] = Field(default=None, alias="rotationKeys")
     """Recommended rotation keys for PLC dids. Should be undefined (or ignored) for did:webs."""
-    also_known_as: Omittable[list[str]] = Field(None, alias="alsoKnownAs")
-    verification_methods: Omittable[UnknownObject] = Field(None, alias="verificationMethods")
+    also_known_as: Omittable[list[str]] = Field(default=None, alias="alsoKnownAs")
+    verification_methods: Omittable[UnknownObject] = Field(
+        default=None, alias="verificationMethods"
+    )
     services: Omittable[UnknownObject] = None

@@ -24,9 +24,11 @@ NSID: Final = "com.atproto.identity.signPlcOperation"
 class Input(LexModel):
     token: Omittable[str] = None
     """A token received through com.atproto.identity.requestPlcOperationSignature"""
-    rotation_keys: Omittable[list[str]] = Field(None, alias="rotationKeys")
-    also_known_as: Omittable[list[str]] = Field(None, alias="alsoKnownAs")
-    verification_methods: Omittable[UnknownObject] = Field(None, alias="verificationMethods")
+    rotation_keys: Omittable[list[str]] = Field(default=None, alias="rotationKeys")
+    also_known_as: Omittable[list[str]] = Field(default=None, alias="alsoKnownAs")
+    verification_methods: Omittable[UnknownObject] = Field(
+        default=None, alias="verificationMethods"
+    )
     services: Omittable[UnknownObject] = None
 
 

@@ -36,7 +36,7 @@ class Label(LexModel):
     """Metadata tag on an atproto resource (eg, repo or record)."""
 
     py_type: Literal["com.atproto.label.defs#label"] = Field(
-        "com.atproto.label.defs#label", alias="$type"
+        default="com.atproto.label.defs#label", alias="$type"
     )
     ver: Omittable[int] = None
     """The AT Protocol version of the label object."""
@@ -62,7 +62,7 @@ class LabelValueDefinition(LexModel):
     """Declares a label value and its expected interpretations and behaviors."""
 
     py_type: Literal["com.atproto.label.defs#labelValueDefinition"] = Field(
-        "com.atproto.label.defs#labelValueDefinition", alias="$type"
+        default="com.atproto.label.defs#labelValueDefinition", alias="$type"
     )
     identifier: Annotated[str, StringLimits(max_length=100, max_graphemes=100)]
     """The value of the label being defined. Must only include lowercase ascii and the '-' character
@@ -76,9 +76,9 @@ class LabelValueDefinition(LexModel):
     """What should this label hide in the UI, if applied? 'content' hides all of the target; 'media'
     hides the images/video/audio; 'none' hides nothing.
     """
-    default_setting: str = Field("warn", alias="defaultSetting")
+    default_setting: str = Field(default="warn", alias="defaultSetting")
     """The default setting for this label."""
-    adult_only: Omittable[bool] = Field(None, alias="adultOnly")
+    adult_only: Omittable[bool] = Field(default=None, alias="adultOnly")
     """Does the user need to have adult content enabled in order to configure this label?"""
     locales: list[LabelValueDefinitionStrings]
 
@@ -87,7 +87,7 @@ class LabelValueDefinitionStrings(LexModel):
     """Strings which describe the label in the UI, localized into a specific language."""
 
     py_type: Literal["com.atproto.label.defs#labelValueDefinitionStrings"] = Field(
-        "com.atproto.label.defs#labelValueDefinitionStrings", alias="$type"
+        default="com.atproto.label.defs#labelValueDefinitionStrings", alias="$type"
     )
     lang: formats.Language
     """The code of the language these strings are written in."""
@@ -103,7 +103,7 @@ class SelfLabel(LexModel):
     """
 
     py_type: Literal["com.atproto.label.defs#selfLabel"] = Field(
-        "com.atproto.label.defs#selfLabel", alias="$type"
+        default="com.atproto.label.defs#selfLabel", alias="$type"
     )
     val: Annotated[str, StringLimits(max_length=128)]
     """The short string name of the value or type of this label."""
@@ -113,7 +113,7 @@ class SelfLabels(LexModel):
     """Metadata tags on an atproto record, published by the author within the record."""
 
     py_type: Literal["com.atproto.label.defs#selfLabels"] = Field(
-        "com.atproto.label.defs#selfLabels", alias="$type"
+        default="com.atproto.label.defs#selfLabels", alias="$type"
     )
     values: list[SelfLabel] = Field(max_length=10)
 

@@ -34,7 +34,7 @@ class Params(LexModel):
     """
     sources: Omittable[list[formats.Did]] = None
     """Optional list of label sources (DIDs) to filter on."""
-    limit: int = Field(50, ge=1, le=250)
+    limit: int = Field(default=50, ge=1, le=250)
     cursor: Omittable[str] = None
 
 

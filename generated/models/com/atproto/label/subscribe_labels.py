@@ -39,7 +39,7 @@ class Params(LexModel):
 
 class Info(LexModel):
     py_type: Literal["com.atproto.label.subscribeLabels#info"] = Field(
-        "com.atproto.label.subscribeLabels#info", alias="$type"
+        default="com.atproto.label.subscribeLabels#info", alias="$type"
     )
     name: str
     message: Omittable[str] = None
@@ -47,7 +47,7 @@ class Info(LexModel):
 
 class Labels(LexModel):
     py_type: Literal["com.atproto.label.subscribeLabels#labels"] = Field(
-        "com.atproto.label.subscribeLabels#labels", alias="$type"
+        default="com.atproto.label.subscribeLabels#labels", alias="$type"
     )
     seq: int
     labels: list[com_atproto_label_defs.Label]

@@ -34,7 +34,7 @@ class Record(LexRecord):
     """
 
     py_type: Literal["com.atproto.lexicon.schema"] = Field(
-        "com.atproto.lexicon.schema", alias="$type"
+        default="com.atproto.lexicon.schema", alias="$type"
     )
     lexicon: int
     """Indicates the 'version' of the Lexicon language. Must be '1' for the current atproto/Lexicon

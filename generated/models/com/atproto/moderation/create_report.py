@@ -47,7 +47,7 @@ class Input(LexModel):
     reason: Omittable[Annotated[str, StringLimits(max_length=20000, max_graphemes=2000)]] = None
     """Additional context about the content and violation."""
     subject: InputSubject
-    mod_tool: Omittable[ModTool] = Field(None, alias="modTool")
+    mod_tool: Omittable[ModTool] = Field(default=None, alias="modTool")
 
 
 class Output(LexModel):
@@ -63,7 +63,7 @@ class ModTool(LexModel):
     """Moderation tool information for tracing the source of the action"""
 
     py_type: Literal["com.atproto.moderation.createReport#modTool"] = Field(
-        "com.atproto.moderation.createReport#modTool", alias="$type"
+        default="com.atproto.moderation.createReport#modTool", alias="$type"
     )
     name: str
     """Name/identifier of the source (e.g., 'bsky-app/android', 'bsky-web/chrome')"""

@@ -50,12 +50,12 @@ NSID: Final = "com.atproto.repo.applyWrites"
 class Input(LexModel):
     repo: formats.AtIdentifier
     """The handle or DID of the repo (aka, current account)."""
-    validate_: Omittable[bool] = Field(None, alias="validate")
+    validate_: Omittable[bool] = Field(default=None, alias="validate")
     """Can be set to 'false' to skip Lexicon schema validation of record data across all operations,
     'true' to require it, or leave unset to validate only for known Lexicons.
     """
     writes: list[InputWritesItem]
-    swap_commit: Omittable[formats.CidString] = Field(None, alias="swapCommit")
+    swap_commit: Omittable[formats.CidString] = Field(default=None, alias="swapCommit")
     """If provided, the entire operation will fail if the current repo commit CID does not match
     this value. Used to prevent conflicting repo mutations.
     """
@@ -70,7 +70,7 @@ class Create(LexModel):
     """Operation which creates a new record."""
 
     py_type: Literal["com.atproto.repo.applyWrites#create"] = Field(
-        "com.atproto.repo.applyWrites#create", alias="$type"
+        default="com.atproto.repo.applyWrites#create", alias="$type"
     )
     collection: formats.Nsid
     rkey: Omittable[Annotated[formats.RecordKey, StringLimits(max_length=512)]] = None
@@ -82,18 +82,18 @@ class Create(LexModel):
 
 class CreateResult(LexModel):
     py_type: Literal["com.atproto.repo.applyWrites#createResult"] = Field(
-        "com.atproto.repo.applyWrites#createResult", alias="$type"
+        default="com.atproto.repo.applyWrites#createResult", alias="$type"
     )
     uri: formats.AtUri
     cid: formats.CidString
-    validation_status: Omittable[str] = Field(None, alias="validationStatus")
+    validation_status: Omittable[str] = Field(default=None, alias="validationStatus")
 
 
 class Delete(LexModel):
     """Operation which deletes an existing record."""
 
     py_type: Literal["com.atproto.repo.applyWrites#delete"] = Field(
-        "com.atproto.repo.applyWrites#delete", alias="$type"
+        default="com.atproto.repo.applyWrites#delete", alias="$type"
     )
     collection: formats.Nsid
     rkey: formats.RecordKey
@@ -101,7 +101,7 @@ class Delete(LexModel):
 
 class DeleteResult(LexModel):
     py_type: Literal["com.atproto.repo.applyWrites#deleteResult"] = Field(
-        "com.atproto.repo.applyWrites#deleteResult", alias="$type"
+        default="com.atproto.repo.applyWrites#deleteResult", alias="$type"
     )
 
 
@@ -109,7 +109,7 @@ class Update(LexModel):
     """Operation which updates an existing record."""
 
     py_type: Literal["com.atproto.repo.applyWrites#update"] = Field(
-        "com.atproto.repo.applyWrites#update", alias="$type"
+        default="com.atproto.repo.applyWrites#update", alias="$type"
     )
     collection: formats.Nsid
     rkey: formats.RecordKey
@@ -118,11 +118,11 @@ class Update(LexModel):
 
 class UpdateResult(LexModel):
     py_type: Literal["com.atproto.repo.applyWrites#updateResult"] = Field(
-        "com.atproto.repo.applyWrites#updateResult", alias="$type"
+        default="com.atproto.repo.applyWrites#updateResult", alias="$type"
     )
     uri: formats.AtUri
     cid: formats.CidString
-    validation_status: Omittable[str] = Field(None, alias="validationStatus")
+    validation_status: Omittable[str] = Field(default=None, alias="validationStatus")
 
 
 class InvalidSwapError(XrpcDeclaredError):

@@ -35,13 +35,13 @@ class Input(LexModel):
     """The NSID of the record collection."""
     rkey: Omittable[Annotated[formats.RecordKey, StringLimits(max_length=512)]] = None
     """The Record Key."""
-    validate_: Omittable[bool] = Field(None, alias="validate")
+    validate_: Omittable[bool] = Field(default=None, alias="validate")
     """Can be set to 'false' to skip Lexicon schema validation of record data, 'true' to require it,
     or leave unset to validate only for known Lexicons.
     """
     record: UnknownObject
     """The record itself. Must contain a $type field."""
-    swap_commit: Omittable[formats.CidString] = Field(None, alias="swapCommit")
+    swap_commit: Omittable[formats.CidString] = Field(default=None, alias="swapCommit")
     """Compare and swap with the previous commit by CID."""
 
 
@@ -49,7 +49,7 @@ class Output(LexModel):
     uri: formats.AtUri
     cid: formats.CidString
     commit: Omittable[com_atproto_repo_defs.CommitMeta] = None
-    validation_status: Omittable[str] = Field(None, alias="validationStatus")
+    validation_status: Omittable[str] = Field(default=None, alias="validationStatus")
 
 
 class InvalidSwapError(XrpcDeclaredError):

@@ -25,7 +25,7 @@ NSID: Final = "com.atproto.repo.defs"
 
 class CommitMeta(LexModel):
     py_type: Literal["com.atproto.repo.defs#commitMeta"] = Field(
-        "com.atproto.repo.defs#commitMeta", alias="$type"
+        default="com.atproto.repo.defs#commitMeta", alias="$type"
     )
     cid: formats.CidString
     rev: formats.Tid

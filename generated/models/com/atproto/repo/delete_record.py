@@ -34,9 +34,9 @@ class Input(LexModel):
     """The NSID of the record collection."""
     rkey: formats.RecordKey
     """The Record Key."""
-    swap_record: Omittable[formats.CidString] = Field(None, alias="swapRecord")
+    swap_record: Omittable[formats.CidString] = Field(default=None, alias="swapRecord")
     """Compare and swap with the previous record by CID."""
-    swap_commit: Omittable[formats.CidString] = Field(None, alias="swapCommit")
+    swap_commit: Omittable[formats.CidString] = Field(default=None, alias="swapCommit")
     """Compare and swap with the previous commit by CID."""
 
 

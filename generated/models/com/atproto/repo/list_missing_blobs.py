@@ -28,7 +28,7 @@ NSID: Final = "com.atproto.repo.listMissingBlobs"
 
 
 class Params(LexModel):
-    limit: int = Field(500, ge=1, le=1000)
+    limit: int = Field(default=500, ge=1, le=1000)
     cursor: Omittable[str] = None
 
 
@@ -39,7 +39,7 @@ class Output(LexModel):
 
 class RecordBlob(LexModel):
     py_type: Literal["com.atproto.repo.listMissingBlobs#recordBlob"] = Field(
-        "com.atproto.repo.listMissingBlobs#recordBlob", alias="$type"
+        default="com.atproto.repo.listMissingBlobs#recordBlob", alias="$type"
     )
     cid: formats.CidString
     record_uri: formats.AtUri = Field(alias="recordUri")

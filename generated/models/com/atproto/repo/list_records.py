@@ -31,7 +31,7 @@ class Params(LexModel):
     """The handle or DID of the repo."""
     collection: formats.Nsid
     """The NSID of the record type."""
-    limit: int = Field(50, ge=1, le=100)
+    limit: int = Field(default=50, ge=1, le=100)
     """The number of records to return."""
     cursor: Omittable[str] = None
     reverse: Omittable[bool] = None
@@ -45,7 +45,7 @@ class Output(LexModel):
 
 class Record(LexModel):
     py_type: Literal["com.atproto.repo.listRecords#record"] = Field(
-        "com.atproto.repo.listRecords#record", alias="$type"
+        default="com.atproto.repo.listRecords#record", alias="$type"
     )
     uri: formats.AtUri
     cid: formats.CidString

@@ -36,17 +36,17 @@ class Input(LexModel):
     """The NSID of the record collection."""
     rkey: Annotated[formats.RecordKey, StringLimits(max_length=512)]
     """The Record Key."""
-    validate_: Omittable[bool] = Field(None, alias="validate")
+    validate_: Omittable[bool] = Field(default=None, alias="validate")
     """Can be set to 'false' to skip Lexicon schema validation of record data, 'true' to require it,
     or leave unset to validate only for known Lexicons.
     """
     record: UnknownObject
     """The record to write."""
-    swap_record: formats.CidString | None = Field(None, alias="swapRecord")
+    swap_record: formats.CidString | None = Field(default=None, alias="swapRecord")
     """Compare and swap with the previous record by CID. WARNING: nullable and optional field; may
     cause problems with golang implementation
     """
-    swap_commit: Omittable[formats.CidString] = Field(None, alias="swapCommit")
+    swap_commit: Omittable[formats.CidString] = Field(default=None, alias="swapCommit")
     """Compare and swap with the previous commit by CID."""
 
 
@@ -54,7 +54,7 @@ class Output(LexModel):
     uri: formats.AtUri
     cid: formats.CidString
     commit: Omittable[com_atproto_repo_defs.CommitMeta] = None
-    validation_status: Omittable[str] = Field(None, alias="validationStatus")
+    validation_status: Omittable[str] = Field(default=None, alias="validationStatus")
 
 
 class InvalidSwapError(XrpcDeclaredError):

@@ -25,7 +25,7 @@ NSID: Final = "com.atproto.repo.strongRef"
 
 class Main(LexModel):
     py_type: Literal["com.atproto.repo.strongRef"] = Field(
-        "com.atproto.repo.strongRef", alias="$type"
+        default="com.atproto.repo.strongRef", alias="$type"
     )
     uri: formats.AtUri
     cid: formats.CidString

@@ -38,15 +38,15 @@ class Input(LexModel):
     """Requested handle for the account."""
     did: Omittable[formats.Did] = None
     """Pre-existing atproto DID, being imported to a new account."""
-    invite_code: Omittable[str] = Field(None, alias="inviteCode")
-    verification_code: Omittable[str] = Field(None, alias="verificationCode")
-    verification_phone: Omittable[str] = Field(None, alias="verificationPhone")
+    invite_code: Omittable[str] = Field(default=None, alias="inviteCode")
+    verification_code: Omittable[str] = Field(default=None, alias="verificationCode")
+    verification_phone: Omittable[str] = Field(default=None, alias="verificationPhone")
     password: Omittable[str] = None
     """Initial account password. May need to meet instance-specific password strength requirements.
     """
-    recovery_key: Omittable[str] = Field(None, alias="recoveryKey")
+    recovery_key: Omittable[str] = Field(default=None, alias="recoveryKey")
     """DID PLC rotation key (aka, recovery key) to be included in PLC creation operation."""
-    plc_op: Omittable[UnknownObject] = Field(None, alias="plcOp")
+    plc_op: Omittable[UnknownObject] = Field(default=None, alias="plcOp")
     """A signed DID PLC operation to be submitted as part of importing an existing account to this
     instance. NOTE: this optional field may be updated when full account migration is
     implemented.
@@ -61,7 +61,7 @@ class Output(LexModel):
     handle: formats.Handle
     did: formats.Did
     """The DID of the new account."""
-    did_doc: Omittable[UnknownObject] = Field(None, alias="didDoc")
+    did_doc: Omittable[UnknownObject] = Field(default=None, alias="didDoc")
     """Complete DID document."""
 
 

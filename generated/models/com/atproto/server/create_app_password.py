@@ -38,7 +38,7 @@ class Input(LexModel):
 
 class AppPassword(LexModel):
     py_type: Literal["com.atproto.server.createAppPassword#appPassword"] = Field(
-        "com.atproto.server.createAppPassword#appPassword", alias="$type"
+        default="com.atproto.server.createAppPassword#appPassword", alias="$type"
     )
     name: str
     password: str

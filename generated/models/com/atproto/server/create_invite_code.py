@@ -26,7 +26,7 @@ NSID: Final = "com.atproto.server.createInviteCode"
 
 class Input(LexModel):
     use_count: int = Field(alias="useCount")
-    for_account: Omittable[formats.Did] = Field(None, alias="forAccount")
+    for_account: Omittable[formats.Did] = Field(default=None, alias="forAccount")
 
 
 class Output(LexModel):

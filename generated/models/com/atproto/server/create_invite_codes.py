@@ -26,9 +26,9 @@ NSID: Final = "com.atproto.server.createInviteCodes"
 
 
 class Input(LexModel):
-    code_count: int = Field(1, alias="codeCount")
+    code_count: int = Field(default=1, alias="codeCount")
     use_count: int = Field(alias="useCount")
-    for_accounts: Omittable[list[formats.Did]] = Field(None, alias="forAccounts")
+    for_accounts: Omittable[list[formats.Did]] = Field(default=None, alias="forAccounts")
 
 
 class Output(LexModel):
@@ -37,7 +37,7 @@ class Output(LexModel):
 
 class AccountCodes(LexModel):
     py_type: Literal["com.atproto.server.createInviteCodes#accountCodes"] = Field(
-        "com.atproto.server.createInviteCodes#accountCodes", alias="$type"
+        default="com.atproto.server.createInviteCodes#accountCodes", alias="$type"
     )
     account: str
     codes: list[str]

@@ -32,8 +32,8 @@ class Input(LexModel):
     identifier: str
     """Handle or other identifier supported by the server for the authenticating user."""
     password: str
-    auth_factor_token: Omittable[str] = Field(None, alias="authFactorToken")
-    allow_takendown: Omittable[bool] = Field(None, alias="allowTakendown")
+    auth_factor_token: Omittable[str] = Field(default=None, alias="authFactorToken")
+    allow_takendown: Omittable[bool] = Field(default=None, alias="allowTakendown")
     """When true, instead of throwing error for takendown accounts, a valid response with a narrow
     scoped token will be returned
     """
@@ -44,10 +44,10 @@ class Output(LexModel):
     refresh_jwt: str = Field(alias="refreshJwt")
     handle: formats.Handle
     did: formats.Did
-    did_doc: Omittable[UnknownObject] = Field(None, alias="didDoc")
+    did_doc: Omittable[UnknownObject] = Field(default=None, alias="didDoc")
     email: Omittable[str] = None
-    email_confirmed: Omittable[bool] = Field(None, alias="emailConfirmed")
-    email_auth_factor: Omittable[bool] = Field(None, alias="emailAuthFactor")
+    email_confirmed: Omittable[bool] = Field(default=None, alias="emailConfirmed")
+    email_auth_factor: Omittable[bool] = Field(default=None, alias="emailAuthFactor")
     active: Omittable[bool] = None
     status: Omittable[str] = None
     """If active=false, this optional field indicates a possible reason for why the account is not

@@ -27,7 +27,7 @@ NSID: Final = "com.atproto.server.deactivateAccount"
 
 
 class Input(LexModel):
-    delete_after: Omittable[formats.Datetime] = Field(None, alias="deleteAfter")
+    delete_after: Omittable[formats.Datetime] = Field(default=None, alias="deleteAfter")
     """A recommendation to server as to how long they should hold onto the deactivated account
     before deleting.
     """

@@ -26,7 +26,7 @@ NSID: Final = "com.atproto.server.defs"
 
 class InviteCode(LexModel):
     py_type: Literal["com.atproto.server.defs#inviteCode"] = Field(
-        "com.atproto.server.defs#inviteCode", alias="$type"
+        default="com.atproto.server.defs#inviteCode", alias="$type"
     )
     code: str
     available: int
@@ -39,7 +39,7 @@ class InviteCode(LexModel):
 
 class InviteCodeUse(LexModel):
     py_type: Literal["com.atproto.server.defs#inviteCodeUse"] = Field(
-        "com.atproto.server.defs#inviteCodeUse", alias="$type"
+        default="com.atproto.server.defs#inviteCodeUse", alias="$type"
     )
     used_by: formats.Did = Field(alias="usedBy")
     used_at: formats.Datetime = Field(alias="usedAt")

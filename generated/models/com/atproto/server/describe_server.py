@@ -26,12 +26,14 @@ NSID: Final = "com.atproto.server.describeServer"
 
 
 class Output(LexModel):
-    invite_code_required: Omittable[bool] = Field(None, alias="inviteCodeRequired")
+    invite_code_required: Omittable[bool] = Field(default=None, alias="inviteCodeRequired")
     """If true, an invite code must be supplied to create an account on this instance."""
-    phone_verification_required: Omittable[bool] = Field(None, alias="phoneVerificationRequired")
+    phone_verification_required: Omittable[bool] = Field(
+        default=None, alias="phoneVerificationRequired"
+    )
     """If true, a phone verification token must be supplied to create an account on this instance.
     """
-    blob_upload_limit: Omittable[int] = Field(None, alias="blobUploadLimit")
+    blob_upload_limit: Omittable[int] = Field(default=None, alias="blobUploadLimit")
     """Maximum size of a blob that can be uploaded via com.atproto.repo.uploadBlob, in bytes."""
     available_user_domains: list[str] = Field(alias="availableUserDomains")
     """List of domain suffixes that can be used in account handles."""
@@ -44,17 +46,17 @@ class Output(LexModel):
 
 class Contact(LexModel):
     py_type: Literal["com.atproto.server.describeServer#contact"] = Field(
-        "com.atproto.server.describeServer#contact", alias="$type"
+        default="com.atproto.server.describeServer#contact", alias="$type"
     )
     email: Omittable[str] = None
 
 
 class Links(LexModel):
     py_type: Literal["com.atproto.server.describeServer#links"] = Field(
-        "com.atproto.server.describeServer#links", alias="$type"
+        default="com.atproto.server.describeServer#links", alias="$type"
     )
-    privacy_policy: Omittable[formats.Uri] = Field(None, alias="privacyPolicy")
-    terms_of_service: Omittable[formats.Uri] = Field(None, alias="termsOfService")
+    privacy_policy: Omittable[formats.Uri] = Field(default=None, alias="privacyPolicy")
+    terms_of_service: Omittable[formats.Uri] = Field(default=None, alias="termsOfService")
 
 
 # Other lexicons' modules and the string formats load when a model here is first built.

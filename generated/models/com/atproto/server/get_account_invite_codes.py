@@ -28,8 +28,8 @@ NSID: Final = "com.atproto.server.getAccountInviteCodes"
 
 
 class Params(LexModel):
-    include_used: bool = Field(True, alias="includeUsed")
-    create_available: bool = Field(True, alias="createAvailable")
+    include_used: bool = Field(default=True, alias="includeUsed")
+    create_available: bool = Field(default=True, alias="createAvailable")
     """Controls whether any new 'earned' but not 'created' invites should be created."""
 
 

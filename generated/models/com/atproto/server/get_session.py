@@ -27,10 +27,10 @@ NSID: Final = "com.atproto.server.getSession"
 class Output(LexModel):
     handle: formats.Handle
     did: formats.Did
-    did_doc: Omittable[UnknownObject] = Field(None, alias="didDoc")
+    did_doc: Omittable[UnknownObject] = Field(default=None, alias="didDoc")
     email: Omittable[str] = None
-    email_confirmed: Omittable[bool] = Field(None, alias="emailConfirmed")
-    email_auth_factor: Omittable[bool] = Field(None, alias="emailAuthFactor")
+    email_confirmed: Omittable[bool] = Field(default=None, alias="emailConfirmed")
+    email_auth_factor: Omittable[bool] = Field(default=None, alias="emailAuthFactor")
     active: Omittable[bool] = None
     status: Omittable[str] = None
     """If active=false, this optional field indicates a possible reason for why the account is not

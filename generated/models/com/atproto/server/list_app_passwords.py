@@ -32,7 +32,7 @@ class Output(LexModel):
 
 class AppPassword(LexModel):
     py_type: Literal["com.atproto.server.listAppPasswords#appPassword"] = Field(
-        "com.atproto.server.listAppPasswords#appPassword", alias="$type"
+        default="com.atproto.server.listAppPasswords#appPassword", alias="$type"
     )
     name: str
     created_at: formats.Datetime = Field(alias="createdAt")

@@ -33,10 +33,10 @@ class Output(LexModel):
     refresh_jwt: str = Field(alias="refreshJwt")
     handle: formats.Handle
     did: formats.Did
-    did_doc: Omittable[UnknownObject] = Field(None, alias="didDoc")
+    did_doc: Omittable[UnknownObject] = Field(default=None, alias="didDoc")
     email: Omittable[str] = None
-    email_confirmed: Omittable[bool] = Field(None, alias="emailConfirmed")
-    email_auth_factor: Omittable[bool] = Field(None, alias="emailAuthFactor")
+    email_confirmed: Omittable[bool] = Field(default=None, alias="emailConfirmed")
+    email_auth_factor: Omittable[bool] = Field(default=None, alias="emailAuthFactor")
     active: Omittable[bool] = None
     status: Omittable[str] = None
     """Hosting status of the account. If not specified, then assume 'active'."""

@@ -26,7 +26,7 @@ NSID: Final = "com.atproto.server.updateEmail"
 
 class Input(LexModel):
     email: str
-    email_auth_factor: Omittable[bool] = Field(None, alias="emailAuthFactor")
+    email_auth_factor: Omittable[bool] = Field(default=None, alias="emailAuthFactor")
     token: Omittable[str] = None
     """Requires a token from com.atproto.sever.requestEmailUpdate if the account's email has been
     confirmed.

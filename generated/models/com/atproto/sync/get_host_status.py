@@ -39,7 +39,7 @@ class Output(LexModel):
     """Recent repo stream event sequence number. May be delayed from actual stream processing (eg,
     persisted cursor not in-memory cursor).
     """
-    account_count: Omittable[int] = Field(None, alias="accountCount")
+    account_count: Omittable[int] = Field(default=None, alias="accountCount")
     """Number of accounts on the server which are associated with the upstream host. Note that the
     upstream may actually have more accounts.
     """

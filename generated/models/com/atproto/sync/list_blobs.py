@@ -36,7 +36,7 @@ class Params(LexModel):
     """The DID of the repo."""
     since: Omittable[formats.Tid] = None
     """Optional revision of the repo to list blobs since."""
-    limit: int = Field(500, ge=1, le=1000)
+    limit: int = Field(default=500, ge=1, le=1000)
     cursor: Omittable[str] = None
 
 

@@ -28,7 +28,7 @@ NSID: Final = "com.atproto.sync.listHosts"
 
 
 class Params(LexModel):
-    limit: int = Field(200, ge=1, le=1000)
+    limit: int = Field(default=200, ge=1, le=1000)
     cursor: Omittable[str] = None
 
 
@@ -42,7 +42,7 @@ class Output(LexModel):
 
 class Host(LexModel):
     py_type: Literal["com.atproto.sync.listHosts#host"] = Field(
-        "com.atproto.sync.listHosts#host", alias="$type"
+        default="com.atproto.sync.listHosts#host", alias="$type"
     )
     hostname: str
     """hostname of server; not a URL (no scheme)"""
@@ -50,7 +50,7 @@ class Host(LexModel):
     """Recent repo stream event sequence number. May be delayed from actual stream processing (eg,
     persisted cursor not in-memory cursor).
     """
-    account_count: Omittable[int] = Field(None, alias="accountCount")
+    account_count: Omittable[int] = Field(default=None, alias="accountCount")
     status: Omittable[com_atproto_sync_defs.HostStatus] = None
 
 

@@ -29,7 +29,7 @@ NSID: Final = "com.atproto.sync.listRepos"
 
 
 class Params(LexModel):
-    limit: int = Field(500, ge=1, le=1000)
+    limit: int = Field(default=500, ge=1, le=1000)
     cursor: Omittable[str] = None
 
 
@@ -40,7 +40,7 @@ class Output(LexModel):
 
 class Repo(LexModel):
     py_type: Literal["com.atproto.sync.listRepos#repo"] = Field(
-        "com.atproto.sync.listRepos#repo", alias="$type"
+        default="com.atproto.sync.listRepos#repo", alias="$type"
     )
     did: formats.Did
     head: formats.CidString

@@ -27,7 +27,7 @@ NSID: Final = "com.atproto.sync.listReposByCollection"
 
 class Params(LexModel):
     collection: formats.Nsid
-    limit: int = Field(500, ge=1, le=2000)
+    limit: int = Field(default=500, ge=1, le=2000)
     """Maximum size of response set. Recommend setting a large maximum (1000+) when enumerating
     large DID lists.
     """
@@ -41,7 +41,7 @@ class Output(LexModel):
 
 class Repo(LexModel):
     py_type: Literal["com.atproto.sync.listReposByCollection#repo"] = Field(
-        "com.atproto.sync.listReposByCollection#repo", alias="$type"
+        default="com.atproto.sync.listReposByCollection#repo", alias="$type"
     )
     did: formats.Did
 

@@ -54,7 +54,7 @@ class Account(LexModel):
     """
 
     py_type: Literal["com.atproto.sync.subscribeRepos#account"] = Field(
-        "com.atproto.sync.subscribeRepos#account", alias="$type"
+        default="com.atproto.sync.subscribeRepos#account", alias="$type"
     )
     seq: int
     did: formats.Did
@@ -73,7 +73,7 @@ class Commit(LexModel):
     """
 
     py_type: Literal["com.atproto.sync.subscribeRepos#commit"] = Field(
-        "com.atproto.sync.subscribeRepos#commit", alias="$type"
+        default="com.atproto.sync.subscribeRepos#commit", alias="$type"
     )
     seq: int
     """The stream sequence number of this message."""
@@ -101,7 +101,7 @@ class Commit(LexModel):
     """
     ops: list[RepoOp] = Field(max_length=200)
     blobs: list[CidLink]
-    prev_data: Omittable[CidLink] = Field(None, alias="prevData")
+    prev_data: Omittable[CidLink] = Field(default=None, alias="prevData")
     """The root CID of the MST tree for the previous commit from this repo (indicated by the 'since'
     revision field in this message). Corresponds to the 'data' field in the repo commit object.
     NOTE: this field is effectively required for the 'inductive' version of firehose.
@@ -117,7 +117,7 @@ class Identity(LexModel):
     """
 
     py_type: Literal["com.atproto.sync.subscribeRepos#identity"] = Field(
-        "com.atproto.sync.subscribeRepos#identity", alias="$type"
+        default="com.atproto.sync.subscribeRepos#identity", alias="$type"
     )
     seq: int
     did: formats.Did
@@ -131,7 +131,7 @@ class Identity(LexModel):
 
 class Info(LexModel):
     py_type: Literal["com.atproto.sync.subscribeRepos#info"] = Field(
-        "com.atproto.sync.subscribeRepos#info", alias="$type"
+        default="com.atproto.sync.subscribeRepos#info", alias="$type"
     )
     name: str
     message: Omittable[str] = None
@@ -141,7 +141,7 @@ class RepoOp(LexModel):
     """A repo operation, ie a mutation of a single record."""
 
     py_type: Literal["com.atproto.sync.subscribeRepos#repoOp"] = Field(
-        "com.atproto.sync.subscribeRepos#repoOp", alias="$type"
+        default="com.atproto.sync.subscribeRepos#repoOp", alias="$type"
     )
     action: str
     path: str
@@ -160,7 +160,7 @@ class Sync(LexModel):
     """
 
     py_type: Literal["com.atproto.sync.subscribeRepos#sync"] = Field(
-        "com.atproto.sync.subscribeRepos#sync", alias="$type"
+        default="com.atproto.sync.subscribeRepos#sync", alias="$type"
     )
     seq: int
     """The stream sequence number of this message."""

@@ -39,7 +39,7 @@ class Params(LexModel):
     """Tentative handle. Will be checked for availability or used to build handle suggestions."""
     email: Omittable[str] = None
     """User-provided email. Might be used to build handle suggestions."""
-    birth_date: Omittable[formats.Datetime] = Field(None, alias="birthDate")
+    birth_date: Omittable[formats.Datetime] = Field(default=None, alias="birthDate")
     """User-provided birth date. Might be used to build handle suggestions."""
 
 
@@ -53,7 +53,7 @@ class ResultAvailable(LexModel):
     """Indicates the provided handle is available."""
 
     py_type: Literal["com.atproto.temp.checkHandleAvailability#resultAvailable"] = Field(
-        "com.atproto.temp.checkHandleAvailability#resultAvailable", alias="$type"
+        default="com.atproto.temp.checkHandleAvailability#resultAvailable", alias="$type"
     )
 
 
@@ -61,7 +61,7 @@ class ResultUnavailable(LexModel):
     """Indicates the provided handle is unavailable and gives suggestions of available handles."""
 
     py_type: Literal["com.atproto.temp.checkHandleAvailability#resultUnavailable"] = Field(
-        "com.atproto.temp.checkHandleAvailability#resultUnavailable", alias="$type"
+        default="com.atproto.temp.checkHandleAvailability#resultUnavailable", alias="$type"
     )
     suggestions: list[Suggestion]
     """List of suggested handles based on the provided inputs."""
@@ -69,7 +69,7 @@ class ResultUnavailable(LexModel):
 
 class Suggestion(LexModel):
     py_type: Literal["com.atproto.temp.checkHandleAvailability#suggestion"] = Field(
-        "com.atproto.temp.checkHandleAvailability#suggestion", alias="$type"
+        default="com.atproto.temp.checkHandleAvailability#suggestion", alias="$type"
     )
     handle: formats.Handle
     method: str

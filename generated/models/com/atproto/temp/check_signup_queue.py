@@ -22,5 +22,5 @@ NSID: Final = "com.atproto.temp.checkSignupQueue"
 
 class Output(LexModel):
     activated: bool
-    place_in_queue: Omittable[int] = Field(None, alias="placeInQueue")
-    estimated_time_ms: Omittable[int] = Field(None, alias="estimatedTimeMs")
+    place_in_queue: Omittable[int] = Field(default=None, alias="placeInQueue")
+    estimated_time_ms: Omittable[int] = Field(default=None, alias="estimatedTimeMs")

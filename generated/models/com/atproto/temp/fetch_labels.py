@@ -28,7 +28,7 @@ NSID: Final = "com.atproto.temp.fetchLabels"
 
 class Params(LexModel):
     since: Omittable[int] = None
-    limit: int = Field(50, ge=1, le=250)
+    limit: int = Field(default=50, ge=1, le=250)
 
 
 class Output(LexModel):

@@ -33,11 +33,13 @@ class Params(LexModel):
     """DID of the account on whose behalf the request is made (not included for
     public/unauthenticated requests). Used for viewer-relative state, including social proof.
     """
-    social_proof: Omittable[list[formats.Did]] = Field(None, alias="socialProof", max_length=200)
+    social_proof: Omittable[list[formats.Did]] = Field(
+        default=None, alias="socialProof", max_length=200
+    )
     """DIDs to hydrate social proof (known followers) for. DIDs not also present in `dids` are
     ignored.
     """
-    include_takedowns: bool = Field(False, alias="includeTakedowns")
+    include_takedowns: bool = Field(default=False, alias="includeTakedowns")
     """Include taken-down accounts in the response rather than omitting them. For service-to-service
     moderation use only.
     """

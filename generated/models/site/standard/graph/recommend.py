@@ -30,7 +30,7 @@ class Record(LexRecord):
     """
 
     py_type: Literal["site.standard.graph.recommend"] = Field(
-        "site.standard.graph.recommend", alias="$type"
+        default="site.standard.graph.recommend", alias="$type"
     )
     created_at: formats.Datetime = Field(alias="createdAt")
     document: formats.AtUri

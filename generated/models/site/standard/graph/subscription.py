@@ -30,9 +30,9 @@ class Record(LexRecord):
     """
 
     py_type: Literal["site.standard.graph.subscription"] = Field(
-        "site.standard.graph.subscription", alias="$type"
+        default="site.standard.graph.subscription", alias="$type"
     )
-    created_at: Omittable[formats.Datetime] = Field(None, alias="createdAt")
+    created_at: Omittable[formats.Datetime] = Field(default=None, alias="createdAt")
     publication: formats.AtUri
     """AT-URI reference to the publication record being subscribed to (ex:
     at://did:plc:abc123/site.standard.publication/xyz789).

@@ -38,7 +38,7 @@ class Record(LexRecord):
     """
 
     py_type: Literal["site.standard.theme.basic"] = Field(
-        "site.standard.theme.basic", alias="$type"
+        default="site.standard.theme.basic", alias="$type"
     )
     accent: RecordAccent
     """Color used for links and button backgrounds."""

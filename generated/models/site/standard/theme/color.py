@@ -23,7 +23,7 @@ NSID: Final = "site.standard.theme.color"
 
 class Rgb(LexModel):
     py_type: Literal["site.standard.theme.color#rgb"] = Field(
-        "site.standard.theme.color#rgb", alias="$type"
+        default="site.standard.theme.color#rgb", alias="$type"
     )
     b: int = Field(ge=0, le=255)
     g: int = Field(ge=0, le=255)
@@ -32,7 +32,7 @@ class Rgb(LexModel):
 
 class Rgba(LexModel):
     py_type: Literal["site.standard.theme.color#rgba"] = Field(
-        "site.standard.theme.color#rgba", alias="$type"
+        default="site.standard.theme.color#rgba", alias="$type"
     )
     a: int = Field(ge=0, le=100)
     b: int = Field(ge=0, le=255)

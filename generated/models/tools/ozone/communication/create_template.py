@@ -37,7 +37,7 @@ class Input(LexModel):
     """Subject of the message, used in emails."""
     lang: Omittable[formats.Language] = None
     """Message language."""
-    created_by: Omittable[formats.Did] = Field(None, alias="createdBy")
+    created_by: Omittable[formats.Did] = Field(default=None, alias="createdBy")
     """DID of the user who is creating the template."""
 
 

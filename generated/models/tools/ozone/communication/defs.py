@@ -25,7 +25,7 @@ NSID: Final = "tools.ozone.communication.defs"
 
 class TemplateView(LexModel):
     py_type: Literal["tools.ozone.communication.defs#templateView"] = Field(
-        "tools.ozone.communication.defs#templateView", alias="$type"
+        default="tools.ozone.communication.defs#templateView", alias="$type"
     )
     id: str
     name: str

@@ -37,11 +37,11 @@ class Input(LexModel):
     """Name of the template."""
     lang: Omittable[formats.Language] = None
     """Message language."""
-    content_markdown: Omittable[str] = Field(None, alias="contentMarkdown")
+    content_markdown: Omittable[str] = Field(default=None, alias="contentMarkdown")
     """Content of the template, markdown supported, can contain variable placeholders."""
     subject: Omittable[str] = None
     """Subject of the message, used in emails."""
-    updated_by: Omittable[formats.Did] = Field(None, alias="updatedBy")
+    updated_by: Omittable[formats.Did] = Field(default=None, alias="updatedBy")
     """DID of the user who is updating the template."""
     disabled: Omittable[bool] = None
 

@@ -37,7 +37,7 @@ class Params(LexModel):
     did: formats.Did
     events: Omittable[list[str]] = None
     cursor: Omittable[str] = None
-    limit: int = Field(50, ge=1, le=100)
+    limit: int = Field(default=50, ge=1, le=100)
 
 
 class Output(LexModel):
@@ -47,7 +47,7 @@ class Output(LexModel):
 
 class AccountCreated(LexModel):
     py_type: Literal["tools.ozone.hosting.getAccountHistory#accountCreated"] = Field(
-        "tools.ozone.hosting.getAccountHistory#accountCreated", alias="$type"
+        default="tools.ozone.hosting.getAccountHistory#accountCreated", alias="$type"
     )
     email: Omittable[str] = None
     handle: Omittable[formats.Handle] = None
@@ -55,21 +55,21 @@ class AccountCreated(LexModel):
 
 class EmailConfirmed(LexModel):
     py_type: Literal["tools.ozone.hosting.getAccountHistory#emailConfirmed"] = Field(
-        "tools.ozone.hosting.getAccountHistory#emailConfirmed", alias="$type"
+        default="tools.ozone.hosting.getAccountHistory#emailConfirmed", alias="$type"
     )
     email: str
 
 
 class EmailUpdated(LexModel):
     py_type: Literal["tools.ozone.hosting.getAccountHistory#emailUpdated"] = Field(
-        "tools.ozone.hosting.getAccountHistory#emailUpdated", alias="$type"
+        default="tools.ozone.hosting.getAccountHistory#emailUpdated", alias="$type"
     )
     email: str
 
 
 class Event(LexModel):
     py_type: Literal["tools.ozone.hosting.getAccountHistory#event"] = Field(
-        "tools.ozone.hosting.getAccountHistory#event", alias="$type"
+        default="tools.ozone.hosting.getAccountHistory#event", alias="$type"
     )
     details: EventDetails
     created_by: str = Field(alias="createdBy")
@@ -78,14 +78,14 @@ class Event(LexModel):
 
 class HandleUpdated(LexModel):
     py_type: Literal["tools.ozone.hosting.getAccountHistory#handleUpdated"] = Field(
-        "tools.ozone.hosting.getAccountHistory#handleUpdated", alias="$type"
+        default="tools.ozone.hosting.getAccountHistory#handleUpdated", alias="$type"
     )
     handle: formats.Handle
 
 
 class PasswordUpdated(LexModel):
     py_type: Literal["tools.ozone.hosting.getAccountHistory#passwordUpdated"] = Field(
-        "tools.ozone.hosting.getAccountHistory#passwordUpdated", alias="$type"
+        default="tools.ozone.hosting.getAccountHistory#passwordUpdated", alias="$type"
     )
 
 

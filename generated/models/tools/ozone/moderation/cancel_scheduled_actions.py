@@ -36,7 +36,7 @@ class Input(LexModel):
 
 class CancellationResults(LexModel):
     py_type: Literal["tools.ozone.moderation.cancelScheduledActions#cancellationResults"] = Field(
-        "tools.ozone.moderation.cancelScheduledActions#cancellationResults", alias="$type"
+        default="tools.ozone.moderation.cancelScheduledActions#cancellationResults", alias="$type"
     )
     succeeded: list[formats.Did]
     """DIDs for which all pending scheduled actions were successfully cancelled"""
@@ -46,11 +46,11 @@ class CancellationResults(LexModel):
 
 class FailedCancellation(LexModel):
     py_type: Literal["tools.ozone.moderation.cancelScheduledActions#failedCancellation"] = Field(
-        "tools.ozone.moderation.cancelScheduledActions#failedCancellation", alias="$type"
+        default="tools.ozone.moderation.cancelScheduledActions#failedCancellation", alias="$type"
     )
     did: formats.Did
     error: str
-    error_code: Omittable[str] = Field(None, alias="errorCode")
+    error_code: Omittable[str] = Field(default=None, alias="errorCode")
 
 
 Output: TypeAlias = CancellationResults

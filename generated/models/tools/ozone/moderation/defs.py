@@ -151,7 +151,7 @@ class AccountEvent(LexModel):
     """
 
     py_type: Literal["tools.ozone.moderation.defs#accountEvent"] = Field(
-        "tools.ozone.moderation.defs#accountEvent", alias="$type"
+        default="tools.ozone.moderation.defs#accountEvent", alias="$type"
     )
     comment: Omittable[str] = None
     active: bool
@@ -164,31 +164,31 @@ class AccountEvent(LexModel):
 
 class AccountHosting(LexModel):
     py_type: Literal["tools.ozone.moderation.defs#accountHosting"] = Field(
-        "tools.ozone.moderation.defs#accountHosting", alias="$type"
+        default="tools.ozone.moderation.defs#accountHosting", alias="$type"
     )
     status: str
-    updated_at: Omittable[formats.Datetime] = Field(None, alias="updatedAt")
-    created_at: Omittable[formats.Datetime] = Field(None, alias="createdAt")
-    deleted_at: Omittable[formats.Datetime] = Field(None, alias="deletedAt")
-    deactivated_at: Omittable[formats.Datetime] = Field(None, alias="deactivatedAt")
-    reactivated_at: Omittable[formats.Datetime] = Field(None, alias="reactivatedAt")
+    updated_at: Omittable[formats.Datetime] = Field(default=None, alias="updatedAt")
+    created_at: Omittable[formats.Datetime] = Field(default=None, alias="createdAt")
+    deleted_at: Omittable[formats.Datetime] = Field(default=None, alias="deletedAt")
+    deactivated_at: Omittable[formats.Datetime] = Field(default=None, alias="deactivatedAt")
+    reactivated_at: Omittable[formats.Datetime] = Field(default=None, alias="reactivatedAt")
 
 
 class AccountStats(LexModel):
     """Statistics about a particular account subject"""
 
     py_type: Literal["tools.ozone.moderation.defs#accountStats"] = Field(
-        "tools.ozone.moderation.defs#accountStats", alias="$type"
+        default="tools.ozone.moderation.defs#accountStats", alias="$type"
     )
-    report_count: Omittable[int] = Field(None, alias="reportCount")
+    report_count: Omittable[int] = Field(default=None, alias="reportCount")
     """Total number of reports on the account"""
-    appeal_count: Omittable[int] = Field(None, alias="appealCount")
+    appeal_count: Omittable[int] = Field(default=None, alias="appealCount")
     """Total number of appeals against a moderation action on the account"""
-    suspend_count: Omittable[int] = Field(None, alias="suspendCount")
+    suspend_count: Omittable[int] = Field(default=None, alias="suspendCount")
     """Number of times the account was suspended"""
-    escalate_count: Omittable[int] = Field(None, alias="escalateCount")
+    escalate_count: Omittable[int] = Field(default=None, alias="escalateCount")
     """Number of times the account was escalated"""
-    takedown_count: Omittable[int] = Field(None, alias="takedownCount")
+    takedown_count: Omittable[int] = Field(default=None, alias="takedownCount")
     """Number of times the account was taken down"""
 
 
@@ -196,15 +196,15 @@ class AccountStrike(LexModel):
     """Strike information for an account"""
 
     py_type: Literal["tools.ozone.moderation.defs#accountStrike"] = Field(
-        "tools.ozone.moderation.defs#accountStrike", alias="$type"
+        default="tools.ozone.moderation.defs#accountStrike", alias="$type"
     )
-    active_strike_count: Omittable[int] = Field(None, alias="activeStrikeCount")
+    active_strike_count: Omittable[int] = Field(default=None, alias="activeStrikeCount")
     """Current number of active strikes (excluding expired strikes)"""
-    total_strike_count: Omittable[int] = Field(None, alias="totalStrikeCount")
+    total_strike_count: Omittable[int] = Field(default=None, alias="totalStrikeCount")
     """Total number of strikes ever received (including expired strikes)"""
-    first_strike_at: Omittable[formats.Datetime] = Field(None, alias="firstStrikeAt")
+    first_strike_at: Omittable[formats.Datetime] = Field(default=None, alias="firstStrikeAt")
     """Timestamp of the first strike received"""
-    last_strike_at: Omittable[formats.Datetime] = Field(None, alias="lastStrikeAt")
+    last_strike_at: Omittable[formats.Datetime] = Field(default=None, alias="lastStrikeAt")
     """Timestamp of the most recent strike received"""
 
 
@@ -212,7 +212,7 @@ class AgeAssuranceEvent(LexModel):
     """Age assurance info coming directly from users. Only works on DID subjects."""
 
     py_type: Literal["tools.ozone.moderation.defs#ageAssuranceEvent"] = Field(
-        "tools.ozone.moderation.defs#ageAssuranceEvent", alias="$type"
+        default="tools.ozone.moderation.defs#ageAssuranceEvent", alias="$type"
     )
     created_at: formats.Datetime = Field(alias="createdAt")
     """The date and time of this write operation."""
@@ -221,17 +221,17 @@ class AgeAssuranceEvent(LexModel):
     status: str
     """The status of the Age Assurance process."""
     access: Omittable[app_bsky_ageassurance_defs.Access] = None
-    country_code: Omittable[str] = Field(None, alias="countryCode")
+    country_code: Omittable[str] = Field(default=None, alias="countryCode")
     """The ISO 3166-1 alpha-2 country code provided when beginning the Age Assurance flow."""
-    region_code: Omittable[str] = Field(None, alias="regionCode")
+    region_code: Omittable[str] = Field(default=None, alias="regionCode")
     """The ISO 3166-2 region code provided when beginning the Age Assurance flow."""
-    init_ip: Omittable[str] = Field(None, alias="initIp")
+    init_ip: Omittable[str] = Field(default=None, alias="initIp")
     """The IP address used when initiating the AA flow."""
-    init_ua: Omittable[str] = Field(None, alias="initUa")
+    init_ua: Omittable[str] = Field(default=None, alias="initUa")
     """The user agent used when initiating the AA flow."""
-    complete_ip: Omittable[str] = Field(None, alias="completeIp")
+    complete_ip: Omittable[str] = Field(default=None, alias="completeIp")
     """The IP address used when completing the AA flow."""
-    complete_ua: Omittable[str] = Field(None, alias="completeUa")
+    complete_ua: Omittable[str] = Field(default=None, alias="completeUa")
     """The user agent used when completing the AA flow."""
 
 
@@ -239,7 +239,7 @@ class AgeAssuranceOverrideEvent(LexModel):
     """Age assurance status override by moderators. Only works on DID subjects."""
 
     py_type: Literal["tools.ozone.moderation.defs#ageAssuranceOverrideEvent"] = Field(
-        "tools.ozone.moderation.defs#ageAssuranceOverrideEvent", alias="$type"
+        default="tools.ozone.moderation.defs#ageAssuranceOverrideEvent", alias="$type"
     )
     status: str
     """The status to be set for the user decided by a moderator, overriding whatever value the user
@@ -254,7 +254,7 @@ class AgeAssurancePurgeEvent(LexModel):
     """Purges all age assurance events for the subject. Only works on DID subjects. Moderator-only."""
 
     py_type: Literal["tools.ozone.moderation.defs#ageAssurancePurgeEvent"] = Field(
-        "tools.ozone.moderation.defs#ageAssurancePurgeEvent", alias="$type"
+        default="tools.ozone.moderation.defs#ageAssurancePurgeEvent", alias="$type"
     )
     comment: Annotated[str, StringLimits(min_length=1)]
     """Comment describing the reason for the purge."""
@@ -262,7 +262,7 @@ class AgeAssurancePurgeEvent(LexModel):
 
 class BlobView(LexModel):
     py_type: Literal["tools.ozone.moderation.defs#blobView"] = Field(
-        "tools.ozone.moderation.defs#blobView", alias="$type"
+        default="tools.ozone.moderation.defs#blobView", alias="$type"
     )
     cid: formats.CidString
     mime_type: str = Field(alias="mimeType")
@@ -276,14 +276,14 @@ class CancelScheduledTakedownEvent(LexModel):
     """Logs cancellation of a scheduled takedown action for an account."""
 
     py_type: Literal["tools.ozone.moderation.defs#cancelScheduledTakedownEvent"] = Field(
-        "tools.ozone.moderation.defs#cancelScheduledTakedownEvent", alias="$type"
+        default="tools.ozone.moderation.defs#cancelScheduledTakedownEvent", alias="$type"
     )
     comment: Omittable[str] = None
 
 
 class ConvoView(LexModel):
     py_type: Literal["tools.ozone.moderation.defs#convoView"] = Field(
-        "tools.ozone.moderation.defs#convoView", alias="$type"
+        default="tools.ozone.moderation.defs#convoView", alias="$type"
     )
     did: formats.Did
     convo_id: str = Field(alias="convoId")
@@ -295,18 +295,18 @@ class IdentityEvent(LexModel):
     """
 
     py_type: Literal["tools.ozone.moderation.defs#identityEvent"] = Field(
-        "tools.ozone.moderation.defs#identityEvent", alias="$type"
+        default="tools.ozone.moderation.defs#identityEvent", alias="$type"
     )
     comment: Omittable[str] = None
     handle: Omittable[formats.Handle] = None
-    pds_host: Omittable[formats.Uri] = Field(None, alias="pdsHost")
+    pds_host: Omittable[formats.Uri] = Field(default=None, alias="pdsHost")
     tombstone: Omittable[bool] = None
     timestamp: formats.Datetime
 
 
 class ImageDetails(LexModel):
     py_type: Literal["tools.ozone.moderation.defs#imageDetails"] = Field(
-        "tools.ozone.moderation.defs#imageDetails", alias="$type"
+        default="tools.ozone.moderation.defs#imageDetails", alias="$type"
     )
     width: int
     height: int
@@ -314,10 +314,12 @@ class ImageDetails(LexModel):
 
 class ModEventAcknowledge(LexModel):
     py_type: Literal["tools.ozone.moderation.defs#modEventAcknowledge"] = Field(
-        "tools.ozone.moderation.defs#modEventAcknowledge", alias="$type"
+        default="tools.ozone.moderation.defs#modEventAcknowledge", alias="$type"
     )
     comment: Omittable[str] = None
-    acknowledge_account_subjects: Omittable[bool] = Field(None, alias="acknowledgeAccountSubjects")
+    acknowledge_account_subjects: Omittable[bool] = Field(
+        default=None, alias="acknowledgeAccountSubjects"
+    )
     """If true, all other reports on content authored by this account will be resolved
     (acknowledged).
     """
@@ -327,7 +329,7 @@ class ModEventComment(LexModel):
     """Add a comment to a subject. An empty comment will clear any previously set sticky comment."""
 
     py_type: Literal["tools.ozone.moderation.defs#modEventComment"] = Field(
-        "tools.ozone.moderation.defs#modEventComment", alias="$type"
+        default="tools.ozone.moderation.defs#modEventComment", alias="$type"
     )
     comment: Omittable[str] = None
     sticky: Omittable[bool] = None
@@ -338,7 +340,7 @@ class ModEventDivert(LexModel):
     """Divert a record's blobs to a 3rd party service for further scanning/tagging"""
 
     py_type: Literal["tools.ozone.moderation.defs#modEventDivert"] = Field(
-        "tools.ozone.moderation.defs#modEventDivert", alias="$type"
+        default="tools.ozone.moderation.defs#modEventDivert", alias="$type"
     )
     comment: Omittable[str] = None
 
@@ -347,7 +349,7 @@ class ModEventEmail(LexModel):
     """Keep a log of outgoing email to a user"""
 
     py_type: Literal["tools.ozone.moderation.defs#modEventEmail"] = Field(
-        "tools.ozone.moderation.defs#modEventEmail", alias="$type"
+        default="tools.ozone.moderation.defs#modEventEmail", alias="$type"
     )
     subject_line: str = Field(alias="subjectLine")
     """The subject line of the email sent to the user."""
@@ -355,23 +357,23 @@ class ModEventEmail(LexModel):
     """The content of the email sent to the user."""
     comment: Omittable[str] = None
     """Additional comment about the outgoing comm."""
-    policies: Omittable[list[str]] = Field(None, max_length=5)
+    policies: Omittable[list[str]] = Field(default=None, max_length=5)
     """Names/Keywords of the policies that necessitated the email."""
-    severity_level: Omittable[str] = Field(None, alias="severityLevel")
+    severity_level: Omittable[str] = Field(default=None, alias="severityLevel")
     """Severity level of the violation. Normally 'sev-1' that adds strike on repeat offense"""
-    strike_count: Omittable[int] = Field(None, alias="strikeCount")
+    strike_count: Omittable[int] = Field(default=None, alias="strikeCount")
     """Number of strikes to assign to the user for this violation. Normally 0 as an indicator of a
     warning and only added as a strike on a repeat offense.
     """
-    strike_expires_at: Omittable[formats.Datetime] = Field(None, alias="strikeExpiresAt")
+    strike_expires_at: Omittable[formats.Datetime] = Field(default=None, alias="strikeExpiresAt")
     """When the strike should expire. If not provided, the strike never expires."""
-    is_delivered: Omittable[bool] = Field(None, alias="isDelivered")
+    is_delivered: Omittable[bool] = Field(default=None, alias="isDelivered")
     """Indicates whether the email was successfully delivered to the user's inbox."""
 
 
 class ModEventEscalate(LexModel):
     py_type: Literal["tools.ozone.moderation.defs#modEventEscalate"] = Field(
-        "tools.ozone.moderation.defs#modEventEscalate", alias="$type"
+        default="tools.ozone.moderation.defs#modEventEscalate", alias="$type"
     )
     comment: Omittable[str] = None
 
@@ -380,12 +382,12 @@ class ModEventLabel(LexModel):
     """Apply/Negate labels on a subject"""
 
     py_type: Literal["tools.ozone.moderation.defs#modEventLabel"] = Field(
-        "tools.ozone.moderation.defs#modEventLabel", alias="$type"
+        default="tools.ozone.moderation.defs#modEventLabel", alias="$type"
     )
     comment: Omittable[str] = None
     create_label_vals: list[str] = Field(alias="createLabelVals")
     negate_label_vals: list[str] = Field(alias="negateLabelVals")
-    duration_in_hours: Omittable[int] = Field(None, alias="durationInHours")
+    duration_in_hours: Omittable[int] = Field(default=None, alias="durationInHours")
     """Indicates how long the label will remain on the subject. Only applies on labels that are
     being added.
     """
@@ -395,7 +397,7 @@ class ModEventMute(LexModel):
     """Mute incoming reports on a subject"""
 
     py_type: Literal["tools.ozone.moderation.defs#modEventMute"] = Field(
-        "tools.ozone.moderation.defs#modEventMute", alias="$type"
+        default="tools.ozone.moderation.defs#modEventMute", alias="$type"
     )
     comment: Omittable[str] = None
     duration_in_hours: int = Field(alias="durationInHours")
@@ -406,10 +408,10 @@ class ModEventMuteReporter(LexModel):
     """Mute incoming reports from an account"""
 
     py_type: Literal["tools.ozone.moderation.defs#modEventMuteReporter"] = Field(
-        "tools.ozone.moderation.defs#modEventMuteReporter", alias="$type"
+        default="tools.ozone.moderation.defs#modEventMuteReporter", alias="$type"
     )
     comment: Omittable[str] = None
-    duration_in_hours: Omittable[int] = Field(None, alias="durationInHours")
+    duration_in_hours: Omittable[int] = Field(default=None, alias="durationInHours")
     """Indicates how long the account should remain muted. Falsy value here means a permanent mute.
     """
 
@@ -418,7 +420,7 @@ class ModEventPriorityScore(LexModel):
     """Set priority score of the subject. Higher score means higher priority."""
 
     py_type: Literal["tools.ozone.moderation.defs#modEventPriorityScore"] = Field(
-        "tools.ozone.moderation.defs#modEventPriorityScore", alias="$type"
+        default="tools.ozone.moderation.defs#modEventPriorityScore", alias="$type"
     )
     comment: Omittable[str] = None
     score: int = Field(ge=0, le=100)
@@ -428,10 +430,10 @@ class ModEventReport(LexModel):
     """Report a subject"""
 
     py_type: Literal["tools.ozone.moderation.defs#modEventReport"] = Field(
-        "tools.ozone.moderation.defs#modEventReport", alias="$type"
+        default="tools.ozone.moderation.defs#modEventReport", alias="$type"
     )
     comment: Omittable[str] = None
-    is_reporter_muted: Omittable[bool] = Field(None, alias="isReporterMuted")
+    is_reporter_muted: Omittable[bool] = Field(default=None, alias="isReporterMuted")
     """Set to true if the reporter was muted from reporting at the time of the event. These reports
     won't impact the reviewState of the subject.
     """
@@ -442,7 +444,7 @@ class ModEventResolveAppeal(LexModel):
     """Resolve appeal on a subject"""
 
     py_type: Literal["tools.ozone.moderation.defs#modEventResolveAppeal"] = Field(
-        "tools.ozone.moderation.defs#modEventResolveAppeal", alias="$type"
+        default="tools.ozone.moderation.defs#modEventResolveAppeal", alias="$type"
     )
     comment: Omittable[str] = None
     """Describe resolution."""
@@ -452,15 +454,15 @@ class ModEventReverseTakedown(LexModel):
     """Revert take down action on a subject"""
 
     py_type: Literal["tools.ozone.moderation.defs#modEventReverseTakedown"] = Field(
-        "tools.ozone.moderation.defs#modEventReverseTakedown", alias="$type"
+        default="tools.ozone.moderation.defs#modEventReverseTakedown", alias="$type"
     )
     comment: Omittable[str] = None
     """Describe reasoning behind the reversal."""
-    policies: Omittable[list[str]] = Field(None, max_length=5)
+    policies: Omittable[list[str]] = Field(default=None, max_length=5)
     """Names/Keywords of the policy infraction for which takedown is being reversed."""
-    severity_level: Omittable[str] = Field(None, alias="severityLevel")
+    severity_level: Omittable[str] = Field(default=None, alias="severityLevel")
     """Severity level of the violation. Usually set from the last policy infraction's severity."""
-    strike_count: Omittable[int] = Field(None, alias="strikeCount")
+    strike_count: Omittable[int] = Field(default=None, alias="strikeCount")
     """Number of strikes to subtract from the user's strike count. Usually set from the last policy
     infraction's severity.
     """
@@ -470,7 +472,7 @@ class ModEventTag(LexModel):
     """Add/Remove a tag on a subject"""
 
     py_type: Literal["tools.ozone.moderation.defs#modEventTag"] = Field(
-        "tools.ozone.moderation.defs#modEventTag", alias="$type"
+        default="tools.ozone.moderation.defs#modEventTag", alias="$type"
     )
     add: list[str]
     """Tags to be added to the subject. If already exists, won't be duplicated."""
@@ -478,7 +480,7 @@ class ModEventTag(LexModel):
     """Tags to be removed to the subject. Ignores a tag If it doesn't exist, won't be duplicated."""
     comment: Omittable[str] = None
     """Additional comment about added/removed tags."""
-    duration_in_hours: Omittable[int] = Field(None, alias="durationInHours")
+    duration_in_hours: Omittable[int] = Field(default=None, alias="durationInHours")
     """Indicates how long the tags being added should remain before automatically being removed.
     Only applies to tags being added.
     """
@@ -488,26 +490,28 @@ class ModEventTakedown(LexModel):
     """Take down a subject permanently or temporarily"""
 
     py_type: Literal["tools.ozone.moderation.defs#modEventTakedown"] = Field(
-        "tools.ozone.moderation.defs#modEventTakedown", alias="$type"
+        default="tools.ozone.moderation.defs#modEventTakedown", alias="$type"
     )
     comment: Omittable[str] = None
-    duration_in_hours: Omittable[int] = Field(None, alias="durationInHours")
+    duration_in_hours: Omittable[int] = Field(default=None, alias="durationInHours")
     """Indicates how long the takedown should be in effect before automatically expiring."""
-    acknowledge_account_subjects: Omittable[bool] = Field(None, alias="acknowledgeAccountSubjects")
+    acknowledge_account_subjects: Omittable[bool] = Field(
+        default=None, alias="acknowledgeAccountSubjects"
+    )
     """If true, all other reports on content authored by this account will be resolved
     (acknowledged).
     """
-    policies: Omittable[list[str]] = Field(None, max_length=5)
+    policies: Omittable[list[str]] = Field(default=None, max_length=5)
     """Names/Keywords of the policies that drove the decision."""
-    severity_level: Omittable[str] = Field(None, alias="severityLevel")
+    severity_level: Omittable[str] = Field(default=None, alias="severityLevel")
     """Severity level of the violation (e.g., 'sev-0', 'sev-1', 'sev-2', etc.)."""
-    target_services: Omittable[list[str]] = Field(None, alias="targetServices")
+    target_services: Omittable[list[str]] = Field(default=None, alias="targetServices")
     """List of services where the takedown should be applied. If empty or not provided, takedown is
     applied on all configured services.
     """
-    strike_count: Omittable[int] = Field(None, alias="strikeCount")
+    strike_count: Omittable[int] = Field(default=None, alias="strikeCount")
     """Number of strikes to assign to the user for this violation."""
-    strike_expires_at: Omittable[formats.Datetime] = Field(None, alias="strikeExpiresAt")
+    strike_expires_at: Omittable[formats.Datetime] = Field(default=None, alias="strikeExpiresAt")
     """When the strike should expire. If not provided, the strike never expires."""
 
 
@@ -515,7 +519,7 @@ class ModEventUnmute(LexModel):
     """Unmute action on a subject"""
 
     py_type: Literal["tools.ozone.moderation.defs#modEventUnmute"] = Field(
-        "tools.ozone.moderation.defs#modEventUnmute", alias="$type"
+        default="tools.ozone.moderation.defs#modEventUnmute", alias="$type"
     )
     comment: Omittable[str] = None
     """Describe reasoning behind the reversal."""
@@ -525,7 +529,7 @@ class ModEventUnmuteReporter(LexModel):
     """Unmute incoming reports from an account"""
 
     py_type: Literal["tools.ozone.moderation.defs#modEventUnmuteReporter"] = Field(
-        "tools.ozone.moderation.defs#modEventUnmuteReporter", alias="$type"
+        default="tools.ozone.moderation.defs#modEventUnmuteReporter", alias="$type"
     )
     comment: Omittable[str] = None
     """Describe reasoning behind the reversal."""
@@ -533,7 +537,7 @@ class ModEventUnmuteReporter(LexModel):
 
 class ModEventView(LexModel):
     py_type: Literal["tools.ozone.moderation.defs#modEventView"] = Field(
-        "tools.ozone.moderation.defs#modEventView", alias="$type"
+        default="tools.ozone.moderation.defs#modEventView", alias="$type"
     )
     id: int
     event: ModEventViewEvent
@@ -541,14 +545,14 @@ class ModEventView(LexModel):
     subject_blob_cids: list[str] = Field(alias="subjectBlobCids")
     created_by: formats.Did = Field(alias="createdBy")
     created_at: formats.Datetime = Field(alias="createdAt")
-    creator_handle: Omittable[str] = Field(None, alias="creatorHandle")
-    subject_handle: Omittable[str] = Field(None, alias="subjectHandle")
-    mod_tool: Omittable[ModTool] = Field(None, alias="modTool")
+    creator_handle: Omittable[str] = Field(default=None, alias="creatorHandle")
+    subject_handle: Omittable[str] = Field(default=None, alias="subjectHandle")
+    mod_tool: Omittable[ModTool] = Field(default=None, alias="modTool")
 
 
 class ModEventViewDetail(LexModel):
     py_type: Literal["tools.ozone.moderation.defs#modEventViewDetail"] = Field(
-        "tools.ozone.moderation.defs#modEventViewDetail", alias="$type"
+        default="tools.ozone.moderation.defs#modEventViewDetail", alias="$type"
     )
     id: int
     event: ModEventViewDetailEvent
@@ -556,14 +560,14 @@ class ModEventViewDetail(LexModel):
     subject_blobs: list[BlobView] = Field(alias="subjectBlobs")
     created_by: formats.Did = Field(alias="createdBy")
     created_at: formats.Datetime = Field(alias="createdAt")
-    mod_tool: Omittable[ModTool] = Field(None, alias="modTool")
+    mod_tool: Omittable[ModTool] = Field(default=None, alias="modTool")
 
 
 class ModTool(LexModel):
     """Moderation tool information for tracing the source of the action"""
 
     py_type: Literal["tools.ozone.moderation.defs#modTool"] = Field(
-        "tools.ozone.moderation.defs#modTool", alias="$type"
+        default="tools.ozone.moderation.defs#modTool", alias="$type"
     )
     name: str
     """Name/identifier of the source (e.g., 'automod', 'ozone/workspace')"""
@@ -573,16 +577,16 @@ class ModTool(LexModel):
 
 class Moderation(LexModel):
     py_type: Literal["tools.ozone.moderation.defs#moderation"] = Field(
-        "tools.ozone.moderation.defs#moderation", alias="$type"
+        default="tools.ozone.moderation.defs#moderation", alias="$type"
     )
-    subject_status: Omittable[SubjectStatusView] = Field(None, alias="subjectStatus")
+    subject_status: Omittable[SubjectStatusView] = Field(default=None, alias="subjectStatus")
 
 
 class ModerationDetail(LexModel):
     py_type: Literal["tools.ozone.moderation.defs#moderationDetail"] = Field(
-        "tools.ozone.moderation.defs#moderationDetail", alias="$type"
+        default="tools.ozone.moderation.defs#moderationDetail", alias="$type"
     )
-    subject_status: Omittable[SubjectStatusView] = Field(None, alias="subjectStatus")
+    subject_status: Omittable[SubjectStatusView] = Field(default=None, alias="subjectStatus")
 
 
 class RecordEvent(LexModel):
@@ -591,7 +595,7 @@ class RecordEvent(LexModel):
     """
 
     py_type: Literal["tools.ozone.moderation.defs#recordEvent"] = Field(
-        "tools.ozone.moderation.defs#recordEvent", alias="$type"
+        default="tools.ozone.moderation.defs#recordEvent", alias="$type"
     )
     comment: Omittable[str] = None
     op: str
@@ -601,17 +605,17 @@ class RecordEvent(LexModel):
 
 class RecordHosting(LexModel):
     py_type: Literal["tools.ozone.moderation.defs#recordHosting"] = Field(
-        "tools.ozone.moderation.defs#recordHosting", alias="$type"
+        default="tools.ozone.moderation.defs#recordHosting", alias="$type"
     )
     status: str
-    updated_at: Omittable[formats.Datetime] = Field(None, alias="updatedAt")
-    created_at: Omittable[formats.Datetime] = Field(None, alias="createdAt")
-    deleted_at: Omittable[formats.Datetime] = Field(None, alias="deletedAt")
+    updated_at: Omittable[formats.Datetime] = Field(default=None, alias="updatedAt")
+    created_at: Omittable[formats.Datetime] = Field(default=None, alias="createdAt")
+    deleted_at: Omittable[formats.Datetime] = Field(default=None, alias="deletedAt")
 
 
 class RecordView(LexModel):
     py_type: Literal["tools.ozone.moderation.defs#recordView"] = Field(
-        "tools.ozone.moderation.defs#recordView", alias="$type"
+        default="tools.ozone.moderation.defs#recordView", alias="$type"
     )
     uri: formats.AtUri
     cid: formats.CidString
@@ -624,7 +628,7 @@ class RecordView(LexModel):
 
 class RecordViewDetail(LexModel):
     py_type: Literal["tools.ozone.moderation.defs#recordViewDetail"] = Field(
-        "tools.ozone.moderation.defs#recordViewDetail", alias="$type"
+        default="tools.ozone.moderation.defs#recordViewDetail", alias="$type"
     )
     uri: formats.AtUri
     cid: formats.CidString
@@ -638,7 +642,7 @@ class RecordViewDetail(LexModel):
 
 class RecordViewNotFound(LexModel):
     py_type: Literal["tools.ozone.moderation.defs#recordViewNotFound"] = Field(
-        "tools.ozone.moderation.defs#recordViewNotFound", alias="$type"
+        default="tools.ozone.moderation.defs#recordViewNotFound", alias="$type"
     )
     uri: formats.AtUri
 
@@ -647,29 +651,29 @@ class RecordsStats(LexModel):
     """Statistics about a set of record subject items"""
 
     py_type: Literal["tools.ozone.moderation.defs#recordsStats"] = Field(
-        "tools.ozone.moderation.defs#recordsStats", alias="$type"
+        default="tools.ozone.moderation.defs#recordsStats", alias="$type"
     )
-    total_reports: Omittable[int] = Field(None, alias="totalReports")
+    total_reports: Omittable[int] = Field(default=None, alias="totalReports")
     """Cumulative sum of the number of reports on the items in the set"""
-    reported_count: Omittable[int] = Field(None, alias="reportedCount")
+    reported_count: Omittable[int] = Field(default=None, alias="reportedCount")
     """Number of items that were reported at least once"""
-    escalated_count: Omittable[int] = Field(None, alias="escalatedCount")
+    escalated_count: Omittable[int] = Field(default=None, alias="escalatedCount")
     """Number of items that were escalated at least once"""
-    appealed_count: Omittable[int] = Field(None, alias="appealedCount")
+    appealed_count: Omittable[int] = Field(default=None, alias="appealedCount")
     """Number of items that were appealed at least once"""
-    subject_count: Omittable[int] = Field(None, alias="subjectCount")
+    subject_count: Omittable[int] = Field(default=None, alias="subjectCount")
     """Total number of item in the set"""
-    pending_count: Omittable[int] = Field(None, alias="pendingCount")
+    pending_count: Omittable[int] = Field(default=None, alias="pendingCount")
     """Number of item currently in "reviewOpen" or "reviewEscalated" state"""
-    processed_count: Omittable[int] = Field(None, alias="processedCount")
+    processed_count: Omittable[int] = Field(default=None, alias="processedCount")
     """Number of item currently in "reviewNone" or "reviewClosed" state"""
-    takendown_count: Omittable[int] = Field(None, alias="takendownCount")
+    takendown_count: Omittable[int] = Field(default=None, alias="takendownCount")
     """Number of item currently taken down"""
 
 
 class RepoView(LexModel):
     py_type: Literal["tools.ozone.moderation.defs#repoView"] = Field(
-        "tools.ozone.moderation.defs#repoView", alias="$type"
+        default="tools.ozone.moderation.defs#repoView", alias="$type"
     )
     did: formats.Did
     handle: formats.Handle
@@ -677,18 +681,20 @@ class RepoView(LexModel):
     related_records: list[UnknownObject] = Field(alias="relatedRecords")
     indexed_at: formats.Datetime = Field(alias="indexedAt")
     moderation: Moderation
-    invited_by: Omittable[com_atproto_server_defs.InviteCode] = Field(None, alias="invitedBy")
-    invites_disabled: Omittable[bool] = Field(None, alias="invitesDisabled")
-    invite_note: Omittable[str] = Field(None, alias="inviteNote")
-    deactivated_at: Omittable[formats.Datetime] = Field(None, alias="deactivatedAt")
+    invited_by: Omittable[com_atproto_server_defs.InviteCode] = Field(
+        default=None, alias="invitedBy"
+    )
+    invites_disabled: Omittable[bool] = Field(default=None, alias="invitesDisabled")
+    invite_note: Omittable[str] = Field(default=None, alias="inviteNote")
+    deactivated_at: Omittable[formats.Datetime] = Field(default=None, alias="deactivatedAt")
     threat_signatures: Omittable[list[com_atproto_admin_defs.ThreatSignature]] = Field(
-        None, alias="threatSignatures"
+        default=None, alias="threatSignatures"
     )
 
 
 class RepoViewDetail(LexModel):
     py_type: Literal["tools.ozone.moderation.defs#repoViewDetail"] = Field(
-        "tools.ozone.moderation.defs#repoViewDetail", alias="$type"
+        default="tools.ozone.moderation.defs#repoViewDetail", alias="$type"
     )
     did: formats.Did
     handle: formats.Handle
@@ -697,27 +703,29 @@ class RepoViewDetail(LexModel):
     indexed_at: formats.Datetime = Field(alias="indexedAt")
     moderation: ModerationDetail
     labels: Omittable[list[com_atproto_label_defs.Label]] = None
-    invited_by: Omittable[com_atproto_server_defs.InviteCode] = Field(None, alias="invitedBy")
+    invited_by: Omittable[com_atproto_server_defs.InviteCode] = Field(
+        default=None, alias="invitedBy"
+    )
     invites: Omittable[list[com_atproto_server_defs.InviteCode]] = None
-    invites_disabled: Omittable[bool] = Field(None, alias="invitesDisabled")
-    invite_note: Omittable[str] = Field(None, alias="inviteNote")
-    email_confirmed_at: Omittable[formats.Datetime] = Field(None, alias="emailConfirmedAt")
-    deactivated_at: Omittable[formats.Datetime] = Field(None, alias="deactivatedAt")
+    invites_disabled: Omittable[bool] = Field(default=None, alias="invitesDisabled")
+    invite_note: Omittable[str] = Field(default=None, alias="inviteNote")
+    email_confirmed_at: Omittable[formats.Datetime] = Field(default=None, alias="emailConfirmedAt")
+    deactivated_at: Omittable[formats.Datetime] = Field(default=None, alias="deactivatedAt")
     threat_signatures: Omittable[list[com_atproto_admin_defs.ThreatSignature]] = Field(
-        None, alias="threatSignatures"
+        default=None, alias="threatSignatures"
     )
 
 
 class RepoViewNotFound(LexModel):
     py_type: Literal["tools.ozone.moderation.defs#repoViewNotFound"] = Field(
-        "tools.ozone.moderation.defs#repoViewNotFound", alias="$type"
+        default="tools.ozone.moderation.defs#repoViewNotFound", alias="$type"
     )
     did: formats.Did
 
 
 class ReporterStats(LexModel):
     py_type: Literal["tools.ozone.moderation.defs#reporterStats"] = Field(
-        "tools.ozone.moderation.defs#reporterStats", alias="$type"
+        default="tools.ozone.moderation.defs#reporterStats", alias="$type"
     )
     did: formats.Did
     account_report_count: int = Field(alias="accountReportCount")
@@ -742,7 +750,7 @@ class RevokeAccountCredentialsEvent(LexModel):
     """Account credentials revocation by moderators. Only works on DID subjects."""
 
     py_type: Literal["tools.ozone.moderation.defs#revokeAccountCredentialsEvent"] = Field(
-        "tools.ozone.moderation.defs#revokeAccountCredentialsEvent", alias="$type"
+        default="tools.ozone.moderation.defs#revokeAccountCredentialsEvent", alias="$type"
     )
     comment: Annotated[str, StringLimits(min_length=1)]
     """Comment describing the reason for the revocation."""
@@ -752,61 +760,63 @@ class ScheduleTakedownEvent(LexModel):
     """Logs a scheduled takedown action for an account."""
 
     py_type: Literal["tools.ozone.moderation.defs#scheduleTakedownEvent"] = Field(
-        "tools.ozone.moderation.defs#scheduleTakedownEvent", alias="$type"
+        default="tools.ozone.moderation.defs#scheduleTakedownEvent", alias="$type"
     )
     comment: Omittable[str] = None
-    execute_at: Omittable[formats.Datetime] = Field(None, alias="executeAt")
-    execute_after: Omittable[formats.Datetime] = Field(None, alias="executeAfter")
-    execute_until: Omittable[formats.Datetime] = Field(None, alias="executeUntil")
+    execute_at: Omittable[formats.Datetime] = Field(default=None, alias="executeAt")
+    execute_after: Omittable[formats.Datetime] = Field(default=None, alias="executeAfter")
+    execute_until: Omittable[formats.Datetime] = Field(default=None, alias="executeUntil")
 
 
 class ScheduledActionView(LexModel):
     """View of a scheduled moderation action"""
 
     py_type: Literal["tools.ozone.moderation.defs#scheduledActionView"] = Field(
-        "tools.ozone.moderation.defs#scheduledActionView", alias="$type"
+        default="tools.ozone.moderation.defs#scheduledActionView", alias="$type"
     )
     id: int
     """Auto-incrementing row ID"""
     action: str
     """Type of action to be executed"""
-    event_data: Omittable[UnknownObject] = Field(None, alias="eventData")
+    event_data: Omittable[UnknownObject] = Field(default=None, alias="eventData")
     """Serialized event object that will be propagated to the event when performed"""
     did: formats.Did
     """Subject DID for the action"""
-    execute_at: Omittable[formats.Datetime] = Field(None, alias="executeAt")
+    execute_at: Omittable[formats.Datetime] = Field(default=None, alias="executeAt")
     """Exact time to execute the action"""
-    execute_after: Omittable[formats.Datetime] = Field(None, alias="executeAfter")
+    execute_after: Omittable[formats.Datetime] = Field(default=None, alias="executeAfter")
     """Earliest time to execute the action (for randomized scheduling)"""
-    execute_until: Omittable[formats.Datetime] = Field(None, alias="executeUntil")
+    execute_until: Omittable[formats.Datetime] = Field(default=None, alias="executeUntil")
     """Latest time to execute the action (for randomized scheduling)"""
-    randomize_execution: Omittable[bool] = Field(None, alias="randomizeExecution")
+    randomize_execution: Omittable[bool] = Field(default=None, alias="randomizeExecution")
     """Whether execution time should be randomized within the specified range"""
     created_by: formats.Did = Field(alias="createdBy")
     """DID of the user who created this scheduled action"""
     created_at: formats.Datetime = Field(alias="createdAt")
     """When the scheduled action was created"""
-    updated_at: Omittable[formats.Datetime] = Field(None, alias="updatedAt")
+    updated_at: Omittable[formats.Datetime] = Field(default=None, alias="updatedAt")
     """When the scheduled action was last updated"""
     status: str
     """Current status of the scheduled action"""
-    last_executed_at: Omittable[formats.Datetime] = Field(None, alias="lastExecutedAt")
+    last_executed_at: Omittable[formats.Datetime] = Field(default=None, alias="lastExecutedAt")
     """When the action was last attempted to be executed"""
-    last_failure_reason: Omittable[str] = Field(None, alias="lastFailureReason")
+    last_failure_reason: Omittable[str] = Field(default=None, alias="lastFailureReason")
     """Reason for the last execution failure"""
-    execution_event_id: Omittable[int] = Field(None, alias="executionEventId")
+    execution_event_id: Omittable[int] = Field(default=None, alias="executionEventId")
     """ID of the moderation event created when action was successfully executed"""
 
 
 class SubjectStatusView(LexModel):
     py_type: Literal["tools.ozone.moderation.defs#subjectStatusView"] = Field(
-        "tools.ozone.moderation.defs#subjectStatusView", alias="$type"
+        default="tools.ozone.moderation.defs#subjectStatusView", alias="$type"
     )
     id: int
     subject: SubjectStatusViewSubject
     hosting: Omittable[SubjectStatusViewHosting] = None
-    subject_blob_cids: Omittable[list[formats.CidString]] = Field(None, alias="subjectBlobCids")
-    subject_repo_handle: Omittable[str] = Field(None, alias="subjectRepoHandle")
+    subject_blob_cids: Omittable[list[formats.CidString]] = Field(
+        default=None, alias="subjectBlobCids"
+    )
+    subject_repo_handle: Omittable[str] = Field(default=None, alias="subjectRepoHandle")
     updated_at: formats.Datetime = Field(alias="updatedAt")
     """Timestamp referencing when the last update was made to the moderation status of the subject
     """
@@ -816,31 +826,33 @@ class SubjectStatusView(LexModel):
     review_state: SubjectReviewState = Field(alias="reviewState")
     comment: Omittable[str] = None
     """Sticky comment on the subject."""
-    priority_score: Omittable[int] = Field(None, alias="priorityScore", ge=0, le=100)
+    priority_score: Omittable[int] = Field(default=None, alias="priorityScore", ge=0, le=100)
     """Numeric value representing the level of priority. Higher score means higher priority."""
-    mute_until: Omittable[formats.Datetime] = Field(None, alias="muteUntil")
-    mute_reporting_until: Omittable[formats.Datetime] = Field(None, alias="muteReportingUntil")
-    last_reviewed_by: Omittable[formats.Did] = Field(None, alias="lastReviewedBy")
-    last_reviewed_at: Omittable[formats.Datetime] = Field(None, alias="lastReviewedAt")
-    last_reported_at: Omittable[formats.Datetime] = Field(None, alias="lastReportedAt")
-    last_appealed_at: Omittable[formats.Datetime] = Field(None, alias="lastAppealedAt")
+    mute_until: Omittable[formats.Datetime] = Field(default=None, alias="muteUntil")
+    mute_reporting_until: Omittable[formats.Datetime] = Field(
+        default=None, alias="muteReportingUntil"
+    )
+    last_reviewed_by: Omittable[formats.Did] = Field(default=None, alias="lastReviewedBy")
+    last_reviewed_at: Omittable[formats.Datetime] = Field(default=None, alias="lastReviewedAt")
+    last_reported_at: Omittable[formats.Datetime] = Field(default=None, alias="lastReportedAt")
+    last_appealed_at: Omittable[formats.Datetime] = Field(default=None, alias="lastAppealedAt")
     """Timestamp referencing when the author of the subject appealed a moderation action"""
     takendown: Omittable[bool] = None
     appealed: Omittable[bool] = None
     """True indicates that the a previously taken moderator action was appealed against, by the
     author of the content. False indicates last appeal was resolved by moderators.
     """
-    suspend_until: Omittable[formats.Datetime] = Field(None, alias="suspendUntil")
+    suspend_until: Omittable[formats.Datetime] = Field(default=None, alias="suspendUntil")
     tags: Omittable[list[str]] = None
-    account_stats: Omittable[AccountStats] = Field(None, alias="accountStats")
+    account_stats: Omittable[AccountStats] = Field(default=None, alias="accountStats")
     """Statistics related to the account subject"""
-    records_stats: Omittable[RecordsStats] = Field(None, alias="recordsStats")
+    records_stats: Omittable[RecordsStats] = Field(default=None, alias="recordsStats")
     """Statistics related to the record subjects authored by the subject's account"""
-    account_strike: Omittable[AccountStrike] = Field(None, alias="accountStrike")
+    account_strike: Omittable[AccountStrike] = Field(default=None, alias="accountStrike")
     """Strike information for the account (account-level only)"""
-    age_assurance_state: Omittable[str] = Field(None, alias="ageAssuranceState")
+    age_assurance_state: Omittable[str] = Field(default=None, alias="ageAssuranceState")
     """Current age assurance state of the subject."""
-    age_assurance_updated_by: Omittable[str] = Field(None, alias="ageAssuranceUpdatedBy")
+    age_assurance_updated_by: Omittable[str] = Field(default=None, alias="ageAssuranceUpdatedBy")
     """Whether or not the last successful update to age assurance was made by the user or admin."""
 
 
@@ -850,7 +862,7 @@ class SubjectView(LexModel):
     """
 
     py_type: Literal["tools.ozone.moderation.defs#subjectView"] = Field(
-        "tools.ozone.moderation.defs#subjectView", alias="$type"
+        default="tools.ozone.moderation.defs#subjectView", alias="$type"
     )
     type: com_atproto_moderation_defs.SubjectType
     subject: str
@@ -862,7 +874,7 @@ class SubjectView(LexModel):
 
 class VideoDetails(LexModel):
     py_type: Literal["tools.ozone.moderation.defs#videoDetails"] = Field(
-        "tools.ozone.moderation.defs#videoDetails", alias="$type"
+        default="tools.ozone.moderation.defs#videoDetails", alias="$type"
     )
     width: int
     height: int

@@ -37,14 +37,16 @@ NSID: Final = "tools.ozone.moderation.emitEvent"
 class Input(LexModel):
     event: InputEvent
     subject: InputSubject
-    subject_blob_cids: Omittable[list[formats.CidString]] = Field(None, alias="subjectBlobCids")
+    subject_blob_cids: Omittable[list[formats.CidString]] = Field(
+        default=None, alias="subjectBlobCids"
+    )
     created_by: formats.Did = Field(alias="createdBy")
-    mod_tool: Omittable[tools_ozone_moderation_defs.ModTool] = Field(None, alias="modTool")
-    external_id: Omittable[str] = Field(None, alias="externalId")
+    mod_tool: Omittable[tools_ozone_moderation_defs.ModTool] = Field(default=None, alias="modTool")
+    external_id: Omittable[str] = Field(default=None, alias="externalId")
     """An optional external ID for the event, used to deduplicate events from external systems.
     Fails when an event of same type with the same external ID exists for the same subject.
     """
-    report_action: Omittable[ReportAction] = Field(None, alias="reportAction")
+    report_action: Omittable[ReportAction] = Field(default=None, alias="reportAction")
     """Optional report-level targeting. If provided, this event will be linked to specific reports
     and reporters may be notified.
     """
@@ -54,7 +56,7 @@ class ReportAction(LexModel):
     """Target specific reports when emitting a moderation event"""
 
     py_type: Literal["tools.ozone.moderation.emitEvent#reportAction"] = Field(
-        "tools.ozone.moderation.emitEvent#reportAction", alias="$type"
+        default="tools.ozone.moderation.emitEvent#reportAction", alias="$type"
     )
     ids: Omittable[list[int]] = None
     """Target specific report IDs"""

@@ -43,7 +43,7 @@ class Output(LexModel):
 
 class TimelineItem(LexModel):
     py_type: Literal["tools.ozone.moderation.getAccountTimeline#timelineItem"] = Field(
-        "tools.ozone.moderation.getAccountTimeline#timelineItem", alias="$type"
+        default="tools.ozone.moderation.getAccountTimeline#timelineItem", alias="$type"
     )
     day: str
     summary: list[TimelineItemSummary]
@@ -51,7 +51,7 @@ class TimelineItem(LexModel):
 
 class TimelineItemSummary(LexModel):
     py_type: Literal["tools.ozone.moderation.getAccountTimeline#timelineItemSummary"] = Field(
-        "tools.ozone.moderation.getAccountTimeline#timelineItemSummary", alias="$type"
+        default="tools.ozone.moderation.getAccountTimeline#timelineItemSummary", alias="$type"
     )
     event_subject_type: str = Field(alias="eventSubjectType")
     event_type: str = Field(alias="eventType")

@@ -28,15 +28,15 @@ NSID: Final = "tools.ozone.moderation.listScheduledActions"
 
 
 class Input(LexModel):
-    starts_after: Omittable[formats.Datetime] = Field(None, alias="startsAfter")
+    starts_after: Omittable[formats.Datetime] = Field(default=None, alias="startsAfter")
     """Filter actions scheduled to execute after this time"""
-    ends_before: Omittable[formats.Datetime] = Field(None, alias="endsBefore")
+    ends_before: Omittable[formats.Datetime] = Field(default=None, alias="endsBefore")
     """Filter actions scheduled to execute before this time"""
-    subjects: Omittable[list[formats.Did]] = Field(None, max_length=100)
+    subjects: Omittable[list[formats.Did]] = Field(default=None, max_length=100)
     """Filter actions for specific DID subjects"""
     statuses: list[str] = Field(min_length=1)
     """Filter actions by status"""
-    limit: int = Field(50, ge=1, le=100)
+    limit: int = Field(default=50, ge=1, le=100)
     """Maximum number of results to return"""
     cursor: Omittable[str] = None
     """Cursor for pagination"""

@@ -33,53 +33,53 @@ class Params(LexModel):
     tools.ozone.moderation.defs#modEvent<name>) to filter by. If not specified, all events are
     returned.
     """
-    created_by: Omittable[formats.Did] = Field(None, alias="createdBy")
-    sort_direction: Literal["asc", "desc"] = Field("desc", alias="sortDirection")
+    created_by: Omittable[formats.Did] = Field(default=None, alias="createdBy")
+    sort_direction: Literal["asc", "desc"] = Field(default="desc", alias="sortDirection")
     """Sort direction for the events. Defaults to descending order of created at timestamp."""
-    created_after: Omittable[formats.Datetime] = Field(None, alias="createdAfter")
+    created_after: Omittable[formats.Datetime] = Field(default=None, alias="createdAfter")
     """Retrieve events created after a given timestamp"""
-    created_before: Omittable[formats.Datetime] = Field(None, alias="createdBefore")
+    created_before: Omittable[formats.Datetime] = Field(default=None, alias="createdBefore")
     """Retrieve events created before a given timestamp"""
     subject: Omittable[formats.Uri] = None
-    collections: Omittable[list[formats.Nsid]] = Field(None, max_length=20)
+    collections: Omittable[list[formats.Nsid]] = Field(default=None, max_length=20)
     """If specified, only events where the subject belongs to the given collections will be
     returned. When subjectType is set to 'account', this will be ignored.
     """
-    subject_type: Omittable[str] = Field(None, alias="subjectType")
+    subject_type: Omittable[str] = Field(default=None, alias="subjectType")
     """If specified, only events where the subject is of the given type (account, record, or
     conversation) will be returned. When this is set to 'account' the 'collections' parameter
     will be ignored. When includeAllUserRecords or subject is set, this will be ignored.
     """
-    include_all_user_records: bool = Field(False, alias="includeAllUserRecords")
+    include_all_user_records: bool = Field(default=False, alias="includeAllUserRecords")
     """If true, events on all record types (posts, lists, profile etc.) or records from given
     'collections' param, owned by the did are returned.
     """
-    limit: int = Field(50, ge=1, le=100)
-    has_comment: Omittable[bool] = Field(None, alias="hasComment")
+    limit: int = Field(default=50, ge=1, le=100)
+    has_comment: Omittable[bool] = Field(default=None, alias="hasComment")
     """If true, only events with comments are returned"""
     comment: Omittable[str] = None
     """If specified, only events with comments containing the keyword are returned. Apply ||
     separator to use multiple keywords and match using OR condition.
     """
-    added_labels: Omittable[list[str]] = Field(None, alias="addedLabels")
+    added_labels: Omittable[list[str]] = Field(default=None, alias="addedLabels")
     """If specified, only events where all of these labels were added are returned"""
-    removed_labels: Omittable[list[str]] = Field(None, alias="removedLabels")
+    removed_labels: Omittable[list[str]] = Field(default=None, alias="removedLabels")
     """If specified, only events where all of these labels were removed are returned"""
-    added_tags: Omittable[list[str]] = Field(None, alias="addedTags")
+    added_tags: Omittable[list[str]] = Field(default=None, alias="addedTags")
     """If specified, only events where all of these tags were added are returned"""
-    removed_tags: Omittable[list[str]] = Field(None, alias="removedTags")
+    removed_tags: Omittable[list[str]] = Field(default=None, alias="removedTags")
     """If specified, only events where all of these tags were removed are returned"""
-    report_types: Omittable[list[str]] = Field(None, alias="reportTypes")
+    report_types: Omittable[list[str]] = Field(default=None, alias="reportTypes")
     policies: Omittable[list[str]] = None
-    mod_tool: Omittable[list[str]] = Field(None, alias="modTool")
+    mod_tool: Omittable[list[str]] = Field(default=None, alias="modTool")
     """If specified, only events where the modTool name matches any of the given values are returned
     """
-    batch_id: Omittable[str] = Field(None, alias="batchId")
+    batch_id: Omittable[str] = Field(default=None, alias="batchId")
     """If specified, only events where the batchId matches the given value are returned"""
-    age_assurance_state: Omittable[str] = Field(None, alias="ageAssuranceState")
+    age_assurance_state: Omittable[str] = Field(default=None, alias="ageAssuranceState")
     """If specified, only events where the age assurance state matches the given value are returned
     """
-    with_strike: Omittable[bool] = Field(None, alias="withStrike")
+    with_strike: Omittable[bool] = Field(default=None, alias="withStrike")
     """If specified, only events where strikeCount value is set are returned."""
     cursor: Omittable[str] = None
 

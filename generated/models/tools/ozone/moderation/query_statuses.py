@@ -29,13 +29,13 @@ NSID: Final = "tools.ozone.moderation.queryStatuses"
 
 
 class Params(LexModel):
-    queue_count: Omittable[int] = Field(None, alias="queueCount")
+    queue_count: Omittable[int] = Field(default=None, alias="queueCount")
     """Number of queues being used by moderators. Subjects will be split among all queues."""
-    queue_index: Omittable[int] = Field(None, alias="queueIndex")
+    queue_index: Omittable[int] = Field(default=None, alias="queueIndex")
     """Index of the queue to fetch subjects from. Works only when queueCount value is specified."""
-    queue_seed: Omittable[str] = Field(None, alias="queueSeed")
+    queue_seed: Omittable[str] = Field(default=None, alias="queueSeed")
     """A seeder to shuffle/balance the queue items."""
-    include_all_user_records: Omittable[bool] = Field(None, alias="includeAllUserRecords")
+    include_all_user_records: Omittable[bool] = Field(default=None, alias="includeAllUserRecords")
     """All subjects, or subjects from given 'collections' param, belonging to the account specified
     in the 'subject' param will be returned.
     """
@@ -43,33 +43,41 @@ class Params(LexModel):
     """The subject to get the status for."""
     comment: Omittable[str] = None
     """Search subjects by keyword from comments"""
-    reported_after: Omittable[formats.Datetime] = Field(None, alias="reportedAfter")
+    reported_after: Omittable[formats.Datetime] = Field(default=None, alias="reportedAfter")
     """Search subjects reported after a given timestamp"""
-    reported_before: Omittable[formats.Datetime] = Field(None, alias="reportedBefore")
+    reported_before: Omittable[formats.Datetime] = Field(default=None, alias="reportedBefore")
     """Search subjects reported before a given timestamp"""
-    reviewed_after: Omittable[formats.Datetime] = Field(None, alias="reviewedAfter")
+    reviewed_after: Omittable[formats.Datetime] = Field(default=None, alias="reviewedAfter")
     """Search subjects reviewed after a given timestamp"""
-    hosting_deleted_after: Omittable[formats.Datetime] = Field(None, alias="hostingDeletedAfter")
+    hosting_deleted_after: Omittable[formats.Datetime] = Field(
+        default=None, alias="hostingDeletedAfter"
+    )
     """Search subjects where the associated record/account was deleted after a given timestamp"""
-    hosting_deleted_before: Omittable[formats.Datetime] = Field(None, alias="hostingDeletedBefore")
+    hosting_deleted_before: Omittable[formats.Datetime] = Field(
+        default=None, alias="hostingDeletedBefore"
+    )
     """Search subjects where the associated record/account was deleted before a given timestamp"""
-    hosting_updated_after: Omittable[formats.Datetime] = Field(None, alias="hostingUpdatedAfter")
+    hosting_updated_after: Omittable[formats.Datetime] = Field(
+        default=None, alias="hostingUpdatedAfter"
+    )
     """Search subjects where the associated record/account was updated after a given timestamp"""
-    hosting_updated_before: Omittable[formats.Datetime] = Field(None, alias="hostingUpdatedBefore")
+    hosting_updated_before: Omittable[formats.Datetime] = Field(
+        default=None, alias="hostingUpdatedBefore"
+    )
     """Search subjects where the associated record/account was updated before a given timestamp"""
-    hosting_statuses: Omittable[list[str]] = Field(None, alias="hostingStatuses")
+    hosting_statuses: Omittable[list[str]] = Field(default=None, alias="hostingStatuses")
     """Search subjects by the status of the associated record/account"""
-    reviewed_before: Omittable[formats.Datetime] = Field(None, alias="reviewedBefore")
+    reviewed_before: Omittable[formats.Datetime] = Field(default=None, alias="reviewedBefore")
     """Search subjects reviewed before a given timestamp"""
-    include_muted: Omittable[bool] = Field(None, alias="includeMuted")
+    include_muted: Omittable[bool] = Field(default=None, alias="includeMuted")
     """By default, we don't include muted subjects in the results. Set this to true to include them.
     """
-    only_muted: Omittable[bool] = Field(None, alias="onlyMuted")
+    only_muted: Omittable[bool] = Field(default=None, alias="onlyMuted")
     """When set to true, only muted subjects and reporters will be returned."""
-    review_state: Omittable[str] = Field(None, alias="reviewState")
+    review_state: Omittable[str] = Field(default=None, alias="reviewState")
     """Specify when fetching subjects in a certain state"""
-    ignore_subjects: Omittable[list[formats.Uri]] = Field(None, alias="ignoreSubjects")
-    last_reviewed_by: Omittable[formats.Did] = Field(None, alias="lastReviewedBy")
+    ignore_subjects: Omittable[list[formats.Uri]] = Field(default=None, alias="ignoreSubjects")
+    last_reviewed_by: Omittable[formats.Did] = Field(default=None, alias="lastReviewedBy")
     """Get all subject statuses that were reviewed by a specific moderator"""
     sort_field: Literal[
         "lastReviewedAt",
@@ -77,46 +85,50 @@ class Params(LexModel):
         "reportedRecordsCount",
         "takendownRecordsCount",
         "priorityScore",
-    ] = Field("lastReportedAt", alias="sortField")
-    sort_direction: Literal["asc", "desc"] = Field("desc", alias="sortDirection")
+    ] = Field(default="lastReportedAt", alias="sortField")
+    sort_direction: Literal["asc", "desc"] = Field(default="desc", alias="sortDirection")
     takendown: Omittable[bool] = None
     """Get subjects that were taken down"""
     appealed: Omittable[bool] = None
     """Get subjects in unresolved appealed status"""
-    limit: int = Field(50, ge=1, le=100)
-    tags: Omittable[list[str]] = Field(None, max_length=25)
-    exclude_tags: Omittable[list[str]] = Field(None, alias="excludeTags")
+    limit: int = Field(default=50, ge=1, le=100)
+    tags: Omittable[list[str]] = Field(default=None, max_length=25)
+    exclude_tags: Omittable[list[str]] = Field(default=None, alias="excludeTags")
     cursor: Omittable[str] = None
-    collections: Omittable[list[formats.Nsid]] = Field(None, max_length=20)
+    collections: Omittable[list[formats.Nsid]] = Field(default=None, max_length=20)
     """If specified, subjects belonging to the given collections will be returned. When subjectType
     is set to 'account', this will be ignored.
     """
-    subject_type: Omittable[str] = Field(None, alias="subjectType")
+    subject_type: Omittable[str] = Field(default=None, alias="subjectType")
     """If specified, subjects of the given type (account, record, or conversation) will be returned.
     When this is set to 'account' the 'collections' parameter will be ignored. When
     includeAllUserRecords or subject is set, this will be ignored.
     """
-    min_account_suspend_count: Omittable[int] = Field(None, alias="minAccountSuspendCount")
+    min_account_suspend_count: Omittable[int] = Field(default=None, alias="minAccountSuspendCount")
     """If specified, only subjects that belong to an account that has at least this many suspensions
     will be returned.
     """
-    min_reported_records_count: Omittable[int] = Field(None, alias="minReportedRecordsCount")
+    min_reported_records_count: Omittable[int] = Field(
+        default=None, alias="minReportedRecordsCount"
+    )
     """If specified, only subjects that belong to an account that has at least this many reported
     records will be returned.
     """
-    min_takendown_records_count: Omittable[int] = Field(None, alias="minTakendownRecordsCount")
+    min_takendown_records_count: Omittable[int] = Field(
+        default=None, alias="minTakendownRecordsCount"
+    )
     """If specified, only subjects that belong to an account that has at least this many taken down
     records will be returned.
     """
-    min_priority_score: Omittable[int] = Field(None, alias="minPriorityScore", ge=0, le=100)
+    min_priority_score: Omittable[int] = Field(default=None, alias="minPriorityScore", ge=0, le=100)
     """If specified, only subjects that have priority score value above the given value will be
     returned.
     """
-    min_strike_count: Omittable[int] = Field(None, alias="minStrikeCount", ge=1)
+    min_strike_count: Omittable[int] = Field(default=None, alias="minStrikeCount", ge=1)
     """If specified, only subjects that belong to an account that has at least this many active
     strikes will be returned.
     """
-    age_assurance_state: Omittable[str] = Field(None, alias="ageAssuranceState")
+    age_assurance_state: Omittable[str] = Field(default=None, alias="ageAssuranceState")
     """If specified, only subjects with the given age assurance state will be returned."""
 
 

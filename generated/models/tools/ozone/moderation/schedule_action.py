@@ -37,22 +37,22 @@ class Input(LexModel):
     """Array of DID subjects to schedule the action for"""
     created_by: formats.Did = Field(alias="createdBy")
     scheduling: SchedulingConfig
-    mod_tool: Omittable[tools_ozone_moderation_defs.ModTool] = Field(None, alias="modTool")
+    mod_tool: Omittable[tools_ozone_moderation_defs.ModTool] = Field(default=None, alias="modTool")
     """This will be propagated to the moderation event when it is applied"""
 
 
 class FailedScheduling(LexModel):
     py_type: Literal["tools.ozone.moderation.scheduleAction#failedScheduling"] = Field(
-        "tools.ozone.moderation.scheduleAction#failedScheduling", alias="$type"
+        default="tools.ozone.moderation.scheduleAction#failedScheduling", alias="$type"
     )
     subject: formats.Did
     error: str
-    error_code: Omittable[str] = Field(None, alias="errorCode")
+    error_code: Omittable[str] = Field(default=None, alias="errorCode")
 
 
 class ScheduledActionResults(LexModel):
     py_type: Literal["tools.ozone.moderation.scheduleAction#scheduledActionResults"] = Field(
-        "tools.ozone.moderation.scheduleAction#scheduledActionResults", alias="$type"
+        default="tools.ozone.moderation.scheduleAction#scheduledActionResults", alias="$type"
     )
     succeeded: list[formats.Did]
     failed: list[FailedScheduling]
@@ -62,13 +62,13 @@ class SchedulingConfig(LexModel):
     """Configuration for when the action should be executed"""
 
     py_type: Literal["tools.ozone.moderation.scheduleAction#schedulingConfig"] = Field(
-        "tools.ozone.moderation.scheduleAction#schedulingConfig", alias="$type"
+        default="tools.ozone.moderation.scheduleAction#schedulingConfig", alias="$type"
     )
-    execute_at: Omittable[formats.Datetime] = Field(None, alias="executeAt")
+    execute_at: Omittable[formats.Datetime] = Field(default=None, alias="executeAt")
     """Exact time to execute the action"""
-    execute_after: Omittable[formats.Datetime] = Field(None, alias="executeAfter")
+    execute_after: Omittable[formats.Datetime] = Field(default=None, alias="executeAfter")
     """Earliest time to execute the action (for randomized scheduling)"""
-    execute_until: Omittable[formats.Datetime] = Field(None, alias="executeUntil")
+    execute_until: Omittable[formats.Datetime] = Field(default=None, alias="executeUntil")
     """Latest time to execute the action (for randomized scheduling)"""
 
 
@@ -76,26 +76,28 @@ class Takedown(LexModel):
     """Schedule a takedown action"""
 
     py_type: Literal["tools.ozone.moderation.scheduleAction#takedown"] = Field(
-        "tools.ozone.moderation.scheduleAction#takedown", alias="$type"
+        default="tools.ozone.moderation.scheduleAction#takedown", alias="$type"
     )
     comment: Omittable[str] = None
-    duration_in_hours: Omittable[int] = Field(None, alias="durationInHours")
+    duration_in_hours: Omittable[int] = Field(default=None, alias="durationInHours")
     """Indicates how long the takedown should be in effect before automatically expiring."""
-    acknowledge_account_subjects: Omittable[bool] = Field(None, alias="acknowledgeAccountSubjects")
+    acknowledge_account_subjects: Omittable[bool] = Field(
+        default=None, alias="acknowledgeAccountSubjects"
+    )
     """If true, all other reports on content authored by this account will be resolved
     (acknowledged).
     """
-    policies: Omittable[list[str]] = Field(None, max_length=5)
+    policies: Omittable[list[str]] = Field(default=None, max_length=5)
     """Names/Keywords of the policies that drove the decision."""
-    severity_level: Omittable[str] = Field(None, alias="severityLevel")
+    severity_level: Omittable[str] = Field(default=None, alias="severityLevel")
     """Severity level of the violation (e.g., 'sev-0', 'sev-1', 'sev-2', etc.)."""
-    strike_count: Omittable[int] = Field(None, alias="strikeCount")
+    strike_count: Omittable[int] = Field(default=None, alias="strikeCount")
     """Number of strikes to assign to the user when takedown is applied."""
-    strike_expires_at: Omittable[formats.Datetime] = Field(None, alias="strikeExpiresAt")
+    strike_expires_at: Omittable[formats.Datetime] = Field(default=None, alias="strikeExpiresAt")
     """When the strike should expire. If not provided, the strike never expires."""
-    email_content: Omittable[str] = Field(None, alias="emailContent")
+    email_content: Omittable[str] = Field(default=None, alias="emailContent")
     """Email content to be sent to the user upon takedown."""
-    email_subject: Omittable[str] = Field(None, alias="emailSubject")
+    email_subject: Omittable[str] = Field(default=None, alias="emailSubject")
     """Subject of the email to be sent to the user upon takedown."""
 
 

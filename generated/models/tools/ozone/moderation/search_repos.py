@@ -28,7 +28,7 @@ class Params(LexModel):
     term: Omittable[str] = None
     """DEPRECATED: use 'q' instead"""
     q: Omittable[str] = None
-    limit: int = Field(50, ge=1, le=100)
+    limit: int = Field(default=50, ge=1, le=100)
     cursor: Omittable[str] = None
 
 

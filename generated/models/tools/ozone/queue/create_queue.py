@@ -36,15 +36,15 @@ NSID: Final = "tools.ozone.queue.createQueue"
 class Input(LexModel):
     name: str
     """Display name for the queue (must be unique)"""
-    subject_types: Omittable[list[str]] = Field(None, alias="subjectTypes")
+    subject_types: Omittable[list[str]] = Field(default=None, alias="subjectTypes")
     """Subject types this queue accepts"""
     collection: Omittable[formats.Nsid] = None
     """Collection name for record subjects. Required if subjectTypes includes 'record'."""
-    report_types: Omittable[list[str]] = Field(None, alias="reportTypes", max_length=25)
+    report_types: Omittable[list[str]] = Field(default=None, alias="reportTypes", max_length=25)
     """Report reason types (fully qualified NSIDs)"""
     description: Omittable[str] = None
     """Optional description of the queue"""
-    recommended_policies: Omittable[list[str]] = Field(None, alias="recommendedPolicies")
+    recommended_policies: Omittable[list[str]] = Field(default=None, alias="recommendedPolicies")
     """Policy keys to recommend when actioning reports in this queue"""
 
 

@@ -29,7 +29,7 @@ NSID: Final = "tools.ozone.queue.defs"
 
 class AssignmentView(LexModel):
     py_type: Literal["tools.ozone.queue.defs#assignmentView"] = Field(
-        "tools.ozone.queue.defs#assignmentView", alias="$type"
+        default="tools.ozone.queue.defs#assignmentView", alias="$type"
     )
     id: int
     did: formats.Did
@@ -37,48 +37,48 @@ class AssignmentView(LexModel):
     """The moderator assigned to this queue"""
     queue: QueueView
     start_at: formats.Datetime = Field(alias="startAt")
-    end_at: Omittable[formats.Datetime] = Field(None, alias="endAt")
+    end_at: Omittable[formats.Datetime] = Field(default=None, alias="endAt")
 
 
 class QueueStats(LexModel):
     py_type: Literal["tools.ozone.queue.defs#queueStats"] = Field(
-        "tools.ozone.queue.defs#queueStats", alias="$type"
+        default="tools.ozone.queue.defs#queueStats", alias="$type"
     )
-    pending_count: Omittable[int] = Field(None, alias="pendingCount")
+    pending_count: Omittable[int] = Field(default=None, alias="pendingCount")
     """Number of reports in 'open' status"""
-    actioned_count: Omittable[int] = Field(None, alias="actionedCount")
+    actioned_count: Omittable[int] = Field(default=None, alias="actionedCount")
     """Number of reports in 'closed' status"""
-    escalated_count: Omittable[int] = Field(None, alias="escalatedCount")
+    escalated_count: Omittable[int] = Field(default=None, alias="escalatedCount")
     """Number of reports in 'escalated' status"""
-    inbound_count: Omittable[int] = Field(None, alias="inboundCount")
+    inbound_count: Omittable[int] = Field(default=None, alias="inboundCount")
     """Reports received in this queue in the last 24 hours."""
-    action_rate: Omittable[int] = Field(None, alias="actionRate")
+    action_rate: Omittable[int] = Field(default=None, alias="actionRate")
     """Percentage of reports actioned (actionedCount / inboundCount * 100), rounded to nearest
     integer. Absent when inboundCount is 0.
     """
-    avg_handling_time_sec: Omittable[int] = Field(None, alias="avgHandlingTimeSec")
+    avg_handling_time_sec: Omittable[int] = Field(default=None, alias="avgHandlingTimeSec")
     """Average time in seconds from report creation to close, for reports closed in this period."""
-    last_updated: Omittable[formats.Datetime] = Field(None, alias="lastUpdated")
+    last_updated: Omittable[formats.Datetime] = Field(default=None, alias="lastUpdated")
     """When these statistics were last computed"""
 
 
 class QueueView(LexModel):
     py_type: Literal["tools.ozone.queue.defs#queueView"] = Field(
-        "tools.ozone.queue.defs#queueView", alias="$type"
+        default="tools.ozone.queue.defs#queueView", alias="$type"
     )
     id: int
     """Queue ID"""
     name: str
     """Display name of the queue"""
-    subject_types: Omittable[list[str]] = Field(None, alias="subjectTypes")
+    subject_types: Omittable[list[str]] = Field(default=None, alias="subjectTypes")
     """Subject types this queue accepts."""
     collection: Omittable[formats.Nsid] = None
     """Collection name for record subjects (e.g., 'app.bsky.feed.post')"""
-    report_types: Omittable[list[str]] = Field(None, alias="reportTypes")
+    report_types: Omittable[list[str]] = Field(default=None, alias="reportTypes")
     """Report reason types this queue accepts (fully qualified NSIDs)"""
     description: Omittable[str] = None
     """Optional description of the queue"""
-    recommended_policies: Omittable[list[str]] = Field(None, alias="recommendedPolicies")
+    recommended_policies: Omittable[list[str]] = Field(default=None, alias="recommendedPolicies")
     """Policy keys recommended when actioning reports in this queue"""
     created_by: formats.Did = Field(alias="createdBy")
     """DID of moderator who created this queue"""
@@ -86,7 +86,7 @@ class QueueView(LexModel):
     updated_at: formats.Datetime = Field(alias="updatedAt")
     enabled: bool
     """Whether this queue is currently active"""
-    deleted_at: Omittable[formats.Datetime] = Field(None, alias="deletedAt")
+    deleted_at: Omittable[formats.Datetime] = Field(default=None, alias="deletedAt")
     """When the queue was deleted, if applicable"""
     stats: QueueStats
     """Statistics about this queue"""

@@ -24,7 +24,7 @@ NSID: Final = "tools.ozone.queue.deleteQueue"
 class Input(LexModel):
     queue_id: int = Field(alias="queueId")
     """ID of the queue to delete"""
-    migrate_to_queue_id: Omittable[int] = Field(None, alias="migrateToQueueId")
+    migrate_to_queue_id: Omittable[int] = Field(default=None, alias="migrateToQueueId")
     """Optional: migrate all reports to this queue. If not specified, reports will be set to
     unassigned (-1).
     """
@@ -32,5 +32,5 @@ class Input(LexModel):
 
 class Output(LexModel):
     deleted: bool
-    reports_migrated: Omittable[int] = Field(None, alias="reportsMigrated")
+    reports_migrated: Omittable[int] = Field(default=None, alias="reportsMigrated")
     """Number of reports that were migrated (if migration occurred)"""

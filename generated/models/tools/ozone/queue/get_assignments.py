@@ -26,13 +26,13 @@ NSID: Final = "tools.ozone.queue.getAssignments"
 
 
 class Params(LexModel):
-    only_active: bool = Field(True, alias="onlyActive")
+    only_active: bool = Field(default=True, alias="onlyActive")
     """When true, only returns active assignments."""
-    queue_ids: Omittable[list[int]] = Field(None, alias="queueIds")
+    queue_ids: Omittable[list[int]] = Field(default=None, alias="queueIds")
     """If specified, returns assignments for these queues only."""
     dids: Omittable[list[formats.Did]] = None
     """If specified, returns assignments for these moderators only."""
-    limit: int = Field(50, ge=1, le=100)
+    limit: int = Field(default=50, ge=1, le=100)
     cursor: Omittable[str] = None
 
 

@@ -27,15 +27,15 @@ NSID: Final = "tools.ozone.queue.listQueues"
 class Params(LexModel):
     enabled: Omittable[bool] = None
     """Filter by enabled status. If not specified, returns all queues."""
-    subject_type: Omittable[str] = Field(None, alias="subjectType")
+    subject_type: Omittable[str] = Field(default=None, alias="subjectType")
     """Filter queues that handle this subject type ('account', 'record', 'message', or
     'conversation').
     """
     collection: Omittable[str] = None
     """Filter queues by collection name (e.g. 'app.bsky.feed.post')."""
-    report_types: Omittable[list[str]] = Field(None, alias="reportTypes", max_length=10)
+    report_types: Omittable[list[str]] = Field(default=None, alias="reportTypes", max_length=10)
     """Filter queues that handle any of these report reason types."""
-    limit: int = Field(50, ge=1, le=100)
+    limit: int = Field(default=50, ge=1, le=100)
     cursor: Omittable[str] = None
 
 

@@ -35,7 +35,7 @@ class Input(LexModel):
     """Enable or disable the queue"""
     description: Omittable[str] = None
     """Optional description of the queue"""
-    recommended_policies: Omittable[list[str]] = Field(None, alias="recommendedPolicies")
+    recommended_policies: Omittable[list[str]] = Field(default=None, alias="recommendedPolicies")
     """Policy keys to recommend when actioning reports in this queue"""
 
 

@@ -31,13 +31,13 @@ NSID: Final = "tools.ozone.report.assignModerator"
 class Input(LexModel):
     report_id: int = Field(alias="reportId")
     """The ID of the report to assign."""
-    queue_id: Omittable[int] = Field(None, alias="queueId")
+    queue_id: Omittable[int] = Field(default=None, alias="queueId")
     """Optional queue ID to associate the assignment with. If not provided and the report has been
     assigned on a queue before, it will stay on that queue.
     """
     did: Omittable[formats.Did] = None
     """DID to be assigned. Defaults to the caller's DID. Admins may assign to any moderator."""
-    is_permanent: Omittable[bool] = Field(None, alias="isPermanent")
+    is_permanent: Omittable[bool] = Field(default=None, alias="isPermanent")
     """When true, the assignment has no expiry (endAt is null). Throws AlreadyAssigned if another
     user already has a permanent assignment on this report.
     """

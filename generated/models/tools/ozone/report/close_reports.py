@@ -32,13 +32,13 @@ class Input(LexModel):
     """Subject DID (account-level reports) or AT-URI (record-level reports) whose reports should be
     closed.
     """
-    report_types: Omittable[list[str]] = Field(None, alias="reportTypes")
+    report_types: Omittable[list[str]] = Field(default=None, alias="reportTypes")
     """If specified, only reports of the given report types (fully qualified reason NSIDs) are
     closed. When omitted, all non-closed reports on the subject are targeted.
     """
-    internal_note: Omittable[str] = Field(None, alias="internalNote")
+    internal_note: Omittable[str] = Field(default=None, alias="internalNote")
     """Optional moderator-only note recorded on each close activity. Not visible to reporters."""
-    is_automated: bool = Field(False, alias="isAutomated")
+    is_automated: bool = Field(default=False, alias="isAutomated")
     """Set true when this action is triggered by an automated process. Defaults to false."""
 
 

@@ -33,20 +33,20 @@ NSID: Final = "tools.ozone.report.createActivity"
 
 
 class Input(LexModel):
-    report_id: Omittable[int] = Field(None, alias="reportId")
+    report_id: Omittable[int] = Field(default=None, alias="reportId")
     """ID of the report to record activity on. Exactly one of reportId or eventId must be provided.
     """
-    event_id: Omittable[int] = Field(None, alias="eventId")
+    event_id: Omittable[int] = Field(default=None, alias="eventId")
     """ID of the report moderation event. Resolves to the report created from that event. Exactly
     one of reportId or eventId must be provided.
     """
     activity: InputActivity
     """The type of activity to record."""
-    internal_note: Omittable[str] = Field(None, alias="internalNote")
+    internal_note: Omittable[str] = Field(default=None, alias="internalNote")
     """Optional moderator-only note. Not visible to reporters."""
-    public_note: Omittable[str] = Field(None, alias="publicNote")
+    public_note: Omittable[str] = Field(default=None, alias="publicNote")
     """Optional public-facing note, potentially visible to the reporter."""
-    is_automated: bool = Field(False, alias="isAutomated")
+    is_automated: bool = Field(default=False, alias="isAutomated")
     """Set true when this activity is triggered by an automated process. Defaults to false."""
 
 

@@ -220,9 +220,9 @@ class AssignmentActivity(LexModel):
     """Activity recording a moderator being assigned to a report."""
 
     py_type: Literal["tools.ozone.report.defs#assignmentActivity"] = Field(
-        "tools.ozone.report.defs#assignmentActivity", alias="$type"
+        default="tools.ozone.report.defs#assignmentActivity", alias="$type"
     )
-    previous_status: Omittable[str] = Field(None, alias="previousStatus")
+    previous_status: Omittable[str] = Field(default=None, alias="previousStatus")
     """The report's status before this activity. Populated automatically from the report row; not
     required in input.
     """
@@ -230,7 +230,7 @@ class AssignmentActivity(LexModel):
 
 class AssignmentView(LexModel):
     py_type: Literal["tools.ozone.report.defs#assignmentView"] = Field(
-        "tools.ozone.report.defs#assignmentView", alias="$type"
+        default="tools.ozone.report.defs#assignmentView", alias="$type"
     )
     id: int
     did: formats.Did
@@ -239,16 +239,16 @@ class AssignmentView(LexModel):
     queue: Omittable[tools_ozone_queue_defs.QueueView] = None
     report_id: int = Field(alias="reportId")
     start_at: formats.Datetime = Field(alias="startAt")
-    end_at: Omittable[formats.Datetime] = Field(None, alias="endAt")
+    end_at: Omittable[formats.Datetime] = Field(default=None, alias="endAt")
 
 
 class CloseActivity(LexModel):
     """Activity recording a report being closed."""
 
     py_type: Literal["tools.ozone.report.defs#closeActivity"] = Field(
-        "tools.ozone.report.defs#closeActivity", alias="$type"
+        default="tools.ozone.report.defs#closeActivity", alias="$type"
     )
-    previous_status: Omittable[str] = Field(None, alias="previousStatus")
+    previous_status: Omittable[str] = Field(default=None, alias="previousStatus")
     """The report's status before this activity. Populated automatically from the report row; not
     required in input.
     """
@@ -258,9 +258,9 @@ class EscalationActivity(LexModel):
     """Activity recording a report being escalated."""
 
     py_type: Literal["tools.ozone.report.defs#escalationActivity"] = Field(
-        "tools.ozone.report.defs#escalationActivity", alias="$type"
+        default="tools.ozone.report.defs#escalationActivity", alias="$type"
     )
-    previous_status: Omittable[str] = Field(None, alias="previousStatus")
+    previous_status: Omittable[str] = Field(default=None, alias="previousStatus")
     """The report's status before this activity. Populated automatically from the report row; not
     required in input.
     """
@@ -270,25 +270,25 @@ class HistoricalStats(LexModel):
     """A single daily snapshot of report statistics for a calendar date."""
 
     py_type: Literal["tools.ozone.report.defs#historicalStats"] = Field(
-        "tools.ozone.report.defs#historicalStats", alias="$type"
+        default="tools.ozone.report.defs#historicalStats", alias="$type"
     )
     date: str
     """The calendar date this snapshot covers (YYYY-MM-DD)."""
-    computed_at: Omittable[formats.Datetime] = Field(None, alias="computedAt")
+    computed_at: Omittable[formats.Datetime] = Field(default=None, alias="computedAt")
     """When this snapshot was last computed."""
-    pending_count: Omittable[int] = Field(None, alias="pendingCount")
+    pending_count: Omittable[int] = Field(default=None, alias="pendingCount")
     """Number of reports not closed at time of computation."""
-    actioned_count: Omittable[int] = Field(None, alias="actionedCount")
+    actioned_count: Omittable[int] = Field(default=None, alias="actionedCount")
     """Number of reports closed during this day."""
-    escalated_count: Omittable[int] = Field(None, alias="escalatedCount")
+    escalated_count: Omittable[int] = Field(default=None, alias="escalatedCount")
     """Number of reports escalated during this day."""
-    inbound_count: Omittable[int] = Field(None, alias="inboundCount")
+    inbound_count: Omittable[int] = Field(default=None, alias="inboundCount")
     """Reports received during this day."""
-    action_rate: Omittable[int] = Field(None, alias="actionRate")
+    action_rate: Omittable[int] = Field(default=None, alias="actionRate")
     """Percentage of reports actioned (actionedCount / inboundCount * 100), rounded to nearest
     integer.
     """
-    avg_handling_time_sec: Omittable[int] = Field(None, alias="avgHandlingTimeSec")
+    avg_handling_time_sec: Omittable[int] = Field(default=None, alias="avgHandlingTimeSec")
     """Average time in seconds from report creation (or moderator assignment) to close."""
 
 
@@ -298,23 +298,23 @@ class LiveStats(LexModel):
     """
 
     py_type: Literal["tools.ozone.report.defs#liveStats"] = Field(
-        "tools.ozone.report.defs#liveStats", alias="$type"
+        default="tools.ozone.report.defs#liveStats", alias="$type"
     )
-    pending_count: Omittable[int] = Field(None, alias="pendingCount")
+    pending_count: Omittable[int] = Field(default=None, alias="pendingCount")
     """Number of reports currently not closed."""
-    actioned_count: Omittable[int] = Field(None, alias="actionedCount")
+    actioned_count: Omittable[int] = Field(default=None, alias="actionedCount")
     """Number of reports closed today."""
-    escalated_count: Omittable[int] = Field(None, alias="escalatedCount")
+    escalated_count: Omittable[int] = Field(default=None, alias="escalatedCount")
     """Number of reports escalated today."""
-    inbound_count: Omittable[int] = Field(None, alias="inboundCount")
+    inbound_count: Omittable[int] = Field(default=None, alias="inboundCount")
     """Reports received today."""
-    action_rate: Omittable[int] = Field(None, alias="actionRate")
+    action_rate: Omittable[int] = Field(default=None, alias="actionRate")
     """Percentage of reports actioned (actionedCount / inboundCount * 100), rounded to nearest
     integer.
     """
-    avg_handling_time_sec: Omittable[int] = Field(None, alias="avgHandlingTimeSec")
+    avg_handling_time_sec: Omittable[int] = Field(default=None, alias="avgHandlingTimeSec")
     """Average time in seconds from report creation (or moderator assignment) to close."""
-    last_updated: Omittable[formats.Datetime] = Field(None, alias="lastUpdated")
+    last_updated: Omittable[formats.Datetime] = Field(default=None, alias="lastUpdated")
     """When these statistics were last computed."""
 
 
@@ -324,7 +324,7 @@ class NoteActivity(LexModel):
     """
 
     py_type: Literal["tools.ozone.report.defs#noteActivity"] = Field(
-        "tools.ozone.report.defs#noteActivity", alias="$type"
+        default="tools.ozone.report.defs#noteActivity", alias="$type"
     )
 
 
@@ -332,9 +332,9 @@ class QueueActivity(LexModel):
     """Activity recording a report being routed to a queue."""
 
     py_type: Literal["tools.ozone.report.defs#queueActivity"] = Field(
-        "tools.ozone.report.defs#queueActivity", alias="$type"
+        default="tools.ozone.report.defs#queueActivity", alias="$type"
     )
-    previous_status: Omittable[str] = Field(None, alias="previousStatus")
+    previous_status: Omittable[str] = Field(default=None, alias="previousStatus")
     """The report's status before this activity. Populated automatically from the report row; not
     required in input.
     """
@@ -346,9 +346,9 @@ class ReopenActivity(LexModel):
     """
 
     py_type: Literal["tools.ozone.report.defs#reopenActivity"] = Field(
-        "tools.ozone.report.defs#reopenActivity", alias="$type"
+        default="tools.ozone.report.defs#reopenActivity", alias="$type"
     )
-    previous_status: Omittable[str] = Field(None, alias="previousStatus")
+    previous_status: Omittable[str] = Field(default=None, alias="previousStatus")
     """The report's status before this activity. Populated automatically from the report row; not
     required in input.
     """
@@ -358,7 +358,7 @@ class ReportActivityView(LexModel):
     """A single activity entry on a report."""
 
     py_type: Literal["tools.ozone.report.defs#reportActivityView"] = Field(
-        "tools.ozone.report.defs#reportActivityView", alias="$type"
+        default="tools.ozone.report.defs#reportActivityView", alias="$type"
     )
     id: int
     """Activity ID"""
@@ -366,9 +366,9 @@ class ReportActivityView(LexModel):
     """ID of the report this activity belongs to"""
     activity: ReportActivityViewActivity
     """The typed activity object describing what occurred."""
-    internal_note: Omittable[str] = Field(None, alias="internalNote")
+    internal_note: Omittable[str] = Field(default=None, alias="internalNote")
     """Optional moderator-only note. Not visible to reporters."""
-    public_note: Omittable[str] = Field(None, alias="publicNote")
+    public_note: Omittable[str] = Field(default=None, alias="publicNote")
     """Optional public note, potentially visible to the reporter."""
     meta: Omittable[UnknownObject] = None
     """Extensible JSON payload for loose activity-specific metadata (e.g. assignmentId)."""
@@ -390,7 +390,7 @@ class ReportAssignment(LexModel):
     """Information about the moderator currently assigned to a report."""
 
     py_type: Literal["tools.ozone.report.defs#reportAssignment"] = Field(
-        "tools.ozone.report.defs#reportAssignment", alias="$type"
+        default="tools.ozone.report.defs#reportAssignment", alias="$type"
     )
     did: formats.Did
     """DID of the assigned moderator"""
@@ -402,7 +402,7 @@ class ReportAssignment(LexModel):
 
 class ReportView(LexModel):
     py_type: Literal["tools.ozone.report.defs#reportView"] = Field(
-        "tools.ozone.report.defs#reportView", alias="$type"
+        default="tools.ozone.report.defs#reportView", alias="$type"
     )
     id: int
     """Report ID"""
@@ -422,33 +422,33 @@ class ReportView(LexModel):
     """Comment provided by the reporter"""
     created_at: formats.Datetime = Field(alias="createdAt")
     """When the report was created"""
-    updated_at: Omittable[formats.Datetime] = Field(None, alias="updatedAt")
+    updated_at: Omittable[formats.Datetime] = Field(default=None, alias="updatedAt")
     """When the report was last updated"""
-    queued_at: Omittable[formats.Datetime] = Field(None, alias="queuedAt")
+    queued_at: Omittable[formats.Datetime] = Field(default=None, alias="queuedAt")
     """When the report was assigned to its current queue"""
-    action_event_ids: Omittable[list[int]] = Field(None, alias="actionEventIds")
+    action_event_ids: Omittable[list[int]] = Field(default=None, alias="actionEventIds")
     """Array of moderation event IDs representing actions taken on this report (sorted DESC, most
     recent first)
     """
     actions: Omittable[list[tools_ozone_moderation_defs.ModEventView]] = None
     """Optional: expanded action events"""
-    action_note: Omittable[str] = Field(None, alias="actionNote")
+    action_note: Omittable[str] = Field(default=None, alias="actionNote")
     """Note sent to reporter when report was actioned"""
     subject_status: Omittable[tools_ozone_moderation_defs.SubjectStatusView] = Field(
-        None, alias="subjectStatus"
+        default=None, alias="subjectStatus"
     )
     """Current status of the reported subject"""
-    related_report_count: Omittable[int] = Field(None, alias="relatedReportCount")
+    related_report_count: Omittable[int] = Field(default=None, alias="relatedReportCount")
     """Number of other pending reports on the same subject"""
     assignment: Omittable[ReportAssignment] = None
     """Information about moderator currently assigned to this report (if any)"""
     queue: Omittable[tools_ozone_queue_defs.QueueView] = None
     """The queue this report is assigned to (if any)"""
-    is_muted: Omittable[bool] = Field(None, alias="isMuted")
+    is_muted: Omittable[bool] = Field(default=None, alias="isMuted")
     """Whether this report is muted. A report is muted if the reporter was muted or the subject was
     muted at the time the report was created.
     """
-    is_automated: bool = Field(False, alias="isAutomated")
+    is_automated: bool = Field(default=False, alias="isAutomated")
     """Whether this report was emitted by automated tooling."""
 
 

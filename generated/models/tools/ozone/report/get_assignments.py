@@ -26,13 +26,13 @@ NSID: Final = "tools.ozone.report.getAssignments"
 
 
 class Params(LexModel):
-    only_active: bool = Field(True, alias="onlyActive")
+    only_active: bool = Field(default=True, alias="onlyActive")
     """When true, only returns active assignments."""
-    report_ids: Omittable[list[int]] = Field(None, alias="reportIds", max_length=50)
+    report_ids: Omittable[list[int]] = Field(default=None, alias="reportIds", max_length=50)
     """If specified, returns assignments for these reports only."""
-    dids: Omittable[list[formats.Did]] = Field(None, max_length=50)
+    dids: Omittable[list[formats.Did]] = Field(default=None, max_length=50)
     """If specified, returns assignments for these moderators only."""
-    limit: int = Field(50, ge=1, le=100)
+    limit: int = Field(default=50, ge=1, le=100)
     cursor: Omittable[str] = None
 
 

@@ -28,17 +28,17 @@ NSID: Final = "tools.ozone.report.getHistoricalStats"
 
 
 class Params(LexModel):
-    queue_id: Omittable[int] = Field(None, alias="queueId")
+    queue_id: Omittable[int] = Field(default=None, alias="queueId")
     """Filter stats by queue. Use -1 for unqueued reports."""
-    moderator_did: Omittable[formats.Did] = Field(None, alias="moderatorDid")
+    moderator_did: Omittable[formats.Did] = Field(default=None, alias="moderatorDid")
     """Filter stats by moderator DID."""
-    report_types: Omittable[list[str]] = Field(None, alias="reportTypes")
+    report_types: Omittable[list[str]] = Field(default=None, alias="reportTypes")
     """Filter stats by report types."""
-    start_date: Omittable[formats.Datetime] = Field(None, alias="startDate")
+    start_date: Omittable[formats.Datetime] = Field(default=None, alias="startDate")
     """Earliest date to include (inclusive)."""
-    end_date: Omittable[formats.Datetime] = Field(None, alias="endDate")
+    end_date: Omittable[formats.Datetime] = Field(default=None, alias="endDate")
     """Latest date to include (inclusive)."""
-    limit: int = Field(30, ge=1, le=100)
+    limit: int = Field(default=30, ge=1, le=100)
     """Maximum number of entries to return."""
     cursor: Omittable[str] = None
     """Pagination cursor."""

@@ -28,11 +28,11 @@ NSID: Final = "tools.ozone.report.getLiveStats"
 
 
 class Params(LexModel):
-    queue_id: Omittable[int] = Field(None, alias="queueId")
+    queue_id: Omittable[int] = Field(default=None, alias="queueId")
     """Filter stats by queue. Use -1 for unqueued reports."""
-    moderator_did: Omittable[formats.Did] = Field(None, alias="moderatorDid")
+    moderator_did: Omittable[formats.Did] = Field(default=None, alias="moderatorDid")
     """Filter stats by moderator DID."""
-    report_types: Omittable[list[str]] = Field(None, alias="reportTypes")
+    report_types: Omittable[list[str]] = Field(default=None, alias="reportTypes")
     """Filter stats by report types."""
 
 

@@ -27,7 +27,7 @@ NSID: Final = "tools.ozone.report.listActivities"
 class Params(LexModel):
     report_id: int = Field(alias="reportId")
     """ID of the report whose activities to list"""
-    limit: int = Field(50, ge=1, le=100)
+    limit: int = Field(default=50, ge=1, le=100)
     cursor: Omittable[str] = None
 
 

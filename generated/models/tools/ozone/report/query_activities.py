@@ -28,16 +28,16 @@ NSID: Final = "tools.ozone.report.queryActivities"
 
 
 class Params(LexModel):
-    activity_types: Omittable[list[str]] = Field(None, alias="activityTypes")
+    activity_types: Omittable[list[str]] = Field(default=None, alias="activityTypes")
     """Filter to specific activity types (e.g. closeActivity, escalationActivity). If omitted, all
     types are returned.
     """
-    created_after: Omittable[formats.Datetime] = Field(None, alias="createdAfter")
+    created_after: Omittable[formats.Datetime] = Field(default=None, alias="createdAfter")
     """Retrieve activities created at or after a given timestamp"""
-    created_before: Omittable[formats.Datetime] = Field(None, alias="createdBefore")
+    created_before: Omittable[formats.Datetime] = Field(default=None, alias="createdBefore")
     """Retrieve activities created at or before a given timestamp"""
-    sort_direction: Literal["asc", "desc"] = Field("desc", alias="sortDirection")
-    limit: int = Field(50, ge=1, le=100)
+    sort_direction: Literal["asc", "desc"] = Field(default="desc", alias="sortDirection")
+    limit: int = Field(default=50, ge=1, le=100)
     cursor: Omittable[str] = None
     """Cursor of the form `<createdAtMs>::<activityId>`."""
 

@@ -30,9 +30,9 @@ NSID: Final = "tools.ozone.report.queryReports"
 
 
 class Params(LexModel):
-    queue_id: Omittable[int] = Field(None, alias="queueId")
+    queue_id: Omittable[int] = Field(default=None, alias="queueId")
     """Filter by queue ID. Use -1 for unassigned reports."""
-    report_types: Omittable[list[str]] = Field(None, alias="reportTypes")
+    report_types: Omittable[list[str]] = Field(default=None, alias="reportTypes")
     """Filter by report types (fully qualified string in the format of
     com.atproto.moderation.defs#reason<name>).
     """
@@ -45,25 +45,25 @@ class Params(LexModel):
     `subject` (which scopes to a specific account or record), this returns all reports tied to
     the DID across both account-level and record-level subjects.
     """
-    subject_type: Omittable[str] = Field(None, alias="subjectType")
+    subject_type: Omittable[str] = Field(default=None, alias="subjectType")
     """If specified, reports of the given subject type will be returned."""
-    collections: Omittable[list[formats.Nsid]] = Field(None, max_length=20)
+    collections: Omittable[list[formats.Nsid]] = Field(default=None, max_length=20)
     """If specified, reports where the subject belongs to the given collections will be returned.
     When subjectType is set to 'account', this will be ignored.
     """
-    reported_after: Omittable[formats.Datetime] = Field(None, alias="reportedAfter")
+    reported_after: Omittable[formats.Datetime] = Field(default=None, alias="reportedAfter")
     """Retrieve reports created after a given timestamp"""
-    reported_before: Omittable[formats.Datetime] = Field(None, alias="reportedBefore")
+    reported_before: Omittable[formats.Datetime] = Field(default=None, alias="reportedBefore")
     """Retrieve reports created before a given timestamp"""
-    is_muted: bool = Field(False, alias="isMuted")
+    is_muted: bool = Field(default=False, alias="isMuted")
     """Filter by muted status. true returns only muted reports, false returns only unmuted reports.
     Defaults to false.
     """
-    assigned_to: Omittable[formats.Did] = Field(None, alias="assignedTo")
+    assigned_to: Omittable[formats.Did] = Field(default=None, alias="assignedTo")
     """Filter by the DID of the moderator permanently assigned to the report."""
-    sort_field: Literal["createdAt", "updatedAt"] = Field("createdAt", alias="sortField")
-    sort_direction: Literal["asc", "desc"] = Field("desc", alias="sortDirection")
-    limit: int = Field(50, ge=1, le=100)
+    sort_field: Literal["createdAt", "updatedAt"] = Field(default="createdAt", alias="sortField")
+    sort_direction: Literal["asc", "desc"] = Field(default="desc", alias="sortDirection")
+    limit: int = Field(default=50, ge=1, le=100)
     cursor: Omittable[str] = None
 
 

@@ -28,7 +28,7 @@ class Input(LexModel):
     """Start date for recomputation, inclusive (YYYY-MM-DD)."""
     end_date: str = Field(alias="endDate")
     """End date for recomputation, inclusive (YYYY-MM-DD)."""
-    queue_ids: Omittable[list[int]] = Field(None, alias="queueIds")
+    queue_ids: Omittable[list[int]] = Field(default=None, alias="queueIds")
     """Optional list of queue IDs to recompute. Omit to recompute all groups."""
 
 

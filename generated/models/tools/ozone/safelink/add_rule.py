@@ -36,7 +36,7 @@ class Input(LexModel):
     reason: tools_ozone_safelink_defs.ReasonType
     comment: Omittable[str] = None
     """Optional comment about the decision"""
-    created_by: Omittable[formats.Did] = Field(None, alias="createdBy")
+    created_by: Omittable[formats.Did] = Field(default=None, alias="createdBy")
     """Author DID. Only respected when using admin auth"""
 
 

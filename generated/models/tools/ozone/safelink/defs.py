@@ -36,7 +36,7 @@ class Event(LexModel):
     """An event for URL safety decisions"""
 
     py_type: Literal["tools.ozone.safelink.defs#event"] = Field(
-        "tools.ozone.safelink.defs#event", alias="$type"
+        default="tools.ozone.safelink.defs#event", alias="$type"
     )
     id: int
     """Auto-incrementing row ID"""
@@ -57,7 +57,7 @@ class UrlRule(LexModel):
     """Input for creating a URL safety rule"""
 
     py_type: Literal["tools.ozone.safelink.defs#urlRule"] = Field(
-        "tools.ozone.safelink.defs#urlRule", alias="$type"
+        default="tools.ozone.safelink.defs#urlRule", alias="$type"
     )
     url: str
     """The URL or domain to apply the rule to"""

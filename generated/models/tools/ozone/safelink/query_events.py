@@ -28,13 +28,13 @@ NSID: Final = "tools.ozone.safelink.queryEvents"
 class Input(LexModel):
     cursor: Omittable[str] = None
     """Cursor for pagination"""
-    limit: int = Field(50, ge=1, le=100)
+    limit: int = Field(default=50, ge=1, le=100)
     """Maximum number of results to return"""
     urls: Omittable[list[str]] = None
     """Filter by specific URLs or domains"""
-    pattern_type: Omittable[str] = Field(None, alias="patternType")
+    pattern_type: Omittable[str] = Field(default=None, alias="patternType")
     """Filter by pattern type"""
-    sort_direction: str = Field("desc", alias="sortDirection")
+    sort_direction: str = Field(default="desc", alias="sortDirection")
     """Sort direction"""
 
 

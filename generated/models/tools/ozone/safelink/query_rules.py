@@ -29,19 +29,19 @@ NSID: Final = "tools.ozone.safelink.queryRules"
 class Input(LexModel):
     cursor: Omittable[str] = None
     """Cursor for pagination"""
-    limit: int = Field(50, ge=1, le=100)
+    limit: int = Field(default=50, ge=1, le=100)
     """Maximum number of results to return"""
     urls: Omittable[list[str]] = None
     """Filter by specific URLs or domains"""
-    pattern_type: Omittable[str] = Field(None, alias="patternType")
+    pattern_type: Omittable[str] = Field(default=None, alias="patternType")
     """Filter by pattern type"""
     actions: Omittable[list[str]] = None
     """Filter by action types"""
     reason: Omittable[str] = None
     """Filter by reason type"""
-    created_by: Omittable[formats.Did] = Field(None, alias="createdBy")
+    created_by: Omittable[formats.Did] = Field(default=None, alias="createdBy")
     """Filter by rule creator"""
-    sort_direction: str = Field("desc", alias="sortDirection")
+    sort_direction: str = Field(default="desc", alias="sortDirection")
     """Sort direction"""
 
 

@@ -33,7 +33,7 @@ class Input(LexModel):
     pattern: tools_ozone_safelink_defs.PatternType
     comment: Omittable[str] = None
     """Optional comment about why the rule is being removed"""
-    created_by: Omittable[formats.Did] = Field(None, alias="createdBy")
+    created_by: Omittable[formats.Did] = Field(default=None, alias="createdBy")
     """Optional DID of the user. Only respected when using admin auth."""
 
 

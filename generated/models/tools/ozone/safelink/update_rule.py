@@ -35,7 +35,7 @@ class Input(LexModel):
     reason: tools_ozone_safelink_defs.ReasonType
     comment: Omittable[str] = None
     """Optional comment about the update"""
-    created_by: Omittable[formats.Did] = Field(None, alias="createdBy")
+    created_by: Omittable[formats.Did] = Field(default=None, alias="createdBy")
     """Optional DID to credit as the creator. Only respected for admin_token authentication."""
 
 

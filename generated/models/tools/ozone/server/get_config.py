@@ -29,23 +29,23 @@ NSID: Final = "tools.ozone.server.getConfig"
 class Output(LexModel):
     appview: Omittable[ServiceConfig] = None
     pds: Omittable[ServiceConfig] = None
-    blob_divert: Omittable[ServiceConfig] = Field(None, alias="blobDivert")
+    blob_divert: Omittable[ServiceConfig] = Field(default=None, alias="blobDivert")
     chat: Omittable[ServiceConfig] = None
     viewer: Omittable[ViewerConfig] = None
-    verifier_did: Omittable[formats.Did] = Field(None, alias="verifierDid")
+    verifier_did: Omittable[formats.Did] = Field(default=None, alias="verifierDid")
     """The did of the verifier used for verification."""
 
 
 class ServiceConfig(LexModel):
     py_type: Literal["tools.ozone.server.getConfig#serviceConfig"] = Field(
-        "tools.ozone.server.getConfig#serviceConfig", alias="$type"
+        default="tools.ozone.server.getConfig#serviceConfig", alias="$type"
     )
     url: Omittable[formats.Uri] = None
 
 
 class ViewerConfig(LexModel):
     py_type: Literal["tools.ozone.server.getConfig#viewerConfig"] = Field(
-        "tools.ozone.server.getConfig#viewerConfig", alias="$type"
+        default="tools.ozone.server.getConfig#viewerConfig", alias="$type"
     )
     role: Omittable[str] = None
 

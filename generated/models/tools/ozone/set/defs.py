@@ -25,7 +25,9 @@ NSID: Final = "tools.ozone.set.defs"
 
 
 class Set(LexModel):
-    py_type: Literal["tools.ozone.set.defs#set"] = Field("tools.ozone.set.defs#set", alias="$type")
+    py_type: Literal["tools.ozone.set.defs#set"] = Field(
+        default="tools.ozone.set.defs#set", alias="$type"
+    )
     name: Annotated[str, StringLimits(min_length=3, max_length=128)]
     description: Omittable[Annotated[str, StringLimits(max_length=10240, max_graphemes=1024)]] = (
         None
@@ -34,7 +36,7 @@ class Set(LexModel):
 
 class SetView(LexModel):
     py_type: Literal["tools.ozone.set.defs#setView"] = Field(
-        "tools.ozone.set.defs#setView", alias="$type"
+        default="tools.ozone.set.defs#setView", alias="$type"
     )
     name: Annotated[str, StringLimits(min_length=3, max_length=128)]
     description: Omittable[Annotated[str, StringLimits(max_length=10240, max_graphemes=1024)]] = (

@@ -28,7 +28,7 @@ NSID: Final = "tools.ozone.set.getValues"
 
 class Params(LexModel):
     name: str
-    limit: int = Field(100, ge=1, le=1000)
+    limit: int = Field(default=100, ge=1, le=1000)
     cursor: Omittable[str] = None
 
 

@@ -25,11 +25,11 @@ NSID: Final = "tools.ozone.set.querySets"
 
 
 class Params(LexModel):
-    limit: int = Field(50, ge=1, le=100)
+    limit: int = Field(default=50, ge=1, le=100)
     cursor: Omittable[str] = None
-    name_prefix: Omittable[str] = Field(None, alias="namePrefix")
-    sort_by: Literal["name", "createdAt", "updatedAt"] = Field("name", alias="sortBy")
-    sort_direction: Literal["asc", "desc"] = Field("asc", alias="sortDirection")
+    name_prefix: Omittable[str] = Field(default=None, alias="namePrefix")
+    sort_by: Literal["name", "createdAt", "updatedAt"] = Field(default="name", alias="sortBy")
+    sort_direction: Literal["asc", "desc"] = Field(default="asc", alias="sortDirection")
     """Defaults to ascending order of name field."""
 
 

@@ -27,7 +27,7 @@ NSID: Final = "tools.ozone.setting.defs"
 
 class Option(LexModel):
     py_type: Literal["tools.ozone.setting.defs#option"] = Field(
-        "tools.ozone.setting.defs#option", alias="$type"
+        default="tools.ozone.setting.defs#option", alias="$type"
     )
     key: formats.Nsid
     did: formats.Did
@@ -35,9 +35,9 @@ class Option(LexModel):
     description: Omittable[Annotated[str, StringLimits(max_length=10240, max_graphemes=1024)]] = (
         None
     )
-    created_at: Omittable[formats.Datetime] = Field(None, alias="createdAt")
-    updated_at: Omittable[formats.Datetime] = Field(None, alias="updatedAt")
-    manager_role: Omittable[str] = Field(None, alias="managerRole")
+    created_at: Omittable[formats.Datetime] = Field(default=None, alias="createdAt")
+    updated_at: Omittable[formats.Datetime] = Field(default=None, alias="updatedAt")
+    manager_role: Omittable[str] = Field(default=None, alias="managerRole")
     scope: str
     created_by: formats.Did = Field(alias="createdBy")
     last_updated_by: formats.Did = Field(alias="lastUpdatedBy")

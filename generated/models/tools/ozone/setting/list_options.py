@@ -27,12 +27,12 @@ NSID: Final = "tools.ozone.setting.listOptions"
 
 
 class Params(LexModel):
-    limit: int = Field(50, ge=1, le=100)
+    limit: int = Field(default=50, ge=1, le=100)
     cursor: Omittable[str] = None
     scope: str = "instance"
     prefix: Omittable[str] = None
     """Filter keys by prefix"""
-    keys: Omittable[list[formats.Nsid]] = Field(None, max_length=100)
+    keys: Omittable[list[formats.Nsid]] = Field(default=None, max_length=100)
     """Filter for only the specified keys. Ignored if prefix is provided"""
 
 

@@ -32,7 +32,7 @@ class Input(LexModel):
     scope: str
     value: UnknownObject
     description: Omittable[Annotated[str, StringLimits(max_length=2000)]] = None
-    manager_role: Omittable[str] = Field(None, alias="managerRole")
+    manager_role: Omittable[str] = Field(default=None, alias="managerRole")
 
 
 class Output(LexModel):

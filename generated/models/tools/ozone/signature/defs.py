@@ -22,7 +22,7 @@ NSID: Final = "tools.ozone.signature.defs"
 
 class SigDetail(LexModel):
     py_type: Literal["tools.ozone.signature.defs#sigDetail"] = Field(
-        "tools.ozone.signature.defs#sigDetail", alias="$type"
+        default="tools.ozone.signature.defs#sigDetail", alias="$type"
     )
     property: str
     value: str

@@ -31,7 +31,7 @@ NSID: Final = "tools.ozone.signature.findRelatedAccounts"
 class Params(LexModel):
     did: formats.Did
     cursor: Omittable[str] = None
-    limit: int = Field(50, ge=1, le=100)
+    limit: int = Field(default=50, ge=1, le=100)
 
 
 class Output(LexModel):
@@ -41,7 +41,7 @@ class Output(LexModel):
 
 class RelatedAccount(LexModel):
     py_type: Literal["tools.ozone.signature.findRelatedAccounts#relatedAccount"] = Field(
-        "tools.ozone.signature.findRelatedAccounts#relatedAccount", alias="$type"
+        default="tools.ozone.signature.findRelatedAccounts#relatedAccount", alias="$type"
     )
     account: com_atproto_admin_defs.AccountView
     similarities: Omittable[list[tools_ozone_signature_defs.SigDetail]] = None

@@ -27,7 +27,7 @@ NSID: Final = "tools.ozone.signature.searchAccounts"
 class Params(LexModel):
     values: list[str]
     cursor: Omittable[str] = None
-    limit: int = Field(50, ge=1, le=100)
+    limit: int = Field(default=50, ge=1, le=100)
 
 
 class Output(LexModel):

@@ -43,14 +43,14 @@ ROLE_VERIFIER: Final = "tools.ozone.team.defs#roleVerifier"
 
 class Member(LexModel):
     py_type: Literal["tools.ozone.team.defs#member"] = Field(
-        "tools.ozone.team.defs#member", alias="$type"
+        default="tools.ozone.team.defs#member", alias="$type"
     )
     did: formats.Did
     disabled: Omittable[bool] = None
     profile: Omittable[app_bsky_actor_defs.ProfileViewDetailed] = None
-    created_at: Omittable[formats.Datetime] = Field(None, alias="createdAt")
-    updated_at: Omittable[formats.Datetime] = Field(None, alias="updatedAt")
-    last_updated_by: Omittable[str] = Field(None, alias="lastUpdatedBy")
+    created_at: Omittable[formats.Datetime] = Field(default=None, alias="createdAt")
+    updated_at: Omittable[formats.Datetime] = Field(default=None, alias="updatedAt")
+    last_updated_by: Omittable[str] = Field(default=None, alias="lastUpdatedBy")
     role: str
 
 

@@ -28,7 +28,7 @@ class Params(LexModel):
     q: Omittable[str] = None
     disabled: Omittable[bool] = None
     roles: Omittable[list[str]] = None
-    limit: int = Field(50, ge=1, le=100)
+    limit: int = Field(default=50, ge=1, le=100)
     cursor: Omittable[str] = None
 
 

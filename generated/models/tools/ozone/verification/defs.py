@@ -33,7 +33,7 @@ class VerificationView(LexModel):
     """Verification data for the associated subject."""
 
     py_type: Literal["tools.ozone.verification.defs#verificationView"] = Field(
-        "tools.ozone.verification.defs#verificationView", alias="$type"
+        default="tools.ozone.verification.defs#verificationView", alias="$type"
     )
     issuer: formats.Did
     """The user who issued this verification."""
@@ -53,18 +53,22 @@ class VerificationView(LexModel):
     """
     created_at: formats.Datetime = Field(alias="createdAt")
     """Timestamp when the verification was created."""
-    revoke_reason: Omittable[str] = Field(None, alias="revokeReason")
+    revoke_reason: Omittable[str] = Field(default=None, alias="revokeReason")
     """Describes the reason for revocation, also indicating that the verification is no longer
     valid.
     """
-    revoked_at: Omittable[formats.Datetime] = Field(None, alias="revokedAt")
+    revoked_at: Omittable[formats.Datetime] = Field(default=None, alias="revokedAt")
     """Timestamp when the verification was revoked."""
-    revoked_by: Omittable[formats.Did] = Field(None, alias="revokedBy")
+    revoked_by: Omittable[formats.Did] = Field(default=None, alias="revokedBy")
     """The user who revoked this verification."""
-    subject_profile: Omittable[VerificationViewSubjectProfile] = Field(None, alias="subjectProfile")
-    issuer_profile: Omittable[VerificationViewIssuerProfile] = Field(None, alias="issuerProfile")
-    subject_repo: Omittable[VerificationViewSubjectRepo] = Field(None, alias="subjectRepo")
-    issuer_repo: Omittable[VerificationViewIssuerRepo] = Field(None, alias="issuerRepo")
+    subject_profile: Omittable[VerificationViewSubjectProfile] = Field(
+        default=None, alias="subjectProfile"
+    )
+    issuer_profile: Omittable[VerificationViewIssuerProfile] = Field(
+        default=None, alias="issuerProfile"
+    )
+    subject_repo: Omittable[VerificationViewSubjectRepo] = Field(default=None, alias="subjectRepo")
+    issuer_repo: Omittable[VerificationViewIssuerRepo] = Field(default=None, alias="issuerRepo")
 
 
 VerificationViewSubjectProfile = TypeAliasType(

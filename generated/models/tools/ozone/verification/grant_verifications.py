@@ -44,7 +44,7 @@ class GrantError(LexModel):
     """Error object for failed verifications."""
 
     py_type: Literal["tools.ozone.verification.grantVerifications#grantError"] = Field(
-        "tools.ozone.verification.grantVerifications#grantError", alias="$type"
+        default="tools.ozone.verification.grantVerifications#grantError", alias="$type"
     )
     error: str
     """Error message describing the reason for failure."""
@@ -54,7 +54,7 @@ class GrantError(LexModel):
 
 class VerificationInput(LexModel):
     py_type: Literal["tools.ozone.verification.grantVerifications#verificationInput"] = Field(
-        "tools.ozone.verification.grantVerifications#verificationInput", alias="$type"
+        default="tools.ozone.verification.grantVerifications#verificationInput", alias="$type"
     )
     subject: formats.Did
     """The did of the subject being verified"""
@@ -62,7 +62,7 @@ class VerificationInput(LexModel):
     """Handle of the subject the verification applies to at the moment of verifying."""
     display_name: str = Field(alias="displayName")
     """Display name of the subject the verification applies to at the moment of verifying."""
-    created_at: Omittable[formats.Datetime] = Field(None, alias="createdAt")
+    created_at: Omittable[formats.Datetime] = Field(default=None, alias="createdAt")
     """Timestamp for verification record. Defaults to current time when not specified."""
 
 

@@ -29,19 +29,19 @@ NSID: Final = "tools.ozone.verification.listVerifications"
 class Params(LexModel):
     cursor: Omittable[str] = None
     """Pagination cursor"""
-    limit: int = Field(50, ge=1, le=100)
+    limit: int = Field(default=50, ge=1, le=100)
     """Maximum number of results to return"""
-    created_after: Omittable[formats.Datetime] = Field(None, alias="createdAfter")
+    created_after: Omittable[formats.Datetime] = Field(default=None, alias="createdAfter")
     """Filter to verifications created after this timestamp"""
-    created_before: Omittable[formats.Datetime] = Field(None, alias="createdBefore")
+    created_before: Omittable[formats.Datetime] = Field(default=None, alias="createdBefore")
     """Filter to verifications created before this timestamp"""
-    issuers: Omittable[list[formats.Did]] = Field(None, max_length=100)
+    issuers: Omittable[list[formats.Did]] = Field(default=None, max_length=100)
     """Filter to verifications from specific issuers"""
-    subjects: Omittable[list[formats.Did]] = Field(None, max_length=100)
+    subjects: Omittable[list[formats.Did]] = Field(default=None, max_length=100)
     """Filter to specific verified DIDs"""
-    sort_direction: Literal["asc", "desc"] = Field("desc", alias="sortDirection")
+    sort_direction: Literal["asc", "desc"] = Field(default="desc", alias="sortDirection")
     """Sort direction for creation date"""
-    is_revoked: Omittable[bool] = Field(None, alias="isRevoked")
+    is_revoked: Omittable[bool] = Field(default=None, alias="isRevoked")
     """Filter to verifications that are revoked or not. By default, includes both."""
 
 

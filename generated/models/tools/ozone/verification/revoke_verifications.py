@@ -30,7 +30,7 @@ class Input(LexModel):
     uris: list[formats.AtUri] = Field(max_length=100)
     """Array of verification record uris to revoke"""
     revoke_reason: Omittable[Annotated[str, StringLimits(max_length=1000)]] = Field(
-        None, alias="revokeReason"
+        default=None, alias="revokeReason"
     )
     """Reason for revoking the verification. This is optional and can be omitted if not needed."""
 
@@ -46,7 +46,7 @@ class RevokeError(LexModel):
     """Error object for failed revocations"""
 
     py_type: Literal["tools.ozone.verification.revokeVerifications#revokeError"] = Field(
-        "tools.ozone.verification.revokeVerifications#revokeError", alias="$type"
+        default="tools.ozone.verification.revokeVerifications#revokeError", alias="$type"
     )
     uri: formats.AtUri
     """The AT-URI of the verification record that failed to revoke."""

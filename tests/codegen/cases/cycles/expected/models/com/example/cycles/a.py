@@ -26,7 +26,7 @@ NSID: Final = "com.example.cycles.a"
 
 class Node(LexModel):
     py_type: Literal["com.example.cycles.a#node"] = Field(
-        "com.example.cycles.a#node", alias="$type"
+        default="com.example.cycles.a#node", alias="$type"
     )
     name: str
     peer: Omittable[com_example_cycles_b.Node] = None

@@ -27,10 +27,10 @@ NSID: Final = "com.example.cycles.b"
 
 class Node(LexModel):
     py_type: Literal["com.example.cycles.b#node"] = Field(
-        "com.example.cycles.b#node", alias="$type"
+        default="com.example.cycles.b#node", alias="$type"
     )
     back: Omittable[com_example_cycles_a.Node] = None
-    list_: Omittable[Nodes] = Field(None, alias="list")
+    list_: Omittable[Nodes] = Field(default=None, alias="list")
 
 
 NodesItem = TypeAliasType(

@@ -37,33 +37,33 @@ class Record(LexRecord):
     """Record key: ``literal:self``."""
 
     py_type: Literal["com.example.data.everything"] = Field(
-        "com.example.data.everything", alias="$type"
+        default="com.example.data.everything", alias="$type"
     )
     avatar: Omittable[
         Annotated[BlobRef, BlobConstraints(accept=("image/png", "image/jpeg"), max_size=1000000)]
     ] = None
     media: Omittable[Annotated[BlobRef, BlobConstraints(accept=("image/*", "video/mp4"))]] = None
-    any_blob: Omittable[BlobRef] = Field(None, alias="anyBlob")
+    any_blob: Omittable[BlobRef] = Field(default=None, alias="anyBlob")
     sig: Omittable[Annotated[Bytes, BytesLength(min_length=2, max_length=64)]] = None
     raw: Omittable[Bytes] = None
     link: Omittable[CidLink] = None
     payload: Omittable[UnknownObject] = None
-    count: Omittable[int] = Field(None, ge=-5, le=5)
+    count: Omittable[int] = Field(default=None, ge=-5, le=5)
     short: Omittable[
         Annotated[str, StringLimits(min_length=2, max_length=10, min_graphemes=1, max_graphemes=3)]
     ] = None
     list_: Omittable[list[Annotated[int, Field(ge=0)]]] = Field(
-        None, alias="list", min_length=1, max_length=2
+        default=None, alias="list", min_length=1, max_length=2
     )
-    at_identifier: Omittable[formats.AtIdentifier] = Field(None, alias="atIdentifier")
-    at_uri: Omittable[formats.AtUri] = Field(None, alias="atUri")
+    at_identifier: Omittable[formats.AtIdentifier] = Field(default=None, alias="atIdentifier")
+    at_uri: Omittable[formats.AtUri] = Field(default=None, alias="atUri")
     cid: Omittable[formats.CidString] = None
     created_at: formats.Datetime = Field(alias="createdAt")
     did: Omittable[formats.Did] = None
     handle: Omittable[formats.Handle] = None
     language: Omittable[formats.Language] = None
     nsid: Omittable[formats.Nsid] = None
-    record_key: Omittable[formats.RecordKey] = Field(None, alias="recordKey")
+    record_key: Omittable[formats.RecordKey] = Field(default=None, alias="recordKey")
     tid: Omittable[formats.Tid] = None
     uri: Omittable[Annotated[formats.Uri, StringLimits(max_length=200)]] = None
 

@@ -31,12 +31,12 @@ SPAM: Final = "com.example.values.defs#spam"
 
 class Settings(LexModel):
     py_type: Literal["com.example.values.defs#settings"] = Field(
-        "com.example.values.defs#settings", alias="$type"
+        default="com.example.values.defs#settings", alias="$type"
     )
     sort: str = "latest"
     mode: Omittable[Literal["a", "b"]] = None
     level: Literal[1, 2, 3] = 2
-    limit: int = Field(50, ge=1, le=100)
+    limit: int = Field(default=50, ge=1, le=100)
     enabled: bool = True
     fixed: Omittable[Literal[False]] = None
     kind: Omittable[Literal["settings"]] = None

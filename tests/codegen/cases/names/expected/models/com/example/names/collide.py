@@ -48,32 +48,32 @@ class Did(LexModel):
     """Its class is Did, like the syntax type."""
 
     py_type: Literal["com.example.names.collide#did"] = Field(
-        "com.example.names.collide#did", alias="$type"
+        default="com.example.names.collide#did", alias="$type"
     )
     value: Omittable[formats.Did] = None
 
 
 class Fields(LexModel):
     py_type: Literal["com.example.names.collide#fields"] = Field(
-        "com.example.names.collide#fields", alias="$type"
+        default="com.example.names.collide#fields", alias="$type"
     )
-    from_: Omittable[str] = Field(None, alias="from")
-    class_: Omittable[int] = Field(None, alias="class")
-    import_: Omittable[bool] = Field(None, alias="import")
-    validate_: Omittable[bool] = Field(None, alias="validate")
-    schema_: Omittable[str] = Field(None, alias="schema")
-    copy_: Omittable[str] = Field(None, alias="copy")
-    json_: Omittable[str] = Field(None, alias="json")
-    model_dump_: Omittable[str] = Field(None, alias="modelDump")
-    list_: Omittable[list[str]] = Field(None, alias="list")
-    str_: Omittable[str] = Field(None, alias="str")
+    from_: Omittable[str] = Field(default=None, alias="from")
+    class_: Omittable[int] = Field(default=None, alias="class")
+    import_: Omittable[bool] = Field(default=None, alias="import")
+    validate_: Omittable[bool] = Field(default=None, alias="validate")
+    schema_: Omittable[str] = Field(default=None, alias="schema")
+    copy_: Omittable[str] = Field(default=None, alias="copy")
+    json_: Omittable[str] = Field(default=None, alias="json")
+    model_dump_: Omittable[str] = Field(default=None, alias="modelDump")
+    list_: Omittable[list[str]] = Field(default=None, alias="list")
+    str_: Omittable[str] = Field(default=None, alias="str")
     id: Omittable[str] = None
     type: Omittable[str] = None
-    cid_link: Omittable[CidLink] = Field(None, alias="cid-link")
-    private_: Omittable[str] = Field(None, alias="_private")
-    f_9lives: Omittable[int] = Field(None, alias="9lives")
-    py_type_: Omittable[str] = Field(None, alias="pyType")
-    xml_http_request: Omittable[str] = Field(None, alias="XMLHttpRequest")
+    cid_link: Omittable[CidLink] = Field(default=None, alias="cid-link")
+    private_: Omittable[str] = Field(default=None, alias="_private")
+    f_9lives: Omittable[int] = Field(default=None, alias="9lives")
+    py_type_: Omittable[str] = Field(default=None, alias="pyType")
+    xml_http_request: Omittable[str] = Field(default=None, alias="XMLHttpRequest")
     com_example_names_other: Omittable[com_example_names_other_mod.Main] = None
 
 
@@ -81,14 +81,14 @@ class Tag(LexModel):
     """Its class is Tag, like pydantic's Tag: the import gets an alias."""
 
     py_type: Literal["com.example.names.collide#tag"] = Field(
-        "com.example.names.collide#tag", alias="$type"
+        default="com.example.names.collide#tag", alias="$type"
     )
     name: Omittable[str] = None
 
 
 class View(LexModel):
     py_type: Literal["com.example.names.collide#view"] = Field(
-        "com.example.names.collide#view", alias="$type"
+        default="com.example.names.collide#view", alias="$type"
     )
     record: ViewRecordUnion
     detail: Omittable[ViewDetailObject] = None
@@ -100,15 +100,15 @@ class ViewDetailObject(LexModel):
 
 class ViewDetail(LexModel):
     py_type: Literal["com.example.names.collide#viewDetail"] = Field(
-        "com.example.names.collide#viewDetail", alias="$type"
+        default="com.example.names.collide#viewDetail", alias="$type"
     )
 
 
 class ViewRecord(LexModel):
     py_type: Literal["com.example.names.collide#viewRecord"] = Field(
-        "com.example.names.collide#viewRecord", alias="$type"
+        default="com.example.names.collide#viewRecord", alias="$type"
     )
-    from_: Omittable[str] = Field(None, alias="from")
+    from_: Omittable[str] = Field(default=None, alias="from")
 
 
 ViewRecordUnion = TypeAliasType(

@@ -20,5 +20,7 @@ NSID: Final = "com.example.names.other"
 
 
 class Main(LexModel):
-    py_type: Literal["com.example.names.other"] = Field("com.example.names.other", alias="$type")
+    py_type: Literal["com.example.names.other"] = Field(
+        default="com.example.names.other", alias="$type"
+    )
     x: Omittable[int] = None

@@ -24,13 +24,15 @@ NSID: Final = "com.example.nested.thing"
 
 
 class Main(LexModel):
-    py_type: Literal["com.example.nested.thing"] = Field("com.example.nested.thing", alias="$type")
+    py_type: Literal["com.example.nested.thing"] = Field(
+        default="com.example.nested.thing", alias="$type"
+    )
     point: MainPoint
     """An inline object."""
     corners: Omittable[list[MainCornersItem]] = None
     maybe: str | None
     """Required, but may be null."""
-    optional_null: int | None = Field(None, alias="optionalNull")
+    optional_null: int | None = Field(default=None, alias="optionalNull")
     """Optional, and may be null."""
     optional: Omittable[int] = None
     """Optional, never null."""

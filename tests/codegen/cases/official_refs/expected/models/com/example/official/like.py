@@ -38,7 +38,7 @@ class Record(LexRecord):
     """Record key: ``tid``."""
 
     py_type: Literal["com.example.official.like"] = Field(
-        "com.example.official.like", alias="$type"
+        default="com.example.official.like", alias="$type"
     )
     subject: com_atproto_repo_strong_ref.Main
     labels: Omittable[RecordLabels] = None

@@ -45,19 +45,21 @@ class Record(LexRecord):
     Record key: ``tid``.
     """
 
-    py_type: Literal["com.example.unions.feed"] = Field("com.example.unions.feed", alias="$type")
+    py_type: Literal["com.example.unions.feed"] = Field(
+        default="com.example.unions.feed", alias="$type"
+    )
     embed: RecordEmbed
     """Open: unknown members are kept as data."""
     strict: Omittable[RecordStrict] = None
     """Closed: unknown members are rejected."""
     single: Omittable[RecordSingle] = None
     anything: Omittable[RecordAnything] = None
-    items: Omittable[list[RecordItemsItem]] = Field(None, max_length=4)
+    items: Omittable[list[RecordItemsItem]] = Field(default=None, max_length=4)
 
 
 class Image(LexModel):
     py_type: Literal["com.example.unions.feed#image"] = Field(
-        "com.example.unions.feed#image", alias="$type"
+        default="com.example.unions.feed#image", alias="$type"
     )
     alt: Annotated[str, StringLimits(max_length=100)]
 

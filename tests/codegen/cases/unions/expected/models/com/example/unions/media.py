@@ -23,7 +23,9 @@ NSID: Final = "com.example.unions.media"
 class Record(LexRecord):
     """Record key: ``any``."""
 
-    py_type: Literal["com.example.unions.media"] = Field("com.example.unions.media", alias="$type")
+    py_type: Literal["com.example.unions.media"] = Field(
+        default="com.example.unions.media", alias="$type"
+    )
     title: str
 
 
@@ -31,6 +33,6 @@ class Video(LexModel):
     """A video "clip"; descriptions with \"\"\" and \\ survive.\""""
 
     py_type: Literal["com.example.unions.media#video"] = Field(
-        "com.example.unions.media#video", alias="$type"
+        default="com.example.unions.media#video", alias="$type"
     )
     length: int = Field(ge=0)

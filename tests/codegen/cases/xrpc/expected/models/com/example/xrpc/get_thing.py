@@ -29,14 +29,14 @@ NSID: Final = "com.example.xrpc.getThing"
 
 class Params(LexModel):
     id: formats.AtIdentifier
-    limit: int = Field(50, ge=1, le=100)
-    tags: Omittable[list[str]] = Field(None, max_length=3)
+    limit: int = Field(default=50, ge=1, le=100)
+    tags: Omittable[list[str]] = Field(default=None, max_length=3)
     deep: bool = False
 
 
 class Thing(LexModel):
     py_type: Literal["com.example.xrpc.getThing#thing"] = Field(
-        "com.example.xrpc.getThing#thing", alias="$type"
+        default="com.example.xrpc.getThing#thing", alias="$type"
     )
     id: str
     size: Omittable[int] = None

@@ -28,7 +28,7 @@ NSID: Final = "com.example.xrpc.putThing"
 
 class Input(LexModel):
     thing: com_example_xrpc_get_thing.Thing
-    validate_: Omittable[bool] = Field(None, alias="validate")
+    validate_: Omittable[bool] = Field(default=None, alias="validate")
 
 
 class Output(LexModel):

@@ -32,7 +32,7 @@ class Params(LexModel):
 
 class Event(LexModel):
     py_type: Literal["com.example.xrpc.subscribe#event"] = Field(
-        "com.example.xrpc.subscribe#event", alias="$type"
+        default="com.example.xrpc.subscribe#event", alias="$type"
     )
     seq: int
     data: Annotated[Bytes, BytesLength(max_length=1000)]
@@ -40,7 +40,7 @@ class Event(LexModel):
 
 class Info(LexModel):
     py_type: Literal["com.example.xrpc.subscribe#info"] = Field(
-        "com.example.xrpc.subscribe#info", alias="$type"
+        default="com.example.xrpc.subscribe#info", alias="$type"
     )
     name: str
 
