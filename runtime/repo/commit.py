@@ -17,6 +17,7 @@ from lexforge.runtime.crypto.errors import CryptoError
 from lexforge.runtime.data import CID, DataModelError, decode, encode
 from lexforge.runtime.repo.cids import cbor_cid
 from lexforge.runtime.repo.errors import CommitError, InvalidSignatureError
+from lexforge.runtime.repo.fastinit import slot_setters
 from lexforge.runtime.repo.fastsyntax import fast_is_did, fast_is_tid
 from lexforge.runtime.repo.mst import is_node_cid
 
@@ -97,7 +98,7 @@ class Commit:
             raise CommitError("commit 'prev' is not null or a CID")
         if type(sig) is not bytes or not sig:
             raise CommitError("commit 'sig' missing or not bytes")
-        commit = cls(did=did, rev=rev, data=data, sig=sig, prev=prev, version=version)
+        commit = _make_commit(did, rev, data, sig, prev, version)
         if commit.to_block() != block:
             raise CommitError("commit does not re-encode to its block")
         return commit
@@ -106,8 +107,27 @@ class Commit:
 #: The fields a commit may have (v2 and v3).
 _FIELDS: Final = frozenset(("did", "rev", "data", "prev", "version", "sig"))
 
+_new = object.__new__
+_set_did, _set_rev, _set_data, _set_sig, _set_prev, _set_version = slot_setters(
+    Commit, "did", "rev", "data", "sig", "prev", "version"
+)
+
+
+def _make_commit(  # noqa: PLR0917 - hot constructor, positional on purpose
+    did: str, rev: str, data: CID, sig: bytes, prev: CID | None, version: int
+) -> Commit:
+    """``Commit(did, rev, data, sig, prev, version)`` without the dataclass ``__init__``."""
+    commit: Commit = _new(Commit)
+    _set_did(commit, did)
+    _set_rev(commit, rev)
+    _set_data(commit, data)
+    _set_sig(commit, sig)
+    _set_prev(commit, prev)
+    _set_version(commit, version)
+    return commit
+
 
 def sign_commit(did: str, rev: str, data: CID, key: Keypair, prev: CID | None = None) -> Commit:
     """A new v3 commit signed with ``key``."""
     unsigned = {"did": did, "rev": rev, "data": data, "prev": prev, "version": COMMIT_VERSION}
-    return Commit(did=did, rev=rev, data=data, sig=key.sign(encode(unsigned)), prev=prev)
+    return _make_commit(did, rev, data, key.sign(encode(unsigned)), prev, COMMIT_VERSION)

@@ -22,9 +22,10 @@ from lexforge.runtime.repo.blockstore import BlockStore
 from lexforge.runtime.repo.cids import cbor_cid
 from lexforge.runtime.repo.commit import Commit, sign_commit
 from lexforge.runtime.repo.errors import MissingBlockError, RepoError, SwapError, WriteError
+from lexforge.runtime.repo.fastinit import slot_setters
 from lexforge.runtime.repo.fastsyntax import fast_is_record_key
 from lexforge.runtime.repo.mst import DEFAULT_LIMITS, MstLimits, Tree
-from lexforge.runtime.repo.ops import MAX_OPS, Create, Delete, RecordOp, Update, Write
+from lexforge.runtime.repo.ops import MAX_OPS, Action, Create, Delete, RecordOp, Update, Write
 from lexforge.runtime.syntax import TidClock, is_valid_nsid
 
 __all__ = ["MAX_RECORD_BYTES", "CommitDiff", "Repo", "encode_record"]
@@ -55,6 +56,49 @@ class CommitDiff:
     def car(self) -> bytes:
         """The CAR slice (one root: the commit)."""
         return write_car([self.cid], self.blocks, verify=False)
+
+
+_new = object.__new__
+_set_op_action, _set_op_path, _set_op_cid, _set_op_prev = slot_setters(
+    RecordOp, "action", "path", "cid", "prev"
+)
+(
+    _set_diff_commit,
+    _set_diff_cid,
+    _set_diff_since,
+    _set_diff_prev_data,
+    _set_diff_ops,
+    _set_diff_blocks,
+) = slot_setters(CommitDiff, "commit", "cid", "since", "prev_data", "ops", "blocks")
+
+
+def _make_op(action: Action, path: str, cid: CID | None, prev: CID | None = None) -> RecordOp:
+    """``RecordOp(action, path, cid, prev)`` without the dataclass ``__init__``."""
+    op: RecordOp = _new(RecordOp)
+    _set_op_action(op, action)
+    _set_op_path(op, path)
+    _set_op_cid(op, cid)
+    _set_op_prev(op, prev)
+    return op
+
+
+def _make_diff(  # noqa: PLR0917 - hot constructor, positional on purpose
+    commit: Commit,
+    cid: CID,
+    since: str | None,
+    prev_data: CID | None,
+    ops: tuple[RecordOp, ...],
+    blocks: Mapping[CID, bytes],
+) -> CommitDiff:
+    """``CommitDiff(commit, cid, since, prev_data, ops, blocks)`` without ``__init__``."""
+    diff: CommitDiff = _new(CommitDiff)
+    _set_diff_commit(diff, commit)
+    _set_diff_cid(diff, cid)
+    _set_diff_since(diff, since)
+    _set_diff_prev_data(diff, prev_data)
+    _set_diff_ops(diff, ops)
+    _set_diff_blocks(diff, blocks)
+    return diff
 
 
 def encode_record(record: Mapping[str, Any]) -> tuple[CID, bytes]:
@@ -247,7 +291,7 @@ class Repo:
                 if tree.put(path, cid) is not None:
                     raise WriteError(f"record {path} already exists")
                 record_blocks[cid] = block
-                ops.append(RecordOp("create", path, cid))
+                ops.append(_make_op("create", path, cid))
             elif isinstance(write, Update):
                 cid, block = encode_record(write.record)
                 current = tree.put(path, cid)
@@ -256,14 +300,14 @@ class Repo:
                 if write.swap_record is not None and write.swap_record != current:
                     raise SwapError(f"record {path} is {current}, not {write.swap_record}")
                 record_blocks[cid] = block
-                ops.append(RecordOp("update", path, cid, current))
+                ops.append(_make_op("update", path, cid, current))
             elif isinstance(write, Delete):
                 current = tree.delete(path)
                 if current is None:
                     raise WriteError(f"record {path} does not exist")
                 if write.swap_record is not None and write.swap_record != current:
                     raise SwapError(f"record {path} is {current}, not {write.swap_record}")
-                ops.append(RecordOp("delete", path, None, current))
+                ops.append(_make_op("delete", path, None, current))
             else:
                 raise WriteError(f"unknown write {write!r:.80}")
         return self._commit(tree, ops, record_blocks)
@@ -307,7 +351,7 @@ class Repo:
         for op in ops:
             tree.add_covering_proof(op.path, slice_blocks)
         slice_blocks.update(record_blocks)
-        diff = CommitDiff(commit, commit_cid, self.rev, self.data, tuple(ops), slice_blocks)
+        diff = _make_diff(commit, commit_cid, self.rev, self.data, tuple(ops), slice_blocks)
         self.commit = commit
         self.head = commit_cid
         self.tree = tree

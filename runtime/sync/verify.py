@@ -25,6 +25,7 @@ from lexforge.runtime.crypto.errors import CryptoError
 from lexforge.runtime.data import CID, DataModelError, decode
 from lexforge.runtime.repo import EMPTY_ROOT_CID, Commit, MstLimits, RepoError, invert_ops
 from lexforge.runtime.repo.carslice import read_slice
+from lexforge.runtime.repo.fastinit import slot_setters
 from lexforge.runtime.repo.fastsyntax import fast_is_tid, tid_timestamp_us
 from lexforge.runtime.sync.errors import (
     FutureRevError,
@@ -63,6 +64,19 @@ class Verified:
     commit: Commit
     blocks: dict[CID, bytes]
     chain_ok: bool
+
+
+_new = object.__new__
+_set_commit, _set_blocks, _set_chain_ok = slot_setters(Verified, "commit", "blocks", "chain_ok")
+
+
+def _verified(commit: Commit, blocks: dict[CID, bytes], chain_ok: bool) -> Verified:
+    """``Verified(commit, blocks, chain_ok)`` without the dataclass ``__init__``."""
+    verified: Verified = _new(Verified)
+    _set_commit(verified, commit)
+    _set_blocks(verified, blocks)
+    _set_chain_ok(verified, chain_ok)
+    return verified
 
 
 def _as_key(key: PublicKey | str | None) -> PublicKey | None:
@@ -185,7 +199,7 @@ class CommitVerifier:
         state = self.state.get(event.repo)
         chain_ok = state is None or (state.rev == event.since and state.data == event.prev_data)
         self.state[event.repo] = RepoState(commit.rev, commit.data)
-        return Verified(commit, blocks, chain_ok)
+        return _verified(commit, blocks, chain_ok)
 
     async def verify_sync(self, event: SyncEvent) -> Verified:
         """Verify a ``#sync`` event (signed commit only) and reset the repo's state."""

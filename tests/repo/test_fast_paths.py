@@ -325,3 +325,26 @@ def test_fast_record_key_check_agrees_with_the_syntax_package() -> None:
     assert len(samples) > 30
     for sample in samples:
         assert fast_is_record_key(sample) == is_valid_record_key(sample), sample
+
+
+def test_fast_constructors_build_what_the_dataclasses_build() -> None:
+    from lexforge.runtime.repo import commit as commit_module
+    from lexforge.runtime.repo import repo as repo_module
+    from lexforge.runtime.repo.fastinit import slot_setters
+    from lexforge.runtime.repo.ops import RecordOp
+
+    data = CID.for_cbor(b"\xa0")
+    args = ("did:plc:x", "3kabc", data, b"sig", None, 3)
+    made = commit_module._make_commit(*args)
+    assert made == commit_module.Commit(*args[:4], prev=None, version=3)
+    assert made.to_block() == commit_module.Commit(*args[:4]).to_block()
+    op = repo_module._make_op("update", "a/b", data, data)
+    assert op == RecordOp("update", "a/b", data, data)
+    assert repo_module._make_op("create", "a/b", data) == RecordOp("create", "a/b", data)
+    diff = repo_module._make_diff(made, data, None, data, (op,), {data: b"x"})
+    assert diff == repo_module.CommitDiff(made, data, None, data, (op,), {data: b"x"})
+    # every field, in order, or refused
+    with pytest.raises(TypeError):
+        slot_setters(RecordOp, "action", "path", "cid")
+    with pytest.raises(TypeError):
+        slot_setters(RecordOp, "path", "action", "cid", "prev")

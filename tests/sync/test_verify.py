@@ -318,3 +318,11 @@ def test_mutated_frames_are_rejected_or_change_nothing_verified(data: st.DataObj
     assert sorted(event.ops, key=lambda op: op.path) == sorted(
         GOOD_EVENT.ops, key=lambda op: op.path
     )
+
+
+def test_fast_verified_constructor() -> None:
+    from lexforge.runtime.sync import verify
+
+    repo, _key = make_repo(2)
+    blocks = {repo.head: b"x"}
+    assert verify._verified(repo.commit, blocks, True) == verify.Verified(repo.commit, blocks, True)
