@@ -1,6 +1,10 @@
 /*
  * C accelerator for lexforge.runtime.data.cbor: strict DAG-CBOR (DRISL) decode and
- * canonical encode, plus the base32 used by CID text.
+ * canonical encode, plus the base32 used by CID text, and the hot paths built on them:
+ * SHA-256 (portable and SHA-NI), blessed-CID constructors, C-level CID hash/equality
+ * (CIDBase), MST node checks/encoding/writes/walks (repo/mst.py) and the CAR-slice
+ * reader (repo/carslice.py). Every one of those has a pure-Python reference that is used
+ * without this module and that the tests hold it to (see each section's comment).
  *
  * This file implements exactly the rules of cbor_pure.py (the reference), with the same
  * error classes, messages and offsets; tests/data/test_cbor_differential.py holds the two
@@ -2906,7 +2910,8 @@ ops_load(TreeOps *t, PyObject *node)
 {
     PyObject *cid = slot_get(node, SLOT_CID);
     PyObject *layer = slot_get(node, SLOT_LAYER);
-    if (t->dict != NULL && cid != NULL && Py_IS_TYPE(cid, (PyTypeObject *)g_cid_type) &&
+    if (t->dict != NULL && t->max_entries >= 0 && cid != NULL &&
+        Py_IS_TYPE(cid, (PyTypeObject *)g_cid_type) &&
         layer != NULL && PyLong_CheckExact(layer)) {
         PyObject *block = PyDict_GetItemWithError(t->dict, cid);
         if (block == NULL && PyErr_Occurred()) {
@@ -2949,6 +2954,7 @@ ops_keys(TreeOps *t, PyObject *node)
     PyObject *vals = slot_get(node, SLOT_VALS), *rights = slot_get(node, SLOT_RIGHTS);
     if (keys == NULL || !PyList_CheckExact(keys) || vals == NULL || !PyList_CheckExact(vals) ||
         rights == NULL || !PyList_CheckExact(rights) || slot_get(node, SLOT_LEFT) == NULL ||
+        slot_get(node, SLOT_LAYER) == NULL || slot_get(node, SLOT_BLOCK) == NULL ||
         PyList_GET_SIZE(vals) != PyList_GET_SIZE(keys) ||
         PyList_GET_SIZE(rights) != PyList_GET_SIZE(keys)) {
         PyErr_SetString(PyExc_TypeError, "MST node fields are not lists of one length");
@@ -3528,10 +3534,15 @@ ops_init(TreeOps *t, PyObject *const *args)
         return -1;
     }
     if (!Py_IS_TYPE(args[0], g_node_type) || !PyUnicode_CheckExact(args[1]) ||
-        !PyLong_CheckExact(args[2]) || !small_int(args[5], 0, LONG_MAX, &t->max_entries) ||
-        !small_int(args[6], 0, LONG_MAX, &t->max_height)) {
+        !PyLong_CheckExact(args[2])) {
         PyErr_SetString(PyExc_TypeError, "mst_put()/mst_delete(): bad arguments");
         return -1;
+    }
+    /* caps the fast fill cannot apply (not small non-negative ints): every stub is then
+     * loaded through Tree._load, which applies them as Python does */
+    if (!small_int(args[5], 0, LONG_MAX, &t->max_entries) ||
+        !small_int(args[6], 0, LONG_MAX, &t->max_height)) {
+        t->max_entries = t->max_height = -1;
     }
     t->gen = args[2];
     t->get_block = args[3];
@@ -3668,10 +3679,12 @@ py_mst_new_blocks(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     PyObject *root = args[0], *gen = args[1];
-    if (!Py_IS_TYPE(root, g_node_type) || !PyLong_CheckExact(gen) ||
-        !small_int(args[2], 0, LONG_MAX, &cap)) {
+    if (!Py_IS_TYPE(root, g_node_type) || !PyLong_CheckExact(gen)) {
         PyErr_SetString(PyExc_TypeError, "mst_new_blocks(): bad arguments");
         return NULL;
+    }
+    if (!small_int(args[2], 0, LONG_MAX, &cap)) {
+        Py_RETURN_NONE; /* a cap only Python applies: Tree.new_blocks decides */
     }
     PyObject *out = PyList_New(0), *stack = PyList_New(0), *blocks = NULL;
     if (out == NULL || stack == NULL) {

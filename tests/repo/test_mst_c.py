@@ -860,3 +860,37 @@ def test_walk_arguments() -> None:
     assert _cbor.mst_covering_proof(*args) == [tree.root]
     assert _cbor.mst_new_blocks(tree.root, tree.generation, 0) is None
     assert _cbor.mst_new_blocks(tree.root, tree.generation + 1, 256) == {}
+
+
+def test_unusual_caps_are_left_to_the_python_code() -> None:
+    built = Tree.build([(f"com.x/k{i:04d}", LEAF) for i in range(200)], {}.get)
+    blocks = {node.cid: node.block for node in built.nodes()}
+    for limits in (MstLimits(max_entries=-1), MstLimits(max_height=-1)):
+        results = []
+        for writes in (contextlib.nullcontext(), python_writes()):
+            tree = Tree.load(built.root_cid, blocks.get)
+            tree.limits = limits
+            with writes:
+                results.append(walk_outcome(lambda t=tree: t.delete("com.x/k0100")))
+                results.append(walk_outcome(lambda t=tree: t.put("com.x/k0100x", RAW)))
+                results.append(walk_outcome(tree.new_blocks))
+        assert results[:3] == results[3:]
+        assert any(r[0] == "error" for r in results)
+    assert _cbor.mst_new_blocks(built.root, built.generation, -1) is None
+
+
+def test_half_built_nodes_are_refused_not_crashed_on() -> None:
+    tree = Tree.build([("com.x/a", LEAF), ("com.x/b", LEAF)], {}.get)
+    args = (tree.generation, {}.get, tree._load, 256, 32)
+    for missing in ("layer", "left", "keys", "vals", "rights", "_block"):
+        node = Node(0, None, ["com.x/a"], [LEAF], [None], 0)
+        delattr(node, missing)
+        with pytest.raises((TypeError, AttributeError)):
+            _cbor.mst_delete(node, "com.x/a", *args)
+        with pytest.raises((TypeError, AttributeError)):
+            _cbor.mst_put(node, "com.x/c", *args, 0, LEAF)
+        with pytest.raises((TypeError, AttributeError, RuntimeError)):
+            _cbor.mst_covering_proof(node, "com.x/a", *args)
+        if missing not in {"_block", "layer"}:  # (encoding needs neither)
+            with pytest.raises((TypeError, AttributeError, RuntimeError)):
+                _cbor.mst_node_cid(node)
