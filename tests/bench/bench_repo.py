@@ -396,7 +396,9 @@ def main() -> None:
     if BACKEND == "c":
         from lexforge.runtime.data import _cbor
 
-        codec += f" (sha-256: {_cbor.sha256_implementation()})"
+        implementation = getattr(_cbor, "sha256_implementation", None)  # (older builds)
+        if implementation is not None:
+            codec += f" (sha-256: {implementation()})"
     print(f"python {sys.version.split()[0]}, N={args.n:,}, codec {codec}; times are CPU seconds")
     arroba = None
     if not args.no_peers and only & {"mst", "commits", "export"}:
