@@ -238,7 +238,7 @@ def raw_nodes(draw: st.DrawFn) -> bytes:
     return encode(node)
 
 
-@settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     block=raw_nodes(),
     layer=st.sampled_from([None, 0, 1, 2]),
