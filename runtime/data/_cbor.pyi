@@ -55,6 +55,7 @@ def mst_node_block(node: Any, /) -> bytes: ...
 
 class CIDBase:
     """C-level ``__hash__``/``__eq__``/``__ne__`` for ``cid.CID`` (its only subclass)."""
+
 def mst_put(
     root: Any,
     key: str,
