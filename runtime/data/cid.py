@@ -223,8 +223,10 @@ class CID(_CIDBase):
             if not isinstance(binary, builtins.bytes | bytearray | memoryview):
                 raise TypeError(f"binary CID must be bytes, not {type(binary).__name__}")
             binary = builtins.bytes(binary)
-        parts = _parse_binary(binary, allow_v0)
-        return _make(binary, parts, None)
+        if _c_from_bytes is not None and not allow_v0:
+            # the same checks and messages (tests/data/test_cbor_sha256.py), ~4x faster
+            return _c_from_bytes(binary)
+        return _from_bytes_py(binary, allow_v0)
 
     @classmethod
     def parse(cls, text: str, *, allow_v0: bool = False) -> CID:
@@ -243,8 +245,11 @@ class CID(_CIDBase):
             raise InvalidCidError(f"CID text is {len(text)} characters, too long")
         if first == "b":
             binary = _b32_decode(text[1:])
-            parts = _parse_binary(binary, allow_v0=False)
-            return _make(binary, parts, text)
+            if _c_from_bytes is not None:
+                cid = _c_from_bytes(binary)
+                _set(cid, "_str", text)
+                return cid
+            return _make(binary, _parse_binary(binary, allow_v0=False), text)
         if first == "Q" and len(text) == 46 and text.startswith("Qm"):
             if not allow_v0:
                 raise InvalidCidError(
@@ -359,6 +364,17 @@ _cid_ne_py = CID.__ne__
 _cid_hash_py = CID.__hash__
 if _C_BASE is not None:
     del CID.__eq__, CID.__ne__, CID.__hash__
+
+
+def _from_bytes_py(binary: builtins.bytes, allow_v0: bool) -> CID:
+    """:meth:`CID.from_bytes` in Python (the reference the C constructor is tested against)."""
+    return _make(binary, _parse_binary(binary, allow_v0), None)
+
+
+#: The C accelerator's CID constructor (same checks and errors), when it is active.
+_c_from_bytes: Callable[[builtins.bytes], CID] | None = (
+    None if _C_BASE is None else _cbor.cid_from_bytes
+)
 
 
 def _make(binary: builtins.bytes, parts: _Parts, text: str | None) -> CID:

@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lexforge.runtime.data import CID
+from lexforge.runtime.data.cid import _from_bytes_py
 from lexforge.runtime.data.errors import InvalidCidError
 
 _cbor = pytest.importorskip("lexforge.runtime.data._cbor")
@@ -89,7 +90,7 @@ def test_cid_constructors_match_cid(data: bytes) -> None:
 
 def _outcome(binary: bytes) -> tuple[object, ...]:
     try:
-        cid = CID.from_bytes(binary)
+        cid = _from_bytes_py(binary, allow_v0=False)
     except InvalidCidError as exc:
         return ("error", str(exc))
     return ("ok", cid.bytes, cid.version, cid.codec, cid.hash_code, cid.multihash, cid.digest)
@@ -122,3 +123,21 @@ def test_cid_constructors_refuse_non_bytes() -> None:
     for fn in (_cbor.cid_for_cbor, _cbor.cid_for_raw, _cbor.cid_from_bytes):
         with pytest.raises(TypeError):
             fn(bytearray(b"x"))  # type: ignore[arg-type]
+
+
+def _public_outcome(binary: bytes) -> tuple[object, ...]:
+    try:
+        cid = CID.from_bytes(binary)
+    except InvalidCidError as exc:
+        return ("error", str(exc))
+    parsed = CID.parse(str(cid))
+    assert parsed == cid
+    assert str(parsed) == str(cid)
+    return ("ok", cid.bytes, cid.version, cid.codec, cid.hash_code, cid.multihash, cid.digest)
+
+
+@settings(max_examples=300, deadline=None)
+@given(binary=cid_like)
+def test_cid_parse_and_from_bytes_agree_with_the_python_reference(binary: bytes) -> None:
+    """`CID.from_bytes`/`CID.parse` (C fast path when active) answer as the Python path does."""
+    assert _public_outcome(binary) == _outcome(binary)
