@@ -100,8 +100,15 @@ class SyntaxStr(str):
 
     @classmethod
     def _parse_for_pydantic(cls, text: str, lenient: bool) -> Self:
-        """Overridden by types with a lenient mode."""
-        return cls.parse(text)
+        """Validate for a model field: the value is kept exactly as given.
+
+        Unlike :meth:`parse`, nothing is normalised: a model holds record data, and
+        JSON -> model -> JSON (or DAG-CBOR) must give back the same bytes, so a handle
+        written ``Alice.Example.com`` stays that way (``Handle.parse(value)`` gives the
+        normalised form). Overridden by types with a lenient mode.
+        """
+        cls._check(cls._text(text))
+        return cls._make(text)
 
     @classmethod
     def _pydantic_validate(cls, value: str, info: ValidationInfo) -> Self:

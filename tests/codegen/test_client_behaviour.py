@@ -123,7 +123,7 @@ def test_sync_client(gen: ModuleType) -> None:
         name="a", actor="Alice.Example.COM", tags=["x", "y"], sizes=[1, 2], mode="fast"
     )
     assert thing.name == "a"
-    assert thing.actor == "alice.example.com"  # normalised by the runtime type
+    assert thing.actor == "Alice.Example.COM"  # validated, kept exactly as sent
     assert (thing.limit, thing.include_hidden) == (50, False)  # defaults were sent
     assert (thing.tags, thing.sizes, thing.mode) == (["x", "y"], [1, 2], "fast")
 

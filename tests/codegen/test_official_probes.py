@@ -270,6 +270,27 @@ def test_record_json_and_cbor_round_trip() -> None:
     assert encode(post.Record.model_validate(decode(block)).to_data()) == block
 
 
+def test_identifier_fields_keep_their_exact_text() -> None:
+    """Handles, NSIDs and AT-URI authorities are case-insensitive, but a model holds
+    record data: validating must not rewrite them, or JSON and DAG-CBOR round trips (and
+    CIDs) change. ``Handle.parse`` is where normalisation lives."""
+    from lexforge.generated.models.app.bsky.actor import defs as actor_defs
+    from lexforge.generated.models.app.bsky.feed import like
+    from lexforge.runtime.data import decode, encode
+
+    view = {"did": DID, "handle": "Alice.Example.COM"}
+    assert actor_defs.ProfileViewBasic.model_validate(view).to_json() == view
+    data = {
+        "$type": "app.bsky.feed.like",
+        "subject": {"uri": "at://Alice.Example.COM/app.bsky.feed.post/3kqjs5lbz7s2a", "cid": CID},
+        "createdAt": WHEN,
+    }
+    record = like.Record.model_validate(data)
+    assert record.to_json() == data
+    block = encode(record.to_data())
+    assert encode(like.Record.model_validate(decode(block)).to_data()) == block
+
+
 def test_built_record_gets_type_and_wire_names() -> None:
     record = post.Record(text="hi", created_at=WHEN, embed=images.Main(images=[]))  # type: ignore[arg-type]
     assert record.to_json() == {

@@ -54,13 +54,17 @@ GOOD = {
 }
 
 
-def test_python_mode_parses_and_normalises() -> None:
+def test_python_mode_parses_and_keeps_values_exactly() -> None:
+    """Model fields hold record data: validated, never normalised (lossless round trips);
+    ``Type.parse`` is where normalisation happens."""
     model = Everything.model_validate(GOOD)
     assert type(model.did) is Did
-    assert model.handle == "alice.example.com"
+    assert model.handle == "Alice.Example.COM"
+    assert Handle.parse(model.handle) == "alice.example.com"
     assert type(model.handle) is Handle
-    assert model.ident == "bob.test"
-    assert model.nsid == "com.example.fooBar"
+    assert model.ident == GOOD["ident"]
+    assert model.nsid == "COM.Example.fooBar"
+    assert model.model_dump(exclude_unset=True) == GOOD
     assert type(model.uri) is AtUri
     assert model.uri.rkey == "3jzfcijpj2z2a"
     assert model.created_at == GOOD["created_at"]  # never re-serialised
@@ -79,7 +83,7 @@ def test_serialises_as_plain_str() -> None:
     for key, value in dumped.items():
         assert value is None or type(value) is str, key
     assert dumped["created_at"] == GOOD["created_at"]
-    assert json.loads(model.model_dump_json())["handle"] == "alice.example.com"
+    assert json.loads(model.model_dump_json())["handle"] == "Alice.Example.COM"
     # Round trip through JSON gives an equal model.
     assert Everything.model_validate_json(model.model_dump_json()) == model
 
