@@ -1,10 +1,9 @@
 """CIDs of blocks on the hot paths (MST nodes, commits, CAR slices).
 
-Every write hashes each new MST node and every verified event hashes each block of its
-slice, so building the :class:`~lexforge.runtime.data.CID` object matters: the C codec
-hashes (its own SHA-256, SHA-NI where the CPU has it) and builds the CID in one call, in
-about a third of the time ``CID.for_cbor`` / ``CID.from_bytes`` take in Python. With the
-pure-Python codec (``LEXFORGE_CBOR_BACKEND=python``) these are the ``CID`` constructors.
+``CID.for_cbor`` / ``for_raw`` / ``from_bytes`` already use the C codec's constructors
+(hash and build in one call); these names are those C functions themselves, saving the
+classmethod dispatch on paths that run once per block. With the pure-Python codec
+(``LEXFORGE_CBOR_BACKEND=python``) they are the ``CID`` constructors.
 """
 
 from __future__ import annotations
