@@ -24,9 +24,10 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
+
+import jinja2
 
 from lexforge.codegen.diagnostics import Diagnostic
 from lexforge.codegen.writer import owned_files
@@ -60,11 +61,12 @@ def _files(root: Path, suffixes: tuple[str, ...]) -> Iterable[Path]:
     return sorted(found, key=lambda p: p.relative_to(root).as_posix())
 
 
-def _version_of(dist: str) -> str:
-    try:
-        return version(dist)
-    except PackageNotFoundError:  # pragma: no cover - running from a source tree
-        return "?"
+def _versions() -> tuple[str, str]:
+    """lexforge's and jinja2's versions, from the modules themselves: reading installed
+    metadata (``importlib.metadata``) costs more than the whole up-to-date check."""
+    from lexforge.runtime import __version__  # noqa: PLC0415 - light, see runtime/_version.py
+
+    return __version__, str(getattr(jinja2, "__version__", "?"))
 
 
 def _code_digest() -> str:
@@ -93,7 +95,7 @@ def input_key(config: GenConfig, lexicon_roots: Iterable[Path], ruff: str) -> st
 
     add(str(_VERSION), config.package, repr(config.include), repr(config.exclude))
     add(repr(config.artifacts), repr(config.format), ruff)
-    add(_version_of("lexforge"), _version_of("jinja2"))
+    add(*_versions())
     for root in lexicon_roots:
         add("root", root.resolve().name)
         for path in _files(root, (".json",)):

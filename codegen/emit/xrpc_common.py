@@ -12,8 +12,8 @@ from typing import Any
 
 import jinja2
 
+from lexforge.codegen.emit.imports import ImportName, render_imports
 from lexforge.codegen.emit.text import LINE_LENGTH, py_literal, py_string
-from lexforge.codegen.merge.imports import ImportName, render_imports
 
 __all__ = [
     "MESSAGE_TYPES",

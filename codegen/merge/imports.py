@@ -18,14 +18,20 @@ but one that ``ruff check --fix`` would join with the other.
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import TypeAlias
 
 import libcst as cst
 
-from lexforge.codegen.emit.text import LINE_LENGTH
+from lexforge.codegen.emit.imports import (
+    LINE_LENGTH,
+    ImportName,
+    import_section,
+    member_sort_key,
+    module_key,
+    render_from,
+    render_imports,
+)
 
 #: A statement at module level, as libcst types ``Module.body``.
 Statement: TypeAlias = cst.SimpleStatementLine | cst.BaseCompoundStatement
@@ -39,91 +45,6 @@ __all__ = [
     "member_sort_key",
     "render_imports",
 ]
-
-
-_STDLIB: frozenset[str] = frozenset(sys.stdlib_module_names)
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class ImportName:
-    """``from module import name as alias``, or ``import module as alias`` (name None).
-
-    ``bound`` is the name the statement binds in the importing module.
-    """
-
-    module: str
-    name: str | None = None
-    alias: str | None = None
-
-    @property
-    def bound(self) -> str:
-        if self.alias is not None:
-            return self.alias
-        if self.name is not None:
-            return self.name
-        return self.module.partition(".")[0]
-
-    def _as(self, name: str) -> str:
-        return name if self.alias is None or self.alias == name else f"{name} as {self.alias}"
-
-
-def import_section(module: str, *, first_party: str | None = None) -> int:
-    """isort section rank of a module: future, stdlib, third party, first party, local."""
-    if module.startswith("."):
-        return 4
-    top = module.partition(".")[0]
-    if top == "__future__":
-        return 0
-    if top in _STDLIB:
-        return 1
-    if first_party is not None and top == first_party.partition(".")[0] and top != "lexforge":
-        return 3
-    return 2
-
-
-def member_sort_key(name: str) -> tuple[int, str, str]:
-    """ruff's ``order-by-type`` key: CONSTANTS, then Classes, then everything else."""
-    if name.isupper() and len(name) > 1:
-        kind = 0
-    elif name[:1].isupper():
-        kind = 1
-    else:
-        kind = 2
-    return (kind, name.lower(), name)
-
-
-def _module_key(module: str) -> tuple[str, str]:
-    return (module.lower(), module)
-
-
-def _render_from(module: str, names: Sequence[str], line_length: int) -> str:
-    one_line = f"from {module} import {', '.join(names)}"
-    if len(one_line) <= line_length:
-        return one_line
-    inner = "".join(f"    {n},\n" for n in names)
-    return f"from {module} import (\n{inner})"
-
-
-def render_imports(
-    imports: Iterable[ImportName], *, first_party: str | None, line_length: int = LINE_LENGTH
-) -> str:
-    """The import block for ``imports``: sorted, grouped into sections, no trailing newline."""
-    plain: dict[int, set[str]] = {}
-    froms: dict[int, dict[str, set[str]]] = {}
-    for imp in imports:
-        section = import_section(imp.module, first_party=first_party)
-        if imp.name is None:
-            plain.setdefault(section, set()).add(f"import {imp._as(imp.module)}")
-        else:
-            froms.setdefault(section, {}).setdefault(imp.module, set()).add(imp._as(imp.name))
-    blocks: list[str] = []
-    for section in sorted({*plain, *froms}):
-        lines = sorted(plain.get(section, ()), key=lambda s: _module_key(s.split()[1]))
-        for module in sorted(froms.get(section, {}), key=_module_key):
-            names = sorted(froms[section][module], key=member_sort_key)
-            lines.append(_render_from(module, names, line_length))
-        blocks.append("\n".join(lines))
-    return "\n\n".join(blocks)
 
 
 # --- adding imports to an existing module ---------------------------------------------
@@ -199,7 +120,7 @@ def _extend_from(
     names = [_alias_text(a) for a in node.names]
     names += [imp._as(imp.name) for imp in new if imp.name is not None]
     names = sorted(set(names), key=lambda n: member_sort_key(n.split(" as ")[0]))
-    rebuilt = cst.parse_statement(_render_from(module, names, line_length) + "\n")
+    rebuilt = cst.parse_statement(render_from(module, names, line_length) + "\n")
     assert isinstance(rebuilt, cst.SimpleStatementLine)
     return rebuilt.with_changes(
         leading_lines=line.leading_lines, trailing_whitespace=line.trailing_whitespace
@@ -245,7 +166,7 @@ def add_imports(
                     out[i] = rebuilt
                     break
         else:
-            text = _render_from(module, [n._as(n.name or "") for n in names], line_length)
+            text = render_from(module, [n._as(n.name or "") for n in names], line_length)
             end = _insert_statement(
                 out, block_start, end, text, module=module, first_party=first_party
             )
@@ -315,7 +236,7 @@ def _statement_key(
     return (
         import_section(module, first_party=first_party),
         isinstance(node, cst.ImportFrom),
-        _module_key(module),
+        module_key(module),
         member_sort_key(first) if first else (-1, "", ""),
     )
 

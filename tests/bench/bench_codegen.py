@@ -313,7 +313,14 @@ def bench_validation(rounds: int, n: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
+    parser.add_argument(
+        "--only",
+        choices=("validation", "imports", "gen"),
+        action="append",
+        help="run only this part (repeatable; default: all)",
+    )
     args = parser.parse_args()
+    parts = set(args.only or ("validation", "imports", "gen"))
     rounds = 3 if args.quick else 7
     try:
         import atproto_client  # type: ignore[import-not-found]  # noqa: F401
@@ -321,9 +328,12 @@ def main() -> None:
         incumbent = True
     except ImportError:
         incumbent = False
-    bench_validation(rounds, 5000)
-    bench_imports(rounds, incumbent)
-    bench_gen(max(3, rounds // 2))
+    if "validation" in parts:
+        bench_validation(rounds, 5000)
+    if "imports" in parts:
+        bench_imports(rounds, incumbent)
+    if "gen" in parts:
+        bench_gen(max(3, rounds // 2))
 
 
 if __name__ == "__main__":
