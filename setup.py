@@ -16,18 +16,17 @@ for folder in FOLDERS:
     packages.append(f"lexforge.{folder}")
     packages += [f"lexforge.{folder}.{sub}" for sub in find_namespace_packages(folder)]
 
-# The strict DAG-CBOR codec's C accelerator. Optional: without a compiler the package
-# still installs and lexforge.runtime.data.cbor falls back to pure Python (its BACKEND
-# says which one is active; tests/data/test_cbor_backend.py fails on a silent fallback
-# where a compiler exists).
+# C accelerators. Optional: without a compiler the package still installs and every one
+# of them falls back to pure Python (tests/data/test_cbor_backend.py and
+# tests/lex/test_model_builder.py fail on a silent fallback where a compiler exists).
+#   _cbor:   the strict DAG-CBOR codec, CIDs, SHA-256, MST and CAR-slice hot paths;
+#   _models: builds generated model instances for the fast validator.
+_C_FLAGS = [] if sys.platform == "win32" else ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]
 ext_modules = [
-    Extension(
-        "lexforge.runtime.data._cbor",
-        ["runtime/data/_cbor.c"],
-        optional=True,
-        extra_compile_args=(
-            [] if sys.platform == "win32" else ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]
-        ),
+    Extension(f"lexforge.runtime.{name}", [source], optional=True, extra_compile_args=_C_FLAGS)
+    for name, source in (
+        ("data._cbor", "runtime/data/_cbor.c"),
+        ("lex._models", "runtime/lex/_models.c"),
     )
 ]
 

@@ -13,7 +13,9 @@ Every generated model has two validators over one set of rules:
   Rust; string limits become code-point bounds that decide the common case without
   counting bytes or graphemes; a blob becomes a Rust-validated dataclass; a ``$type``
   union dispatches on the key in Rust; JSON ``unknown`` content is checked against
-  the data model by a schema per nesting level (``lexforge.runtime.lex.datamodel``).
+  the data model by a schema per nesting level (``lexforge.runtime.lex.datamodel``);
+  and a model's fields are validated as a typed dict whose output a C builder turns
+  into the instance pydantic-core would have made (``_model_form``).
 
 Each fast form is ``union(fast, full)`` (left to right): a value the fast form does not
 take is handed to the full form's own check, so the fast validator accepts exactly what
@@ -43,6 +45,7 @@ from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from typing import Any, Final
 
+from pydantic import BaseModel
 from pydantic_core import SchemaValidator, core_schema
 
 __all__ = [
@@ -116,6 +119,8 @@ class Transform:
             form = metadata.get(FAST_KEY) if isinstance(metadata, dict) else None
             if form is not None:
                 out: Any = form(self)
+            elif node.get("type") == "model" and (built := _model_form(node, self)) is not None:
+                out = built
             else:
                 out = {
                     k: v if k == "metadata" or not isinstance(v, dict | list) else self(v)
@@ -127,6 +132,100 @@ class Transform:
             out = node
         self._memo[key] = (node, out)  # keeps ``node`` alive: its id stays unique
         return out
+
+
+class _Absent:
+    """What the fast form of a model yields for a field absent from the input (see
+    ``_model_form``); never seen outside it."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<absent>"
+
+
+_ABSENT: Final = _Absent()
+#: Default values the model form hands over as they are (pydantic copies none of them).
+_IMMUTABLE_DEFAULTS = (type(None), bool, int, str, float, bytes)
+
+
+def _model_builder() -> Any:
+    try:
+        from lexforge.runtime.lex._models import ModelBuilder  # noqa: PLC0415
+    except ImportError:  # pragma: no cover - no C compiler where lexforge was installed
+        return None
+    return ModelBuilder
+
+
+_ModelBuilder: Final = _model_builder()
+
+
+def _model_form(node: dict[str, Any], transform: Transform) -> core_schema.CoreSchema | None:
+    """The fast form of a plain model node, or None to keep the node as it is.
+
+    pydantic-core's model validator costs far more than a typed dict with the same
+    fields, so the fields are validated as a typed dict (same config: strictness, alias
+    and name lookups, extras and their schema) and a C ``ModelBuilder``
+    (``runtime/lex/_models.c``) makes the instance as pydantic-core would. Defaults
+    become a sentinel, so the builder knows which fields the input had (the fields
+    set). A model instance given as input is not a dict: the fast validator fails and
+    the full one takes it.
+    """
+    inner = node.get("schema")
+    cls = node.get("cls")
+    if (
+        _ModelBuilder is None
+        or not isinstance(cls, type)
+        or not isinstance(inner, dict)
+        or inner.get("type") != "model-fields"
+        or inner.get("computed_fields")
+        or node.get("custom_init")
+        or node.get("root_model")
+        or node.get("post_init")
+        or node.get("revalidate_instances") not in (None, "never")
+    ):
+        return None
+    names: list[str] = []
+    defaults: list[Any] = []
+    fields: dict[str, core_schema.TypedDictField] = {}
+    for name, field in inner["fields"].items():
+        schema = field["schema"]
+        default: Any = _ABSENT
+        if schema.get("type") == "default":
+            default = schema.get("default", _ABSENT)
+            if (
+                "default_factory" in schema
+                or schema.get("validate_default")
+                or type(default) not in _IMMUTABLE_DEFAULTS
+            ):
+                return None
+            schema = {**schema, "default": _ABSENT}
+        fields[name] = core_schema.typed_dict_field(
+            transform(schema),
+            required=default is _ABSENT,
+            validation_alias=field.get("validation_alias"),
+        )
+        names.append(name)
+        defaults.append(default)
+    config = node.get("config")
+    extras = inner.get("extras_schema")
+    typed = core_schema.typed_dict_schema(
+        fields,
+        extras_schema=None if extras is None else transform(extras),
+        extra_behavior=inner.get("extra_behavior") or (config or {}).get("extra_fields_behavior"),
+        config=config,
+    )
+    slots = BaseModel.__dict__
+    builder = _ModelBuilder(
+        cls,
+        tuple(names),
+        tuple(defaults),
+        _ABSENT,
+        slots["__pydantic_extra__"],
+        slots["__pydantic_fields_set__"],
+        slots["__pydantic_private__"],
+    )
+    return core_schema.no_info_after_validator_function(builder, typed, ref=node.get("ref"))
 
 
 def fast_schema(schema: core_schema.CoreSchema) -> core_schema.CoreSchema:

@@ -1,0 +1,266 @@
+"""The fast validator's model form: a typed dict plus the C ``ModelBuilder``
+(``runtime/lex/_models.c``), against pydantic's own model validator.
+
+Instances must be indistinguishable: same ``__dict__`` (values and order), fields set,
+extras (and their order), private state; and behave the same afterwards (assignment,
+copies, pickling, equality). Models the form cannot reproduce (custom ``__init__``,
+``model_post_init``, private attributes, non-trivial defaults) keep pydantic's validator.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import pickle
+import shutil
+import sysconfig
+from pathlib import Path
+from typing import Any
+
+import pydantic
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lexforge.generated.models.app.bsky.embed import images
+from lexforge.generated.models.app.bsky.feed import post
+from lexforge.generated.models.app.bsky.graph import get_list
+from lexforge.generated.models.com.atproto.repo import strong_ref
+from lexforge.runtime.lex import LexModel, fast
+from lexforge.runtime.lex.model import _fast_validator
+
+from .test_fast_validator import BLOB_CID, CID_TEXT, URI, realistic_posts
+
+try:
+    from lexforge.runtime.lex import _models
+except ImportError:  # pragma: no cover - checked by test_the_accelerator_is_built
+    _models = None  # type: ignore[assignment]
+
+needs_c = pytest.mark.skipif(_models is None, reason="the C accelerator is not built here")
+
+
+def state(model: pydantic.BaseModel) -> tuple[object, ...]:
+    return (
+        type(model),
+        list(vars(model).items()),
+        type(model.__pydantic_fields_set__),
+        model.__pydantic_fields_set__,
+        type(model.__pydantic_extra__),
+        None if model.__pydantic_extra__ is None else list(model.__pydantic_extra__.items()),
+        model.__pydantic_private__,
+    )
+
+
+def both(model: type[LexModel], data: Any) -> tuple[Any, Any]:
+    fast_model = _fast_validator(model).validate_python(data)
+    full_model = model.__pydantic_validator__.validate_python(data)
+    assert state(fast_model) == state(full_model)
+    return fast_model, full_model
+
+
+def schema_types(schema: Any, found: set[str]) -> set[str]:
+    if isinstance(schema, dict):
+        if isinstance(schema.get("type"), str):
+            found.add(schema["type"])
+        for key, value in schema.items():
+            if key != "metadata":
+                schema_types(value, found)
+    elif isinstance(schema, list):
+        for item in schema:
+            schema_types(item, found)
+    return found
+
+
+@needs_c
+def test_the_fast_schema_has_no_model_nodes() -> None:
+    post.Record.model_validate(realistic_posts(1)[0])
+    types = schema_types(fast.fast_schema(post.Record.__pydantic_core_schema__), set())
+    assert "model" not in types
+    assert "typed-dict" in types
+
+
+def test_instances_match_pydantics() -> None:
+    for record in realistic_posts(200, seed=3):
+        both(post.Record, record)
+    record = {
+        "$type": "app.bsky.feed.post",
+        "text": "x",
+        "createdAt": "2024-05-01T12:00:00Z",
+        "zeta": 1,
+        "alpha": {"a": [1, {"$link": CID_TEXT}]},
+        "reply": {
+            "root": {"uri": URI, "cid": CID_TEXT, "later": True},
+            "parent": {"cid": CID_TEXT, "uri": URI},
+        },
+    }
+    fast_model, _ = both(post.Record, record)
+    assert list(fast_model.__pydantic_extra__) == ["zeta", "alpha"]
+    assert fast_model.__pydantic_fields_set__ == {
+        "py_type",
+        "text",
+        "created_at",
+        "reply",
+        "zeta",
+        "alpha",
+    }
+    assert fast_model.reply is not None
+    assert fast_model.reply.root.__pydantic_extra__ == {"later": True}
+
+
+def test_defaults_are_applied_and_not_counted_as_set() -> None:
+    fast_model, _ = both(get_list.Params, {"list": URI})
+    assert fast_model.limit == 50
+    assert fast_model.cursor is None
+    assert fast_model.model_fields_set == {"list_"}
+    assert fast_model.model_dump() == {"list": URI}
+    given_limit, _ = both(get_list.Params, {"list": URI, "limit": 50})
+    assert given_limit.model_fields_set == {"list_", "limit"}
+
+
+def test_fields_by_name_and_by_alias() -> None:
+    by_alias, _ = both(images.Image, {"alt": "", "image": blob(), "aspectRatio": ratio()})
+    by_name, _ = both(images.Image, {"alt": "", "image": blob(), "aspect_ratio": ratio()})
+    assert by_alias == by_name
+    assert by_name.model_fields_set == {"alt", "image", "aspect_ratio"}
+
+
+def blob() -> dict[str, Any]:
+    return {"$type": "blob", "ref": {"$link": BLOB_CID}, "mimeType": "image/png", "size": 10}
+
+
+def ratio() -> dict[str, Any]:
+    return {"width": 3, "height": 2}
+
+
+def test_built_instances_behave_like_pydantics() -> None:
+    ref = {"uri": URI, "cid": CID_TEXT, "extra": [1]}
+    fast_model, full_model = both(strong_ref.Main, ref)
+    assert fast_model == full_model
+    assert repr(fast_model) == repr(full_model)
+    assert fast_model.model_dump_json() == full_model.model_dump_json()
+    assert pickle.loads(pickle.dumps(fast_model)) == fast_model
+    assert copy.deepcopy(fast_model) == fast_model
+    copied = fast_model.model_copy(update={"cid": CID_TEXT})
+    assert state(copied)[1] == state(fast_model)[1]
+    # Assignment updates the fields set; unknown attributes land in the extras.
+    fast_model.uri = URI  # type: ignore[assignment]
+    full_model.uri = URI  # type: ignore[assignment]
+    fast_model.note = "n"
+    full_model.note = "n"
+    assert state(fast_model) == state(full_model)
+    assert fast_model.model_dump() == full_model.model_dump()
+
+
+def test_json_input_builds_the_same_instances() -> None:
+    for record in realistic_posts(50, seed=5):
+        text = json.dumps(record)
+        fast_model = _fast_validator(post.Record).validate_json(text)
+        full_model = post.Record.__pydantic_validator__.validate_json(text)
+        assert state(fast_model) == state(full_model)
+
+
+def test_models_the_form_cannot_reproduce_keep_pydantics_validator() -> None:
+    class WithPrivate(strong_ref.Main):
+        _seen: int = pydantic.PrivateAttr(default=0)
+
+    class WithPostInit(strong_ref.Main):
+        def model_post_init(self, context: Any, /) -> None:
+            object.__setattr__(self, "touched", True)
+
+    class WithInit(strong_ref.Main):
+        def __init__(self, **data: Any) -> None:
+            super().__init__(**data)
+
+    ref = {"uri": URI, "cid": CID_TEXT}
+    for cls in (WithPrivate, WithPostInit, WithInit):
+        model = cls.model_validate(ref)
+        assert type(model) is cls
+        types = schema_types(fast.fast_schema(cls.__pydantic_core_schema__), set())
+        assert "model" in types, cls
+    assert WithPrivate.model_validate(ref).__pydantic_private__ == {"_seen": 0}
+    assert WithPostInit.model_validate(ref).touched  # type: ignore[attr-defined]
+
+
+def test_a_plain_subclass_gets_its_own_builder() -> None:
+    class Sub(strong_ref.Main):
+        pass
+
+    model, _ = both(Sub, {"uri": URI, "cid": CID_TEXT})
+    assert type(model) is Sub
+
+
+def make_builder() -> Any:
+    slots = pydantic.BaseModel.__dict__
+    return _models.ModelBuilder(
+        strong_ref.Main,
+        ("py_type", "uri", "cid"),
+        ("com.atproto.repo.strongRef", fast._ABSENT, fast._ABSENT),
+        fast._ABSENT,
+        slots["__pydantic_extra__"],
+        slots["__pydantic_fields_set__"],
+        slots["__pydantic_private__"],
+    )
+
+
+@needs_c
+def test_the_builder_refuses_what_it_cannot_vouch_for() -> None:
+    builder = make_builder()
+    good = {"py_type": fast._ABSENT, "uri": URI, "cid": CID_TEXT}
+    model = builder(dict(good))
+    assert model.py_type == "com.atproto.repo.strongRef"
+    assert model.model_fields_set == {"uri", "cid"}
+    with pytest.raises(ValueError, match="expected a dict"):
+        builder([good])
+    with pytest.raises(ValueError, match="out of order"):
+        builder({"uri": URI, "py_type": fast._ABSENT, "cid": CID_TEXT})
+    with pytest.raises(ValueError, match="missing fields"):
+        builder({"uri": URI})
+    with pytest.raises(TypeError):
+        builder()
+    with pytest.raises(TypeError):
+        builder(good, extra=1)
+    with pytest.raises(ValueError, match="differ in length"):
+        _models.ModelBuilder(strong_ref.Main, ("a",), (), None, *([pydantic.BaseModel] * 3))
+    with pytest.raises(TypeError):
+        _models.ModelBuilder(strong_ref.Main, (1,), (2,), None, *([object()] * 3))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(["uri", "cid", "$type", "py_type", "x", "y", "$link"]),
+        st.one_of(st.none(), st.integers(), st.text(max_size=5), st.just(URI), st.just(CID_TEXT)),
+    )
+)
+def test_random_strong_refs_agree(data: dict[str, Any]) -> None:
+    fast_validator = _fast_validator(strong_ref.Main)
+    try:
+        fast_model = fast_validator.validate_python(data)
+    except pydantic.ValidationError:
+        return
+    assert state(fast_model) == state(strong_ref.Main.__pydantic_validator__.validate_python(data))
+
+
+def test_the_accelerator_is_built_and_used() -> None:
+    """setup.py marks the extension optional: a compile error must not pass silently."""
+    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    header = Path(sysconfig.get_paths()["include"]) / "Python.h"
+    if shutil.which(compiler) is None or not header.exists():
+        pytest.skip("no C compiler or Python.h here: the pure-Python fallback is expected")
+    assert _models is not None, "lexforge.runtime.lex._models did not build: pip install -e ."
+    assert fast._ModelBuilder is _models.ModelBuilder
+
+
+def test_without_the_accelerator_models_keep_pydantics_validator(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(fast, "_ModelBuilder", None)
+
+    class Fresh(post.Record):
+        pass
+
+    record = realistic_posts(1)[0]
+    model = Fresh.model_validate(record)
+    assert type(model) is Fresh
+    assert "model" in schema_types(fast.fast_schema(Fresh.__pydantic_core_schema__), set())
+    assert state(model) == state(Fresh.__pydantic_validator__.validate_python(record))
