@@ -4,7 +4,7 @@
  * The fast validator (runtime/lex/fast.py) validates a model's fields as a pydantic-core
  * typed dict and hands the result to a ModelBuilder, which makes the model instance
  * exactly as pydantic-core's own model validator would (``set_model_attrs``): a new
- * instance from the class's ``tp_new``, then ``__dict__`` (the fields, in declaration
+ * instance of the class, then ``__dict__`` (the fields, in declaration
  * order), ``__pydantic_extra__`` (the extra fields, in input order), ``__pydantic_private__``
  * (None) and ``__pydantic_fields_set__`` (the fields present in the input, extra ones
  * included).
@@ -143,7 +143,15 @@ builder_build(ModelBuilder *self, PyObject *data)
     if (split_fields(self, data, &fields, &extra, &fields_set) < 0) {
         return NULL;
     }
+#if PY_VERSION_HEX < 0x030D0000
+    /* Up to 3.12 an instance fresh from tp_alloc has neither inline values nor a dict,
+     * so setting __dict__ stores ours directly; tp_new (object_new) would first make
+     * inline values that setting __dict__ turns into a dict only to drop it. */
     PyObject *obj = self->cls->tp_alloc(self->cls, 0);
+#else
+    /* 3.13 keeps inline values inside the object: let object_new initialise them. */
+    PyObject *obj = self->cls->tp_new(self->cls, g_empty_tuple, NULL);
+#endif
     if (obj == NULL) {
         goto done;
     }
