@@ -1916,6 +1916,27 @@ py_cid_for_raw(PyObject *module, PyObject *arg)
 
 static PyObject *g_invalid_cid_error = NULL; /* errors.InvalidCidError */
 
+/* ensure_init, and InvalidCidError fetched. */
+static int
+ensure_cid_errors(void)
+{
+    if (ensure_init() < 0) {
+        return -1;
+    }
+    if (g_invalid_cid_error == NULL) {
+        PyObject *err_mod = PyImport_ImportModule("lexforge.runtime.data.errors");
+        if (err_mod == NULL) {
+            return -1;
+        }
+        int rc = fetch_attr(err_mod, "InvalidCidError", &g_invalid_cid_error);
+        Py_DECREF(err_mod);
+        if (rc < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* CID.from_bytes(binary) for exact bytes (no v0): the same checks, the same errors. */
 static PyObject *
 py_cid_from_bytes(PyObject *module, PyObject *arg)
@@ -1925,19 +1946,8 @@ py_cid_from_bytes(PyObject *module, PyObject *arg)
                      Py_TYPE(arg)->tp_name);
         return NULL;
     }
-    if (ensure_init() < 0) {
+    if (ensure_cid_errors() < 0) {
         return NULL;
-    }
-    if (g_invalid_cid_error == NULL) {
-        PyObject *err_mod = PyImport_ImportModule("lexforge.runtime.data.errors");
-        if (err_mod == NULL) {
-            return NULL;
-        }
-        int rc = fetch_attr(err_mod, "InvalidCidError", &g_invalid_cid_error);
-        Py_DECREF(err_mod);
-        if (rc < 0) {
-            return NULL;
-        }
     }
     const unsigned char *d = (const unsigned char *)PyBytes_AS_STRING(arg);
     Py_ssize_t n = PyBytes_GET_SIZE(arg);
@@ -4209,6 +4219,71 @@ cbor_b32_encode(PyObject *module, PyObject *arg)
     return s;
 }
 
+/* Whether n characters of base32 can be canonical: some byte count produces that many
+ * (and at least one). */
+static int
+b32_length_ok(Py_ssize_t n)
+{
+    int r = (int)(n % 8);
+    return !(n == 0 || r == 1 || r == 3 || r == 6);
+}
+
+enum { B32_OK, B32_NOT_LOWER, B32_BAD_CHAR, B32_TRAILING_BITS, B32_OVERFLOW };
+static const char *const B32_ERRORS[] = {
+    NULL,
+    "base32 CID text must be lower case a-z, 2-7",
+    "invalid base32 character in CID text",
+    "non-canonical base32 (non-zero trailing bits) in CID text",
+    "b32_decode overflow",
+};
+
+/* Decode text[start:] (a length b32_length_ok accepts) into o, which has room for
+ * (len - start) * 5 / 8 bytes. Returns B32_OK or why the text is not canonical
+ * lower-case unpadded base32 (the checks in cid._b32_decode_py's order). */
+static int
+b32_decode_into(PyObject *text, Py_ssize_t start, unsigned char *o)
+{
+    if (!PyUnicode_IS_ASCII(text)) {
+        return B32_NOT_LOWER;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    const Py_UCS1 *s = PyUnicode_1BYTE_DATA(text);
+    for (Py_ssize_t i = start; i < n; i++) {
+        if (s[i] >= 'A' && s[i] <= 'Z') {
+            return B32_NOT_LOWER;
+        }
+    }
+    Py_ssize_t out_len = (n - start) * 5 / 8;
+    uint32_t acc = 0;
+    int bits = 0;
+    Py_ssize_t j = 0;
+    for (Py_ssize_t i = start; i < n; i++) {
+        Py_UCS1 c = s[i];
+        uint32_t v;
+        if (c >= 'a' && c <= 'z') {
+            v = (uint32_t)(c - 'a');
+        } else if (c >= '2' && c <= '7') {
+            v = (uint32_t)(c - '2' + 26);
+        } else {
+            return B32_BAD_CHAR;
+        }
+        acc = (acc << 5) | v;
+        bits += 5;
+        if (bits >= 8) {
+            bits -= 8;
+            if (j >= out_len) { /* cannot happen given the length check */
+                return B32_OVERFLOW;
+            }
+            o[j++] = (unsigned char)(acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    if (acc != 0) { /* the spare low bits of the last character must be zero */
+        return B32_TRAILING_BITS;
+    }
+    return B32_OK;
+}
+
 static PyObject *
 cbor_b32_decode(PyObject *module, PyObject *arg)
 {
@@ -4218,63 +4293,76 @@ cbor_b32_decode(PyObject *module, PyObject *arg)
         return NULL;
     }
     Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
-    int r = (int)(n % 8);
-    if (n == 0 || r == 1 || r == 3 || r == 6) {
+    if (!b32_length_ok(n)) {
         PyErr_Format(PyExc_ValueError, "invalid base32 length %zd", n);
         return NULL;
     }
-    if (!PyUnicode_IS_ASCII(arg)) {
-        PyErr_SetString(PyExc_ValueError, "base32 CID text must be lower case a-z, 2-7");
-        return NULL;
-    }
-    const Py_UCS1 *s = PyUnicode_1BYTE_DATA(arg);
-    for (Py_ssize_t i = 0; i < n; i++) {
-        if (s[i] >= 'A' && s[i] <= 'Z') {
-            PyErr_SetString(PyExc_ValueError, "base32 CID text must be lower case a-z, 2-7");
-            return NULL;
-        }
-    }
-    Py_ssize_t out_len = n * 5 / 8;
-    PyObject *out = PyBytes_FromStringAndSize(NULL, out_len);
+    PyObject *out = PyBytes_FromStringAndSize(NULL, n * 5 / 8);
     if (out == NULL) {
         return NULL;
     }
-    unsigned char *o = (unsigned char *)PyBytes_AS_STRING(out);
-    uint32_t acc = 0;
-    int bits = 0;
-    Py_ssize_t j = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        Py_UCS1 c = s[i];
-        uint32_t v;
-        if (c >= 'a' && c <= 'z') {
-            v = (uint32_t)(c - 'a');
-        } else if (c >= '2' && c <= '7') {
-            v = (uint32_t)(c - '2' + 26);
-        } else {
-            Py_DECREF(out);
-            PyErr_SetString(PyExc_ValueError, "invalid base32 character in CID text");
-            return NULL;
-        }
-        acc = (acc << 5) | v;
-        bits += 5;
-        if (bits >= 8) {
-            bits -= 8;
-            if (j >= out_len) { /* cannot happen given the length check */
-                Py_DECREF(out);
-                PyErr_SetString(PyExc_SystemError, "b32_decode overflow");
-                return NULL;
-            }
-            o[j++] = (unsigned char)(acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
-    }
-    if (acc != 0) { /* the spare low bits of the last character must be zero */
+    int rc = b32_decode_into(arg, 0, (unsigned char *)PyBytes_AS_STRING(out));
+    if (rc != B32_OK) {
         Py_DECREF(out);
-        PyErr_SetString(PyExc_ValueError,
-                        "non-canonical base32 (non-zero trailing bits) in CID text");
+        PyErr_SetString(rc == B32_OVERFLOW ? PyExc_SystemError : PyExc_ValueError,
+                        B32_ERRORS[rc]);
         return NULL;
     }
     return out;
+}
+
+/* The longest base32 CID text cid.py accepts (its _TEXT_CAPS["b"]): "b" and the
+ * characters of MAX_CID_BYTES bytes. */
+#define B32_CID_TEXT_CAP (1 + (MAX_CID_BYTES * 8 + 4) / 5)
+
+/* CID.parse(text) for base32 text ("b..."): the same checks in the same order, the same
+ * errors and the same CID (its text cached), without the slice and bytes in between. */
+static PyObject *
+py_cid_parse_b32(PyObject *module, PyObject *arg)
+{
+    if (!PyUnicode_Check(arg)) {
+        PyErr_Format(PyExc_TypeError, "CID text must be str, not %s", Py_TYPE(arg)->tp_name);
+        return NULL;
+    }
+    if (ensure_cid_errors() < 0) {
+        return NULL;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
+    if (n == 0) {
+        PyErr_SetString(g_invalid_cid_error, "empty CID text");
+        return NULL;
+    }
+    if (PyUnicode_READ_CHAR(arg, 0) != 'b') {
+        PyErr_SetString(g_invalid_cid_error, "not a base32 CID text (no 'b' prefix)");
+        return NULL;
+    }
+    if (n > B32_CID_TEXT_CAP) {
+        PyErr_Format(g_invalid_cid_error, "CID text is %zd characters, too long", n);
+        return NULL;
+    }
+    if (!b32_length_ok(n - 1)) {
+        PyErr_Format(g_invalid_cid_error, "invalid base32 length %zd", n - 1);
+        return NULL;
+    }
+    unsigned char buf[MAX_CID_BYTES];
+    Py_ssize_t len = (n - 1) * 5 / 8; /* at most MAX_CID_BYTES, by the cap */
+    int rc = b32_decode_into(arg, 1, buf);
+    if (rc != B32_OK) {
+        PyErr_SetString(rc == B32_OVERFLOW ? PyExc_SystemError : g_invalid_cid_error,
+                        B32_ERRORS[rc]);
+        return NULL;
+    }
+    uint64_t parts[5];
+    char msg[200];
+    if (cid_parse(buf, len, parts, msg, sizeof msg) < 0) {
+        PyErr_SetString(g_invalid_cid_error, msg);
+        return NULL;
+    }
+    PyObject *cid = cid_make(buf, len, parts);
+    if (cid != NULL) {
+        set_slot_at(cid, g_off_str, arg);
+    }
+    return cid;
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -4309,6 +4397,8 @@ static PyMethodDef cbor_methods[] = {
      "cid_for_raw(data, /)\n--\n\nThe CIDv1 raw sha2-256 of some bytes."},
     {"cid_from_bytes", py_cid_from_bytes, METH_O,
      "cid_from_bytes(binary, /)\n--\n\nCID.from_bytes(binary) for bytes (no CIDv0)."},
+    {"cid_parse_b32", py_cid_parse_b32, METH_O,
+     "cid_parse_b32(text, /)\n--\n\nCID.parse(text) for base32 text ('b...')."},
     {"mst_key_layer", py_mst_key_layer, METH_O,
      "mst_key_layer(key, /)\n--\n\nThe MST layer of a key (str as UTF-8, or bytes)."},
     {"mst_key_layers", py_mst_key_layers, METH_O,

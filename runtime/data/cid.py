@@ -244,6 +244,8 @@ class CID(_CIDBase):
         if len(text) > _TEXT_CAPS.get(first, _MAX_CID_TEXT):
             raise InvalidCidError(f"CID text is {len(text)} characters, too long")
         if first == "b":
+            if _c_parse_b32 is not None:
+                return _c_parse_b32(text)  # the same checks, errors and CID, ~2x faster
             binary = _b32_decode(text[1:])
             if _c_from_bytes is not None:
                 cid = _c_from_bytes(binary)
@@ -392,10 +394,14 @@ def _for_raw_py(data: builtins.bytes) -> CID:
 _c_from_bytes: Callable[[builtins.bytes], CID] | None = None
 _c_for_cbor: Callable[[builtins.bytes], CID] | None = None
 _c_for_raw: Callable[[builtins.bytes], CID] | None = None
+#: ``CID.parse`` of base32 text in one C call (tests/data/test_cid_parse_c.py); None
+#: also for an extension built before it had the function.
+_c_parse_b32: Callable[[str], CID] | None = None
 if _C_BASE is not None:
     _c_from_bytes = _cbor.cid_from_bytes
     _c_for_cbor = _cbor.cid_for_cbor
     _c_for_raw = _cbor.cid_for_raw
+    _c_parse_b32 = getattr(_cbor, "cid_parse_b32", None)
 
 
 def _make(binary: builtins.bytes, parts: _Parts, text: str | None) -> CID:
