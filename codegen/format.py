@@ -17,6 +17,15 @@ rules: ruff picks the nearest configuration file, so ``ruff check`` and
 ``ruff format --check`` agree with the generated code whatever the surrounding project
 configures.
 
+The emitters write code as ruff formats it (imports sorted for the output package
+included) except where a line would be too long: splitting those is left to ruff. So
+``lexforge gen`` (``format_files(..., skip_short=True)``) passes a file without an
+over-long code line through as it is and runs ruff only over the rest, a fifth of the
+official set: writing files to the scratch tree is most of this stage's cost.
+``tests/codegen/test_format_skip.py`` holds the emitters to it (the output is the same
+with every file run through ruff, for the official set, as a user package, and for
+every golden case).
+
 Formatting is deterministic, so results are cached by content hash in the user cache
 directory: ``lexforge check`` with nothing changed formats nothing.
 
@@ -30,6 +39,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -49,6 +59,7 @@ __all__ = [
     "allow_long_lines",
     "format_files",
     "import_settings",
+    "needs_ruff",
     "owns_lexforge",
     "ruff_command",
     "ruff_toml",
@@ -221,18 +232,29 @@ class _Cache:
             pass
 
 
+def needs_ruff(text: str) -> bool:
+    """Whether ``text`` has a code line longer than ``LINE_LENGTH`` (comment lines do
+    not count: ruff cannot split them, ``allow_long_lines`` covers them)."""
+    return any(
+        len(line) > LINE_LENGTH and not line.lstrip().startswith("#") for line in text.split("\n")
+    )
+
+
 def format_files(
     files: Mapping[PurePosixPath, str],
     *,
     cache_name: str | None = "default",
     package: str | None = None,
+    skip_short: bool = False,
 ) -> dict[PurePosixPath, str]:
     """Format every ``.py`` file with ruff (sorting its imports first for a user's
     package); other files pass through unchanged.
 
     ``package`` is the output package, which decides the import sections
     (``import_settings``). ``cache_name`` selects the cache file (one per output package
-    keeps it small); ``None`` disables caching.
+    keeps it small); ``None`` disables caching. ``skip_short`` is for the emitters'
+    output, which is formatted already except for over-long lines: a file without one
+    (``needs_ruff``) is kept as it is.
     """
     sort_imports = package is not None and not owns_lexforge(package)
     settings = (*RUFF_SETTINGS, *import_settings(package))
@@ -244,6 +266,9 @@ def format_files(
     for path, text in files.items():
         if path.suffix != ".py":
             out[path] = text
+            continue
+        if skip_short and not needs_ruff(text):
+            out[path] = allow_long_lines(text)
             continue
         key = _key(text, settings) if store is not None else ""
         cached = store.entries.get(key) if store is not None else None
@@ -267,12 +292,14 @@ def format_files(
 def _run_ruff(
     files: Mapping[PurePosixPath, str], settings: tuple[str, ...], *, sort_imports: bool
 ) -> dict[PurePosixPath, str]:
+    # A flat scratch folder (file names stand for the paths): formatting does not depend
+    # on where a file is, and one folder spares a mkdir per package. No sub-package of
+    # the output can then be taken for a first-party module by the import sorter either.
+    names = {path: f"f{i}.py" for i, path in enumerate(files)}
     with tempfile.TemporaryDirectory(prefix="lexforge-fmt-") as tmp:
         root = Path(tmp)
         for path, text in files.items():
-            target = root / path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8", newline="\n")
+            (root / names[path]).write_text(text, encoding="utf-8", newline="\n")
         config = [arg for setting in settings for arg in ("--config", setting)]
         if sort_imports:
             isort = [*ruff_command(), "check", "--isolated", "--quiet", "--no-cache", "--fix"]
@@ -282,17 +309,18 @@ def _run_ruff(
         cmd = [*ruff_command(), "format", "--isolated", "--no-cache", *config]
         proc = subprocess.run([*cmd, "."], cwd=root, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
-            bad = _first_bad(proc.stderr, files)
+            paths = list(names)
+            # ruff's message names the scratch files: name the generated paths instead.
+            stderr = re.sub(
+                r"\bf(\d+)\.py\b", lambda m: str(paths[int(m.group(1))]), proc.stderr.strip()
+            )
+            bad = next((p for p in sorted(paths) if str(p) in stderr), None)
             dump = Path(tempfile.gettempdir()) / "invalid-generated-code.py"
             if bad is not None:
                 dump.write_text(files[bad], encoding="utf-8")
             where = f" ({bad}, kept at {dump})" if bad is not None else ""
-            raise FormatError(f"ruff could not format generated code{where}: {proc.stderr.strip()}")
-        return {path: allow_long_lines((root / path).read_text(encoding="utf-8")) for path in files}
-
-
-def _first_bad(stderr: str, files: Mapping[PurePosixPath, str]) -> PurePosixPath | None:
-    for path in sorted(files):
-        if str(path) in stderr:
-            return path
-    return None
+            raise FormatError(f"ruff could not format generated code{where}: {stderr}")
+        return {
+            path: allow_long_lines((root / name).read_text(encoding="utf-8"))
+            for path, name in names.items()
+        }

@@ -123,7 +123,9 @@ def build(config: GenConfig) -> tuple[dict[PurePosixPath, str], CompileResult]:
     plugins = tuple(a for a in config.artifacts if a != "models")
     files = emit_all(program, files, plugins)
     if config.format:
-        files = format_files(files, cache_name=config.package, package=config.package)
+        files = format_files(
+            files, cache_name=config.package, package=config.package, skip_short=True
+        )
     return dict(sorted(files.items())), compiled
 
 

@@ -15,6 +15,7 @@ annotations are postponed (``from __future__ import annotations``) and need no q
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,7 +23,8 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from lexforge.codegen.emit.env import render
-from lexforge.codegen.emit.text import docstring, header, py_literal, py_string
+from lexforge.codegen.emit.imports import module_key, render_from
+from lexforge.codegen.emit.text import LINE_LENGTH, docstring, header, py_literal, py_string
 from lexforge.codegen.ir import (
     AliasIR,
     AliasRefType,
@@ -69,12 +71,7 @@ _LEX = "lexforge.runtime.lex"
 _FORMATS = "lexforge.runtime.lex.formats"
 _XRPC_ERRORS = "lexforge.runtime.xrpc.errors"
 
-# isort sections: stdlib, third party, first party (ruff's default order).
-_SECTIONS = {
-    "typing": 0,
-    "pydantic": 1,
-    "typing_extensions": 1,
-}
+_STDLIB: frozenset[str] = frozenset(sys.stdlib_module_names)
 
 
 def _isort_key(name: str) -> tuple[int, str]:
@@ -86,6 +83,46 @@ def _isort_key(name: str) -> tuple[int, str]:
     else:
         rank = 2
     return rank, name
+
+
+def _section(module: str, first_party: str) -> int:
+    """ruff's isort section of ``module``: standard library, third party or first party
+    (the output package's top-level package: ``lexforge`` for this repository's own
+    output, where the runtime is first party too; in a user's package ``lexforge`` is an
+    installed, third-party library)."""
+    top = module.partition(".")[0]
+    if top in _STDLIB:
+        return 0
+    return 2 if top == first_party else 1
+
+
+def import_sections(
+    plain: Iterable[tuple[str, str]],
+    froms: dict[str, dict[str, str]],
+    *,
+    first_party: str,
+    line_length: int = LINE_LENGTH,
+) -> list[list[str]]:
+    """Import statements in ruff's isort order, one list per non-empty section.
+
+    ``plain`` are ``import module as alias``, ``froms`` maps a module to ``{name: local}``
+    (``from module import name``, ``as local`` when they differ). Within a section,
+    ``import`` statements come first, then ``from`` statements, each by module; names
+    by ``_isort_key``; ``as`` imports get statements of their own (ruff does not combine
+    them). A ``from`` statement too long for ``line_length`` is wrapped as ruff wraps it.
+    """
+    sections: list[list[str]] = [[], [], []]
+    for module, alias in sorted(plain, key=lambda ma: (module_key(ma[0]), ma[1])):
+        sections[_section(module, first_party)].append(f"import {module} as {alias}")
+    for module in sorted(froms, key=module_key):
+        names = sorted(froms[module].items(), key=lambda kv: _isort_key(kv[0]))
+        section = sections[_section(module, first_party)]
+        same = [n for n, local in names if n == local]
+        if same:
+            section += render_from(module, same, line_length).split("\n")
+        # ruff's isort keeps ``as`` imports on their own lines (no combine-as-imports).
+        section += [f"from {module} import {n} as {local}" for n, local in names if n != local]
+    return [s for s in sections if s]
 
 
 @dataclass
@@ -100,24 +137,6 @@ class _Imports:
         local = name if name not in self.own else f"_{name}"
         self.names[module][name] = local
         return local
-
-    def blocks(self, module_imports: Iterable[tuple[str, str]]) -> list[list[str]]:
-        sections: list[list[str]] = [[], [], []]
-        for module in sorted(self.names):
-            names = sorted(self.names[module].items(), key=lambda kv: _isort_key(kv[0]))
-            section = sections[_SECTIONS.get(module, 2)]
-            plain = [n for n, local in names if n == local]
-            if plain:
-                section.append(f"from {module} import {', '.join(plain)}")
-            # ruff's isort keeps ``as`` imports on their own lines (no combine-as-imports).
-            section += [f"from {module} import {n} as {local}" for n, local in names if n != local]
-        first_party = [f"import {module} as {alias}" for module, alias in module_imports]
-        sections[2] = first_party + sections[2]
-        return [s for s in sections if s]
-
-    @staticmethod
-    def lazy(module_imports: Iterable[tuple[str, str]]) -> list[str]:
-        return [f"import {module} as {alias}" for module, alias in module_imports]
 
 
 class _ModuleEmitter:
@@ -263,7 +282,7 @@ class _ModuleEmitter:
             rhs = " = " + self.field_call(([f"default={default}"] if default else []) + kwargs)
         else:
             rhs = f" = {default}" if default else ""
-        return [f"    {f.name}: {annotation}{rhs}", *docstring(f.description, 4)]
+        return [f"    {f.name}: {annotation}{rhs}", *docstring(f.description, 4, attribute=True)]
 
     def model_view(self, model: ModelIR) -> dict[str, Any]:
         base = self.lex("LexRecord" if model.kind == "record" else "LexModel")
@@ -325,7 +344,9 @@ class _ModuleEmitter:
             {
                 "lines": [
                     f"MESSAGE_TYPES: {final}[dict[str, type[{model_type}]]] = {{{entries}}}",
-                    *docstring("Message classes by event-stream frame type (``t``).", 0),
+                    *docstring(
+                        "Message classes by event-stream frame type (``t``).", 0, attribute=True
+                    ),
                 ]
             }
         )
@@ -339,7 +360,7 @@ class _ModuleEmitter:
             line = f"{name} = {alias_type}({py_string(name)}, {value})"
         else:
             line = f"{name}: {self.typing('TypeAlias')} = {value}"
-        return {"lines": [line, *docstring(description, 0)]}
+        return {"lines": [line, *docstring(description, 0, attribute=True)]}
 
     def alias_view(self, alias: AliasIR) -> dict[str, Any]:
         if isinstance(alias.type, ModelRefType):
@@ -372,7 +393,12 @@ class _ModuleEmitter:
         ir = self.ir
         final = self.typing("Final")
         tokens = [
-            {"lines": [f"{t.name}: {final} = {py_string(t.value)}", *docstring(t.description, 0)]}
+            {
+                "lines": [
+                    f"{t.name}: {final} = {py_string(t.value)}",
+                    *docstring(t.description, 0, attribute=True),
+                ]
+            }
             for t in ir.tokens
         ]
         classes = [self.model_view(m) for m in ir.models]
@@ -401,21 +427,34 @@ class _ModuleEmitter:
         if description is None and ir.models and ir.models[0].kind == "record":
             description = ir.models[0].description
         doc = docstring(description or f"Lexicon ``{ir.nsid}``.", 0)
+        first_party = ir.module.partition(".")[0]
         lazy = [(i.module, i.alias) for i in ir.imports if not i.eager]
-        type_checking = self.imports.lazy(lazy)
+        checking: dict[str, dict[str, str]] = {}
         if self.uses_formats:
             lazy = sorted([*lazy, (_FORMATS, self.formats_alias)])
             package, _, name = _FORMATS.rpartition(".")
-            rename = "" if self.formats_alias == name else f" as {self.formats_alias}"
-            type_checking.append(f"from {package} import {name}{rename}")
+            checking[package] = {name: self.formats_alias}
+        type_checking = [
+            line
+            for i, section in enumerate(
+                import_sections(
+                    [m for m in lazy if m[0] != _FORMATS],
+                    checking,
+                    first_party=first_party,
+                    line_length=LINE_LENGTH - 4,
+                )
+            )
+            for line in ([""] if i else []) + section
+        ]
         if lazy:
             self.typing("TYPE_CHECKING")
             self.lex("lazy_module")
+        eager = [(i.module, i.alias) for i in ir.imports if i.eager]
         return render(
             "models/module.py.j2",
             header=header(ir.source, ir.nsid),
             doc=doc,
-            import_blocks=self.imports.blocks((i.module, i.alias) for i in ir.imports if i.eager),
+            import_blocks=import_sections(eager, self.imports.names, first_party=first_party),
             type_checking=type_checking,
             lazy_modules=[(alias, py_string(module)) for module, alias in lazy],
             late_assignments=late,
@@ -515,10 +554,20 @@ def _index(program: ProgramIR) -> str:
         "models/index.py.j2",
         header=header(),
         package=program.models_package,
-        records=[(py_string(r), py_string(m)) for r, m in records],
-        methods=[(py_string(r), py_string(m), py_string(k)) for r, m, k in methods],
-        defs=[(py_string(r), py_string(m), py_string(n or "")) for r, m, n in defs],
+        records=[f"    {py_string(r)}: {py_string(m)}," for r, m in records],
+        methods=[line for r, m, k in methods for line in _tuple_entry(r, m, k)],
+        defs=[line for r, m, n in defs for line in _tuple_entry(r, m, n or "")],
     )
+
+
+def _tuple_entry(key: str, *items: str) -> list[str]:
+    """A ``"key": ("a", "b"),`` dict entry as ruff formats it: one line when it fits,
+    else the tuple exploded one item per line (ruff adds the trailing comma)."""
+    values = [py_string(item) for item in items]
+    one = f"    {py_string(key)}: ({', '.join(values)}),"
+    if len(one) <= LINE_LENGTH:
+        return [one]
+    return [f"    {py_string(key)}: (", *(f"        {v}," for v in values), "    ),"]
 
 
 def _meta(program: ProgramIR, digest: str, version: str) -> str:

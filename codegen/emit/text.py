@@ -55,10 +55,12 @@ def py_literal(value: bool | int | str | None) -> str:
 
 def _escape(text: str) -> str:
     out = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
-    out = "".join(
-        ch if ch in "\n\t" or ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
-        for ch in out
-    )
+    # Most text is printable throughout: only the rest needs the per-character loop.
+    if not out.replace("\n", "").replace("\t", "").isprintable():
+        out = "".join(
+            ch if ch in "\n\t" or ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+            for ch in out
+        )
     out = out.replace("\t", "    ")
     # A bare quote right before the closing quotes would end the string early. (It is
     # already escaped when an odd number of backslashes precede it.)
@@ -69,12 +71,17 @@ def _escape(text: str) -> str:
     return out
 
 
-def docstring(text: str | None, indent: int) -> list[str]:
+def docstring(text: str | None, indent: int, *, attribute: bool = False) -> list[str]:
     """The lines of a docstring for ``text``, wrapped to fit ``LINE_LENGTH`` at ``indent``.
 
     Paragraphs (blank-line separated) are kept; each is re-wrapped. Triple quotes,
     backslashes and non-printable characters are escaped, so any description yields
     a valid, equal-meaning string. Returns ``[]`` for no text.
+
+    Laid out as ruff formats it: a module, class or function docstring of one line
+    keeps its closing quotes on that line even past the line length; an ``attribute``
+    docstring (a string after an assignment, which ruff leaves alone) has them on a
+    line of their own when they would not fit.
     """
     if text is None or not text.strip():
         return []
@@ -95,4 +102,6 @@ def docstring(text: str | None, indent: int) -> list[str]:
             body += textwrap.wrap(
                 para, width=width - 3, break_long_words=False, break_on_hyphens=False
             )
+    if len(body) == 1 and not attribute:
+        return [f'{pad}"""{body[0]}"""']
     return [f'{pad}"""{body[0]}', *(pad + line if line else "" for line in body[1:]), f'{pad}"""']
