@@ -108,6 +108,8 @@ def _too_long(line: str) -> bool:
 def allow_long_lines(text: str) -> str:
     """Add ``LONG_LINES_DIRECTIVE`` after the leading comment block if a line is too long."""
     lines = text.split("\n")
+    if max(map(len, lines)) <= LINE_LENGTH:  # most files: decided without a Python loop
+        return text
     if not any(_too_long(line) for line in lines) or LONG_LINES_DIRECTIVE in lines:
         return text
     at = 0
@@ -235,9 +237,10 @@ class _Cache:
 def needs_ruff(text: str) -> bool:
     """Whether ``text`` has a code line longer than ``LINE_LENGTH`` (comment lines do
     not count: ruff cannot split them, ``allow_long_lines`` covers them)."""
-    return any(
-        len(line) > LINE_LENGTH and not line.lstrip().startswith("#") for line in text.split("\n")
-    )
+    lines = text.split("\n")
+    if max(map(len, lines)) <= LINE_LENGTH:  # most files: decided without a Python loop
+        return False
+    return any(len(line) > LINE_LENGTH and not line.lstrip().startswith("#") for line in lines)
 
 
 def format_files(

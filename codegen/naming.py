@@ -26,6 +26,7 @@ from __future__ import annotations
 import keyword
 import re
 from dataclasses import dataclass, field
+from functools import cache
 
 __all__ = [
     "BASEMODEL_ATTRIBUTES",
@@ -92,6 +93,7 @@ _BOUNDARY_2 = re.compile(r"([A-Z]+)([A-Z][a-z])")
 _NON_IDENT = re.compile(r"[^0-9A-Za-z]+")
 
 
+@cache  # pure, and called for every name of every lexicon, most of them more than once
 def snake_case(name: str) -> str:
     """``getDIDDocument`` -> ``get_did_document``; non-identifier characters -> ``_``."""
     text = _NON_IDENT.sub("_", name)
