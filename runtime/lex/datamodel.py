@@ -10,8 +10,9 @@ integers never needs it.
 from __future__ import annotations
 
 import functools
+import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import BaseModel
@@ -21,8 +22,10 @@ from lexforge.runtime.data.b64 import b64decode_strict, b64encode_unpadded
 from lexforge.runtime.data.blob import LEGACY_SIZE, Blob, blob_problem
 from lexforge.runtime.data.cbor_limits import MAX_CONTAINER_LEN, MAX_DEPTH, MAX_KEY_LEN
 from lexforge.runtime.data.cid import CID, CODEC_RAW
+from lexforge.runtime.data.cid import _c_parse_b32 as _c_parse_cid
 from lexforge.runtime.data.errors import DataModelError
 from lexforge.runtime.data.json import MAX_SAFE_INTEGER, from_json, to_json
+from lexforge.runtime.lex.mime import is_valid_mime_pattern
 
 __all__ = [
     "DATA_VALUE_REF",
@@ -188,24 +191,61 @@ def _fast_blob_ref(value: object) -> CID:
 
 def _mime_pattern(accept: tuple[str, ...] | None) -> str:
     """A pydantic-core (Rust) pattern for MIME types ``accept`` matches (any type if
-    None): ``type/`` prefixes for ``type/*``, exact lowercase types otherwise. Every
-    match is accepted by ``mime_matches`` (it lowercases and drops parameters)."""
-    if accept is None or "*/*" in accept:
+    None): ``type/`` prefixes for ``type/*``, exact lowercase types otherwise (see
+    ``_fast_accept``; a pattern that matches nothing if none is left)."""
+    fast = _fast_accept(accept)
+    if fast is None:
         return "/"
-    options = [
-        re.escape(a.lower()[:-1]) if a.endswith("/*") else re.escape(a.lower()) + "$"
+    options = [re.escape(a) if a.endswith("/") else re.escape(a) + "$" for a in fast]
+    return f"^(?:{'|'.join(options)})" if options else r"\b\B"
+
+
+# The C accelerator's blob checker (lexforge.runtime.lex._values), unless it is not built
+# or LEXFORGE_LEX_BACKEND=python asks for the pure-Python forms.
+_BlobChecker: Callable[..., Callable[[object], Blob]] | None = None
+try:
+    from lexforge.runtime.lex._values import BlobChecker
+except ImportError:  # pragma: no cover - exercised when the extension is not built
+    pass
+else:
+    if os.environ.get("LEXFORGE_LEX_BACKEND") != "python":
+        _BlobChecker = BlobChecker
+
+
+def _fast_accept(accept: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    """``accept`` for ``BlobChecker``: None for any MIME type, else lower-case ``type/``
+    prefixes (for ``type/*``) and exact types. Like ``_mime_pattern``, every type this
+    takes is one ``mime_matches`` takes; patterns that are not valid MIME patterns are
+    left out (values they would match go to the full validator)."""
+    if accept is None or "*/*" in accept:
+        return None
+    return tuple(
+        a.lower()[:-1] if a.endswith("/*") else a.lower()
         for a in accept
-    ]
-    return f"^(?:{'|'.join(options)})"
+        if is_valid_mime_pattern(a)
+    )
 
 
 def fast_blob_schema(
     accept: tuple[str, ...] | None, max_size: int | None
 ) -> core_schema.CoreSchema:
-    """The fast form of a blob field: the current JSON or data-model form with a raw CID,
-    checked by pydantic-core (keys, ``$type``, MIME type against ``accept``, size against
-    ``max_size``) and built into a ``Blob`` without a Python call except for the CID."""
-    limit = _MAX_BLOB_SIZE if max_size is None else min(max_size, _MAX_BLOB_SIZE)
+    """The fast form of a blob field: the current JSON or data-model form with a raw CID
+    (keys, ``$type``, MIME type against ``accept``, size against ``max_size``) built into
+    a ``Blob``. With the C accelerator one call checks and builds it all; without it,
+    pydantic-core checks the fields and builds the ``Blob``, with a Python call for the
+    CID."""
+    limit = _MAX_BLOB_SIZE if max_size is None else max(-1, min(max_size, _MAX_BLOB_SIZE))
+    if _BlobChecker is not None:
+        parse = CID.parse if _c_parse_cid is None else _c_parse_cid
+        checker = _BlobChecker(Blob, CID, parse, _fast_accept(accept), limit)
+        return core_schema.no_info_plain_validator_function(checker)
+    return _fast_blob_dataclass_schema(accept, limit)
+
+
+def _fast_blob_dataclass_schema(
+    accept: tuple[str, ...] | None, limit: int
+) -> core_schema.CoreSchema:
+    """``fast_blob_schema`` in pydantic-core terms (no C accelerator)."""
     fields = [
         core_schema.dataclass_field(
             "ref", core_schema.no_info_plain_validator_function(_fast_blob_ref)
@@ -234,6 +274,9 @@ def fast_blob_schema(
         frozen=True,
         post_init=False,
         strict=False,  # an instance or a mapping; the fields themselves are strict
+        # Instances are "revalidated" as mappings, which they are not, so they go to the
+        # full form, which checks ``accept`` and ``max_size`` (and returns the instance).
+        revalidate_instances="always",
         config=core_schema.CoreConfig(validate_by_alias=True, validate_by_name=False),
     )
 

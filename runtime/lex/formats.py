@@ -27,7 +27,9 @@ which costs several microseconds per value; a post holds half a dozen such strin
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Callable
 from functools import partial
 from typing import Annotated, Any, NamedTuple
 
@@ -54,6 +56,7 @@ __all__ = [
     "RecordKey",
     "Tid",
     "Uri",
+    "instance_maker",
 ]
 
 
@@ -115,13 +118,31 @@ FAST_RULES: dict[type[SyntaxStr], FastRule] = {
 FAST_PATTERNS: dict[type[SyntaxStr], str] = {cls: r.pattern for cls, r in FAST_RULES.items()}
 
 
+# ``str.__new__(cls, value)`` as one C call (lexforge.runtime.lex._values.StrMaker: about
+# half of what the ``partial`` costs when pydantic-core calls it), unless the extension is
+# not built or LEXFORGE_LEX_BACKEND=python asks for the pure-Python forms.
+_StrMaker: Callable[[type[SyntaxStr]], Callable[[str], SyntaxStr]] | None = None
+try:
+    from lexforge.runtime.lex._values import StrMaker
+except ImportError:  # pragma: no cover - exercised when the extension is not built
+    pass
+else:
+    if os.environ.get("LEXFORGE_LEX_BACKEND") != "python":
+        _StrMaker = StrMaker
+
+
+def instance_maker(cls: type[SyntaxStr]) -> Callable[[str], SyntaxStr]:
+    """A callable that makes ``str.__new__(cls, value)`` of a validated ``value``."""
+    return partial(str.__new__, cls) if _StrMaker is None else _StrMaker(cls)
+
+
 class FastPath:
     """``Annotated`` metadata: accept values of the fast shape directly as ``cls``
     instances, delegate everything else to ``cls``'s own pydantic schema.
 
     The schema carries a fast-validator form (see ``lexforge.runtime.lex.fast``): the
     same rule checked by pydantic-core, the instance built by ``str.__new__`` called
-    from Rust, and the full schema as the fallback for any other value.
+    from Rust (``instance_maker``), and the full schema as the fallback for any other value.
     """
 
     __slots__ = ("cls", "rule")
@@ -153,7 +174,7 @@ class FastPath:
             return slow(value, info)
 
         rust = core_schema.no_info_after_validator_function(
-            partial(new, cls),
+            instance_maker(cls),
             core_schema.str_schema(
                 pattern=f"^(?:{rule.pattern})$", min_length=lo, max_length=hi, strict=True
             ),
