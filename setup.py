@@ -17,16 +17,19 @@ for folder in FOLDERS:
     packages += [f"lexforge.{folder}.{sub}" for sub in find_namespace_packages(folder)]
 
 # C accelerators. Optional: without a compiler the package still installs and every one
-# of them falls back to pure Python (tests/data/test_cbor_backend.py and
-# tests/lex/test_model_builder.py fail on a silent fallback where a compiler exists).
+# of them falls back to pure Python. Tests fail on a silent fallback where a compiler
+# exists (tests/data/test_cbor_backend.py, tests/lex/test_model_builder.py,
+# tests/lex/test_values_c.py).
 #   _cbor:   the strict DAG-CBOR codec, CIDs, SHA-256, MST and CAR-slice hot paths;
-#   _models: builds generated model instances for the fast validator.
+#   _models: builds generated model instances for the fast validator;
+#   _values: blobs and string-format values for the fast validator.
 _C_FLAGS = [] if sys.platform == "win32" else ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]
 ext_modules = [
     Extension(f"lexforge.runtime.{name}", [source], optional=True, extra_compile_args=_C_FLAGS)
     for name, source in (
         ("data._cbor", "runtime/data/_cbor.c"),
         ("lex._models", "runtime/lex/_models.c"),
+        ("lex._values", "runtime/lex/_values.c"),
     )
 ]
 

@@ -9,10 +9,10 @@ Every generated model has two validators over one set of rules:
 * the **fast** validator, built here on first use from the same core schema, which
   ``LexModel.model_validate`` / ``model_validate_json`` try first. Schema nodes that
   carry a fast form (see ``prefer_fast``) are replaced by it: a string format becomes a
-  pydantic-core ``pattern`` whose instance is built by ``str.__new__`` called from
+  pydantic-core ``pattern`` whose instance is built by a C ``StrMaker`` called from
   Rust; string limits become code-point bounds that decide the common case without
-  counting bytes or graphemes; a blob becomes a Rust-validated dataclass; a ``$type``
-  union dispatches on the key in Rust; JSON ``unknown`` content is checked against
+  counting bytes or graphemes; a blob is checked and built by one C callable
+  (``runtime/lex/_values.c``); a ``$type`` union dispatches on the key in Rust; JSON ``unknown`` content is checked against
   the data model by a schema per nesting level (``lexforge.runtime.lex.datamodel``);
   and a model's fields are validated as a typed dict whose output a C builder turns
   into the instance pydantic-core would have made (``_model_form``).
@@ -43,7 +43,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 from pydantic import BaseModel
 from pydantic_core import SchemaValidator, core_schema
@@ -160,12 +160,16 @@ def _model_builder() -> Any:
 _ModelBuilder: Final = _model_builder()
 
 
+def _given_by_name(value: object) -> NoReturn:
+    raise ValueError("a field given by its Python name (left to the full validator)")
+
+
 def _model_form(node: dict[str, Any], transform: Transform) -> core_schema.CoreSchema | None:
     """The fast form of a plain model node, or None to keep the node as it is.
 
     pydantic-core's model validator costs far more than a typed dict with the same
-    fields, so the fields are validated as a typed dict (same config: strictness, alias
-    and name lookups, extras and their schema) and a C ``ModelBuilder``
+    fields, so the fields are validated as a typed dict (same config: strictness, extras
+    and their schema; lookups by alias only) and a C ``ModelBuilder``
     (``runtime/lex/_models.c``) makes the instance as pydantic-core would. Defaults
     become a sentinel, so the builder knows which fields the input had (the fields
     set). A model instance given as input is not a dict: the fast validator fails and
@@ -207,12 +211,34 @@ def _model_form(node: dict[str, Any], transform: Transform) -> core_schema.CoreS
         )
         names.append(name)
         defaults.append(default)
-    config = node.get("config")
+    # Fields are looked up by alias only, and each aliased field gets a "shadow" field
+    # keyed by its alias and looked up by its name, which refuses any value: input that
+    # names a field by its Python name (alone, or beside its alias, where pydantic keeps
+    # the name as an extra field) goes to the full validator. A typed dict drops unused
+    # input keys equal to its field names; those keys are exactly the aliases (used)
+    # and the plain names (no alias), so no key is dropped that pydantic would keep.
+    aliased = {
+        name: alias
+        for name, field in inner["fields"].items()
+        if (alias := field.get("validation_alias")) is not None and alias != name
+    }
+    if not all(isinstance(alias, str) for alias in aliased.values()) or len(
+        {*inner["fields"], *aliased.values()}
+    ) != len(inner["fields"]) + len(aliased):
+        return None  # alias paths or choices, or an alias equal to another field's name
+    for name, alias in aliased.items():
+        fields[alias] = core_schema.typed_dict_field(
+            core_schema.no_info_plain_validator_function(_given_by_name),
+            required=False,
+            validation_alias=name,
+        )
+    config: Any = {**(node.get("config") or {}), "validate_by_name": False}
+    config["validate_by_alias"] = True
     extras = inner.get("extras_schema")
     typed = core_schema.typed_dict_schema(
         fields,
         extras_schema=None if extras is None else transform(extras),
-        extra_behavior=inner.get("extra_behavior") or (config or {}).get("extra_fields_behavior"),
+        extra_behavior=inner.get("extra_behavior") or config.get("extra_fields_behavior"),
         config=config,
     )
     slots = BaseModel.__dict__

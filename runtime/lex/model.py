@@ -47,6 +47,11 @@ from pydantic_core import SchemaValidator, ValidationError, core_schema
 from lexforge.runtime.lex.fast import build_fast_validator, with_fast_form
 from lexforge.runtime.lex.values import DataValue, UnknownObject
 
+try:
+    from lexforge.runtime.lex._models import FastEntry as _FastEntry
+except ImportError:  # pragma: no cover - no C compiler where lexforge was installed
+    _FastEntry = None  # type: ignore[assignment,misc]
+
 __all__ = [
     "UNKNOWN_TAG",
     "LexModel",
@@ -77,34 +82,47 @@ def _specialize(cls: type[LexModel], fast: SchemaValidator) -> None:
     fast validator: the generic ones cost a class-attribute lookup and a keyword
     signature per call, a tenth of a small record's validation. Same behaviour: any
     option, or a subclass, takes the generic path; a failure re-runs the full
-    validator, whose error is raised."""
-    fast_python, fast_json = fast.validate_python, fast.validate_json
+    validator, whose error is raised. With the C accelerator each is a ``FastEntry``
+    (``runtime/lex/_models.c``), which also saves the bound method and the frame."""
+    full = cls.__pydantic_validator__
     generic_python: Any = LexModel.__dict__["model_validate"].__func__
     generic_json: Any = LexModel.__dict__["model_validate_json"].__func__
-
-    def model_validate(klass: Any, obj: Any, /, **options: Any) -> Any:
-        if klass is cls and not options:
-            try:
-                return fast_python(obj)
-            except ValidationError:
-                return klass.__pydantic_validator__.validate_python(obj)
-        return generic_python(klass, obj, **options)
-
-    def model_validate_json(klass: Any, json_data: Any, /, **options: Any) -> Any:
-        if klass is cls and not options:
-            try:
-                return fast_json(json_data)
-            except ValidationError:
-                return klass.__pydantic_validator__.validate_json(json_data)
-        return generic_json(klass, json_data, **options)
-
-    for function, generic in (
-        (model_validate, generic_python),
-        (model_validate_json, generic_json),
-    ):
+    pairs = (
+        (fast.validate_python, full.validate_python, generic_python),
+        (fast.validate_json, full.validate_json, generic_json),
+    )
+    for fast_method, full_method, generic in pairs:
+        function: Any
+        entry: Any
+        if _FastEntry is not None:
+            entry = function = _FastEntry(cls, fast_method, full_method, generic, ValidationError)
+        else:
+            function = _entry_function(cls, fast_method, generic)
+            entry = classmethod(function)
         functools.update_wrapper(function, generic)
-        function.__lexforge_specialized__ = True  # type: ignore[attr-defined]
-        type.__setattr__(cls, function.__name__, classmethod(function))
+        if _FastEntry is not None:
+            # Not bound like a classmethod: signature and help() of the bound one.
+            function.__wrapped__ = getattr(LexModel, generic.__name__)
+        function.__lexforge_specialized__ = True
+        type.__setattr__(cls, generic.__name__, entry)
+
+
+def _entry_function(cls: type[LexModel], fast_method: Any, generic: Any) -> Any:
+    """The pure-Python ``FastEntry`` (without the C accelerator)."""
+
+    def entry(klass: Any, obj: Any, /, **options: Any) -> Any:
+        if klass is cls and not options:
+            try:
+                return fast_method(obj)
+            except ValidationError:
+                return (
+                    klass.__pydantic_validator__.validate_python(obj)
+                    if generic.__name__ == "model_validate"
+                    else klass.__pydantic_validator__.validate_json(obj)
+                )
+        return generic(klass, obj, **options)
+
+    return entry
 
 
 def _forget_fast(cls: type[LexModel]) -> None:
@@ -113,7 +131,7 @@ def _forget_fast(cls: type[LexModel]) -> None:
         type.__setattr__(cls, "__lexforge_fast__", (None, None))
     for name in ("model_validate", "model_validate_json"):
         method = cls.__dict__.get(name)
-        if getattr(getattr(method, "__func__", None), "__lexforge_specialized__", False):
+        if getattr(getattr(method, "__func__", method), "__lexforge_specialized__", False):
             type.__delattr__(cls, name)
 
 
@@ -138,6 +156,22 @@ class LexModel(BaseModel):
         None,
         None,
     )
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Complete generated bases before pydantic collects their fields.
+
+        A generated model builds on first use (``defer_build``), its annotations naming
+        things of its own module (``Omittable``, other lexicons' modules). A user's
+        subclass, rebuilt later in *its* module's namespace, could not resolve the
+        inherited annotations of a base that was never built: building the base first
+        resolves them where they were written.
+        """
+        super().__init_subclass__(**kwargs)
+        for base in cls.__mro__[1:]:
+            if base.__module__ == __name__ or not issubclass(base, LexModel):
+                continue  # the hand-written bases here have no fields to resolve
+            if base.__dict__.get("__pydantic_complete__") is False:
+                base.model_rebuild()
 
     @classmethod
     def model_rebuild(
