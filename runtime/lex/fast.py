@@ -12,8 +12,9 @@ Every generated model has two validators over one set of rules:
   pydantic-core ``pattern`` whose instance is built by a C ``StrMaker`` called from
   Rust; string limits become code-point bounds that decide the common case without
   counting bytes or graphemes; a blob is checked and built by one C callable
-  (``runtime/lex/_values.c``); a ``$type`` union dispatches on the key in Rust; JSON ``unknown`` content is checked against
-  the data model by a schema per nesting level (``lexforge.runtime.lex.datamodel``);
+  (``runtime/lex/_values.c``); a ``$type`` union dispatches on the key in Rust; JSON
+  ``unknown`` content is checked against the data model by a schema per nesting level
+  (``lexforge.runtime.lex.datamodel``);
   and a model's fields are validated as a typed dict whose output a C builder turns
   into the instance pydantic-core would have made (``_model_form``).
 
