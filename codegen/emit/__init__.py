@@ -8,8 +8,11 @@ with one entry point each::
 
 returning paths relative to the output package directory (``client/__init__.py``,
 ``server/routes.py``...). ``emit_all`` runs every emitter that is installed and merges
-their files; two emitters writing the same path is a bug and raises. Output does not
-need to be formatted: the format stage runs ruff over everything.
+their files; two emitters writing the same path is a bug and raises. Output is written
+as ruff formats it, imports sorted for the output package, except for lines too long for
+the line length: the format stage runs ruff only over files with such a line
+(``lexforge.codegen.format.needs_ruff``), so an emitter must not rely on ruff for
+anything else (``tests/codegen/test_format_skip.py`` checks).
 """
 
 from __future__ import annotations

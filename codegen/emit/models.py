@@ -4,7 +4,9 @@ the NSID index (``models/_index.py``) and ``_meta.py``.
 The IR has made every decision; this module turns IR values into the text fragments the
 templates print (annotations, ``Field(...)`` calls, docstring lines) and collects the
 imports each module needs, so every emitted import is used and sorted the way ruff's
-isort sorts them.
+isort sorts them for the output package. The text is laid out as ruff formats it, except
+that lines too long for ``LINE_LENGTH`` are left to ruff (``lexforge.codegen.format``
+runs it only over files that have one).
 
 Module-level expressions (union and alias values) are evaluated at import time, when a
 module in an import cycle may be only partly initialised, so every class they mention
@@ -96,7 +98,7 @@ def _section(module: str, first_party: str) -> int:
     return 2 if top == first_party else 1
 
 
-def import_sections(
+def _import_sections(
     plain: Iterable[tuple[str, str]],
     froms: dict[str, dict[str, str]],
     *,
@@ -437,7 +439,7 @@ class _ModuleEmitter:
         type_checking = [
             line
             for i, section in enumerate(
-                import_sections(
+                _import_sections(
                     [m for m in lazy if m[0] != _FORMATS],
                     checking,
                     first_party=first_party,
@@ -454,7 +456,7 @@ class _ModuleEmitter:
             "models/module.py.j2",
             header=header(ir.source, ir.nsid),
             doc=doc,
-            import_blocks=import_sections(eager, self.imports.names, first_party=first_party),
+            import_blocks=_import_sections(eager, self.imports.names, first_party=first_party),
             type_checking=type_checking,
             lazy_modules=[(alias, py_string(module)) for module, alias in lazy],
             late_assignments=late,
