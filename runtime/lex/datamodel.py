@@ -10,7 +10,6 @@ integers never needs it.
 from __future__ import annotations
 
 import functools
-import os
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -25,6 +24,7 @@ from lexforge.runtime.data.cid import CID, CODEC_RAW
 from lexforge.runtime.data.cid import _c_parse_b32 as _c_parse_cid
 from lexforge.runtime.data.errors import DataModelError
 from lexforge.runtime.data.json import MAX_SAFE_INTEGER, from_json, to_json
+from lexforge.runtime.lex.accel import accelerator
 from lexforge.runtime.lex.mime import is_valid_mime_pattern
 
 __all__ = [
@@ -200,16 +200,11 @@ def _mime_pattern(accept: tuple[str, ...] | None) -> str:
     return f"^(?:{'|'.join(options)})" if options else r"\b\B"
 
 
-# The C accelerator's blob checker (lexforge.runtime.lex._values), unless it is not built
-# or LEXFORGE_LEX_BACKEND=python asks for the pure-Python forms.
-_BlobChecker: Callable[..., Callable[[object], Blob]] | None = None
-try:
-    from lexforge.runtime.lex._values import BlobChecker
-except ImportError:  # pragma: no cover - exercised when the extension is not built
-    pass
-else:
-    if os.environ.get("LEXFORGE_LEX_BACKEND") != "python":
-        _BlobChecker = BlobChecker
+# The C accelerator's blob checker, if active (see ``lexforge.runtime.lex.accel``).
+_values = accelerator("_values")
+_BlobChecker: Callable[..., Callable[[object], Blob]] | None = (
+    None if _values is None else _values.BlobChecker
+)
 
 
 def _fast_accept(accept: tuple[str, ...] | None) -> tuple[str, ...] | None:

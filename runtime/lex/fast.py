@@ -49,6 +49,8 @@ from typing import Any, Final, NoReturn
 from pydantic import BaseModel
 from pydantic_core import SchemaValidator, core_schema
 
+from lexforge.runtime.lex.accel import accelerator
+
 __all__ = [
     "FAST_KEY",
     "FastForm",
@@ -150,15 +152,8 @@ _ABSENT: Final = _Absent()
 _IMMUTABLE_DEFAULTS = (type(None), bool, int, str, float, bytes)
 
 
-def _model_builder() -> Any:
-    try:
-        from lexforge.runtime.lex._models import ModelBuilder  # noqa: PLC0415
-    except ImportError:  # pragma: no cover - no C compiler where lexforge was installed
-        return None
-    return ModelBuilder
-
-
-_ModelBuilder: Final = _model_builder()
+_models = accelerator("_models")
+_ModelBuilder: Final = None if _models is None else _models.ModelBuilder
 
 
 def _given_by_name(value: object) -> NoReturn:

@@ -27,7 +27,6 @@ which costs several microseconds per value; a post holds half a dozen such strin
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from functools import partial
@@ -37,6 +36,7 @@ from pydantic import GetCoreSchemaHandler
 from pydantic_core import PydanticCustomError, core_schema
 
 from lexforge.runtime import syntax
+from lexforge.runtime.lex.accel import accelerator
 from lexforge.runtime.lex.fast import prefer_fast
 from lexforge.runtime.syntax._base import SyntaxStr
 
@@ -118,17 +118,12 @@ FAST_RULES: dict[type[SyntaxStr], FastRule] = {
 FAST_PATTERNS: dict[type[SyntaxStr], str] = {cls: r.pattern for cls, r in FAST_RULES.items()}
 
 
-# ``str.__new__(cls, value)`` as one C call (lexforge.runtime.lex._values.StrMaker: about
-# half of what the ``partial`` costs when pydantic-core calls it), unless the extension is
-# not built or LEXFORGE_LEX_BACKEND=python asks for the pure-Python forms.
-_StrMaker: Callable[[type[SyntaxStr]], Callable[[str], SyntaxStr]] | None = None
-try:
-    from lexforge.runtime.lex._values import StrMaker
-except ImportError:  # pragma: no cover - exercised when the extension is not built
-    pass
-else:
-    if os.environ.get("LEXFORGE_LEX_BACKEND") != "python":
-        _StrMaker = StrMaker
+# ``str.__new__(cls, value)`` as one C call (``StrMaker``: about half of what the
+# ``partial`` costs when pydantic-core calls it), if active (``lexforge.runtime.lex.accel``).
+_values = accelerator("_values")
+_StrMaker: Callable[[type[SyntaxStr]], Callable[[str], SyntaxStr]] | None = (
+    None if _values is None else _values.StrMaker
+)
 
 
 def instance_maker(cls: type[SyntaxStr]) -> Callable[[str], SyntaxStr]:

@@ -44,13 +44,12 @@ from pydantic import (
 from pydantic.config import ExtraValues
 from pydantic_core import SchemaValidator, ValidationError, core_schema
 
+from lexforge.runtime.lex.accel import accelerator
 from lexforge.runtime.lex.fast import build_fast_validator, with_fast_form
 from lexforge.runtime.lex.values import DataValue, UnknownObject
 
-try:
-    from lexforge.runtime.lex._models import FastEntry as _FastEntry
-except ImportError:  # pragma: no cover - no C compiler where lexforge was installed
-    _FastEntry = None  # type: ignore[assignment,misc]
+_models = accelerator("_models")
+_FastEntry: Any = None if _models is None else _models.FastEntry
 
 __all__ = [
     "UNKNOWN_TAG",
