@@ -158,6 +158,24 @@ def test_wheel_ships_the_c_accelerator(wheel: Path, installed: Path) -> None:
     assert path.startswith(str(installed))
 
 
+def test_wheel_ships_the_lex_accelerators(wheel: Path, installed: Path) -> None:
+    if not _can_build_extensions():
+        pytest.skip("no C compiler or Python.h here: the wheel is pure Python by design")
+    suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
+    names = zipfile.ZipFile(wheel).namelist()
+    for module in ("_models", "_values"):
+        shipped = [n for n in names if n.startswith(f"lexforge/runtime/lex/{module}")]
+        assert [n for n in shipped if n.endswith(suffixes)], shipped
+    out = _run(
+        installed,
+        "from lexforge.runtime.lex import _models, _values, fast, formats\n"
+        "assert fast._ModelBuilder is _models.ModelBuilder\n"
+        "assert formats._StrMaker is _values.StrMaker\n"
+        "print(_models.__file__, _values.__file__)",
+    )
+    assert all(path.startswith(str(installed)) for path in out.split())
+
+
 @pytest.fixture(scope="module")
 def fresh_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A new virtualenv with the wheel installed by pip. Dependencies are not downloaded:
