@@ -16,15 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.buildenv import can_build_extensions
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
-
-
-def _can_build_extensions() -> bool:
-    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
-    header = Path(sysconfig.get_paths()["include"]) / "Python.h"
-    return shutil.which(compiler) is not None and header.exists()
 
 
 def _source_files(src: str, names: list[str]) -> set[str]:
@@ -140,7 +135,7 @@ def test_wheel_console_entry_point(installed: Path) -> None:
 
 
 def test_wheel_ships_the_c_accelerator(wheel: Path, installed: Path) -> None:
-    if not _can_build_extensions():
+    if not can_build_extensions():
         pytest.skip("no C compiler or Python.h here: the wheel is pure Python by design")
     suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
     names = zipfile.ZipFile(wheel).namelist()
@@ -159,7 +154,7 @@ def test_wheel_ships_the_c_accelerator(wheel: Path, installed: Path) -> None:
 
 
 def test_wheel_ships_the_lex_accelerators(wheel: Path, installed: Path) -> None:
-    if not _can_build_extensions():
+    if not can_build_extensions():
         pytest.skip("no C compiler or Python.h here: the wheel is pure Python by design")
     suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
     names = zipfile.ZipFile(wheel).namelist()
@@ -233,4 +228,4 @@ def test_fresh_venv_console_script(fresh_venv: Path, tmp_path: Path) -> None:
     )
     location, backend = out.split()
     assert location.startswith(str(fresh_venv))
-    assert backend == ("c" if _can_build_extensions() else "python")
+    assert backend == ("c" if can_build_extensions() else "python")

@@ -8,28 +8,20 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
 import subprocess
 import sys
-import sysconfig
-from pathlib import Path
 
 import pytest
 
 from lexforge.runtime.data import cbor
-
-
-def _can_build_extensions() -> bool:
-    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
-    header = Path(sysconfig.get_paths()["include"]) / "Python.h"
-    return shutil.which(compiler) is not None and header.exists()
+from tests.buildenv import can_build_extensions
 
 
 def test_c_accelerator_is_active_when_buildable() -> None:
     if os.environ.get("LEXFORGE_CBOR_BACKEND") == "python":
         assert cbor.BACKEND == "python"
         return
-    if not _can_build_extensions():
+    if not can_build_extensions():
         pytest.skip("no C compiler or Python.h here: the pure-Python fallback is expected")
     spec = importlib.util.find_spec("lexforge.runtime.data._cbor")
     assert spec is not None, (

@@ -13,9 +13,6 @@ import copy
 import inspect
 import json
 import pickle
-import shutil
-import sysconfig
-from pathlib import Path
 from typing import Any
 
 import pydantic
@@ -30,6 +27,7 @@ from lexforge.generated.models.com.atproto.repo import strong_ref
 from lexforge.runtime.lex import LexModel, accel, fast
 from lexforge.runtime.lex import model as model_module
 from lexforge.runtime.lex.model import _fast_validator
+from tests.buildenv import can_build_extensions
 
 from .test_fast_validator import BLOB_CID, CID_TEXT, URI, realistic_posts
 
@@ -266,9 +264,7 @@ def test_the_accelerator_is_built_and_used() -> None:
     if accel.BACKEND == "python":
         assert fast._ModelBuilder is None
         return
-    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
-    header = Path(sysconfig.get_paths()["include"]) / "Python.h"
-    if shutil.which(compiler) is None or not header.exists():
+    if not can_build_extensions():
         pytest.skip("no C compiler or Python.h here: the pure-Python fallback is expected")
     assert _models is not None, "lexforge.runtime.lex._models did not build: pip install -e ."
     assert fast._ModelBuilder is _models.ModelBuilder

@@ -15,10 +15,8 @@ import gc
 import importlib.util
 import os
 import pickle
-import shutil
 import subprocess
 import sys
-import sysconfig
 import tracemalloc
 from pathlib import Path
 from typing import Any
@@ -35,6 +33,7 @@ from lexforge.runtime.data.blob import Blob
 from lexforge.runtime.data.cid import CID
 from lexforge.runtime.lex import datamodel, formats
 from lexforge.runtime.lex.constraints import BlobConstraints
+from tests.buildenv import can_build_extensions
 
 _values = pytest.importorskip("lexforge.runtime.lex._values")
 
@@ -45,18 +44,12 @@ CBOR = "bafyreibme22gw2h7y2h7tg2fhqotaqjucnbc24deqo72b6mkl2egezxhvy"
 MAX = 2**53 - 1
 
 
-def _can_build_extensions() -> bool:
-    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
-    header = Path(sysconfig.get_paths()["include"]) / "Python.h"
-    return shutil.which(compiler) is not None and header.exists()
-
-
 def test_accelerator_is_active_when_buildable() -> None:
     if os.environ.get("LEXFORGE_LEX_BACKEND") == "python":
         assert datamodel._BlobChecker is None
         assert formats._StrMaker is None
         return
-    if not _can_build_extensions():  # pragma: no cover - depends on the machine
+    if not can_build_extensions():  # pragma: no cover - depends on the machine
         pytest.skip("no C compiler or Python.h here: the pure-Python forms are expected")
     spec = importlib.util.find_spec("lexforge.runtime.lex._values")
     assert spec is not None, (
