@@ -6,7 +6,8 @@ connection problems go to stderr. ``--verify`` checks every ``#commit``/``#sync`
 the repo engineer's verifier (:mod:`lexforge.runtime.sync.verify`), resolving signing
 keys through the DID resolver of :mod:`lexforge.runtime.identity`; rejected events are
 printed with ``REJECTED`` and the reason. The consumer reconnects with backoff until
-interrupted, or until ``--limit`` events were printed.
+interrupted, or until ``--limit`` events were printed; a handshake the server refuses
+for good (501 streams not supported, 4xx other than 429) ends the command with an error.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from lexforge.runtime.sync.consumer import FirehoseConsumer, subscribe_url
 from lexforge.runtime.sync.errors import (
     FutureCursorError,
     HandlerError,
+    HandshakeRefusedError,
     VerificationError,
     VerifierUnavailableError,
 )
@@ -188,6 +190,8 @@ def firehose(url: str, cursor: int | None, verify: bool, limit: int | None, plc_
         raise click.ClickException(str(exc)) from None
     except FutureCursorError as exc:
         raise click.ClickException(f"the server refused the cursor: {exc}") from None
+    except HandshakeRefusedError as exc:  # 501, or 4xx other than 429: asking again won't help
+        raise click.ClickException(f"the server refused the subscription: {exc}") from None
     except HandlerError as exc:  # pragma: no cover - printing does not fail
         raise click.ClickException(str(exc)) from None
     except KeyboardInterrupt:

@@ -24,6 +24,12 @@ Guarantees, and how they are kept:
   frames and bad frames are reported to ``on_error``; ``#info`` (e.g.
   ``OutdatedCursor``) to ``on_info``. ``FutureCursor`` stops the consumer with
   :class:`~.errors.FutureCursorError`: retrying with the same cursor cannot help.
+* **A refused handshake** (an HTTP status instead of the upgrade) is a
+  :class:`~.errors.HandshakeRefusedError`, reported to ``on_error``. As the event-stream
+  spec says: 501 (streams not supported), any other 4xx but 429 (bad request, auth) and
+  any non-error status stop the consumer with it, since asking again gets the same
+  answer; 429 and 5xx are retried with the backoff, and a ``Retry-After`` (seconds or
+  an HTTP date) is honoured as the least wait, capped at ``max_retry_after`` (300 s).
 * **Failures stop it.** If the handler (or the verify hook, other than by rejecting with
   :class:`~.errors.VerificationError`) raises, the consumer stops and :meth:`run`
   raises :class:`~.errors.HandlerError` (cause attached); the cursor stays before that
@@ -49,7 +55,7 @@ from typing import Any, Protocol, TypeAlias, runtime_checkable
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, WebSocketException
+from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
 from lexforge.runtime.sync.cursor import (
     CursorStore,
@@ -75,6 +81,7 @@ from lexforge.runtime.sync.events import (
     SyncEvent,
 )
 from lexforge.runtime.sync.frames import MAX_MESSAGE_BYTES, decode_event
+from lexforge.runtime.sync.handshake import handshake_refusal
 
 __all__ = [
     "Backoff",
@@ -220,6 +227,7 @@ class FirehoseConsumer:
         backoff: Backoff | None = None,
         min_backoff: float = 0.5,
         max_backoff: float = 30.0,
+        max_retry_after: float = 300.0,
         reconnect: bool = True,
         max_size: int = MAX_MESSAGE_BYTES,
         open_timeout: float = 10.0,
@@ -230,6 +238,8 @@ class FirehoseConsumer:
             raise ValueError("workers must be >= 1")
         if queue_size < 1:
             raise ValueError("queue_size must be >= 1")
+        if not max_retry_after >= 0:
+            raise ValueError("max_retry_after must be >= 0")
         subscribe_url(url)  # fail early on a bad URL
         self.url = url
         self.handler = handler
@@ -242,6 +252,7 @@ class FirehoseConsumer:
         self.workers = workers
         self.queue_size = queue_size
         self.backoff = backoff or Backoff(initial=min_backoff, maximum=max_backoff)
+        self.max_retry_after = max_retry_after
         self.reconnect = reconnect
         self.max_size = max_size
         self.open_timeout = open_timeout
@@ -349,8 +360,16 @@ class FirehoseConsumer:
         while not self._stopping.is_set():
             cursor = self._tracker.last_started
             self._delivered = False
+            retry_after: float | None = None
             try:
                 await self._session(subscribe_url(self.url, cursor))
+            except InvalidStatus as exc:
+                response = exc.response
+                refused = handshake_refusal(response.status_code, response.headers, response.body)
+                await self._report(refused)
+                if not refused.retryable:
+                    raise refused from None
+                retry_after = refused.retry_after
             except FutureCursorError as exc:
                 await self._report(exc)
                 raise
@@ -360,6 +379,8 @@ class FirehoseConsumer:
                 return
             attempt = 0 if self._delivered else attempt + 1
             delay = self.backoff.delay(attempt)
+            if retry_after is not None:  # the server's hint is the least wait
+                delay = max(delay, min(retry_after, self.max_retry_after))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), delay)
 

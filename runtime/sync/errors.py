@@ -7,6 +7,9 @@ react differently to each:
   framing, or a body without the shape its ``t`` requires: :class:`EventShapeError`;
   over a size cap: :class:`FrameLimitError`). The spec's answer is to drop the
   connection and reconnect.
+* :class:`HandshakeRefusedError`: the server answered the WebSocket handshake with an
+  HTTP status instead of upgrading. 501 (streams not supported) and 4xx other than 429
+  are final; 429 and 5xx are worth another try later (``retryable``).
 * :class:`StreamErrorFrame`: the server sent a well-formed error frame
   (``{op: -1}{error, message?}``) and is closing; :class:`FutureCursorError` means "do
   not retry with this cursor", :class:`ConsumerTooSlowError` "reconnect, read faster".
@@ -30,6 +33,7 @@ __all__ = [
     "FutureCursorError",
     "FutureRevError",
     "HandlerError",
+    "HandshakeRefusedError",
     "StaleRevError",
     "StreamErrorFrame",
     "SyncError",
@@ -61,6 +65,38 @@ class EventShapeError(EventError):
 
 class FrameLimitError(EventError):
     """A frame, CAR slice or op list exceeds the protocol's size caps."""
+
+
+class HandshakeRefusedError(SyncError):
+    """The server refused the WebSocket handshake with HTTP ``status``.
+
+    ``error`` is the XRPC error name from the JSON body, or the generic name for the
+    status when the body had none (proxies send HTML); ``message`` the body's message,
+    if any; ``retry_after`` the server's ``Retry-After`` in seconds (``None`` without a
+    usable one). ``retryable`` follows the event-stream spec: 429 and 5xx other than 501
+    may succeed later; 501 (streams not supported), every other 4xx (bad request, auth)
+    and any other status (the server does not speak XRPC streams there) will not.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        error: str,
+        message: str | None = None,
+        *,
+        retry_after: float | None = None,
+    ) -> None:
+        self.status = status
+        self.error = error
+        self.message = message
+        self.retry_after = retry_after
+        text = f"handshake refused: HTTP {status} {error}"
+        super().__init__(f"{text}: {message}" if message else text)
+
+    @property
+    def retryable(self) -> bool:
+        """Whether connecting again later may succeed (429, 5xx except 501)."""
+        return self.status == 429 or (500 <= self.status < 600 and self.status != 501)
 
 
 class StreamErrorFrame(SyncError):
