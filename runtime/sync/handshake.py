@@ -4,50 +4,24 @@ An event-stream server that will not upgrade answers with an HTTP status and (SH
 an XRPC error body (spec/xrpc.md §8): 501 "streams not supported", 4xx for bad requests
 and auth, 429 rate limited with ``Retry-After``, 5xx for failures worth retrying.
 :func:`handshake_refusal` turns such a reply into a
-:class:`~.errors.HandshakeRefusedError`; :func:`retry_after_seconds` reads
-``Retry-After`` in both of its HTTP forms (delay seconds, or an HTTP date).
+:class:`~.errors.HandshakeRefusedError`; :func:`retry_after_seconds` (from
+``lexforge.runtime.xrpc.retry_after``) reads ``Retry-After`` in both of its HTTP forms.
 """
 
 from __future__ import annotations
 
 import json
-import math
-import time
 from collections.abc import Mapping
-from datetime import UTC
-from email.utils import parsedate_to_datetime
 
 from lexforge.runtime.sync.errors import HandshakeRefusedError
 from lexforge.runtime.xrpc.errors import error_from_payload
+from lexforge.runtime.xrpc.retry_after import retry_after_seconds
 
-__all__ = ["MAX_MESSAGE_CHARS", "handshake_refusal", "retry_after_seconds"]
+__all__ = ["MAX_MESSAGE_CHARS", "handshake_refusal"]
 
 #: A refusal's ``message`` is cut to this length: it ends up in logs on every retry, and
 #: the body may be up to websockets' 1 MiB cap.
 MAX_MESSAGE_CHARS = 500
-
-
-def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` value, or ``None`` if it has no usable one.
-
-    ``value`` is a non-negative integer of seconds or an HTTP date in any of the three
-    forms recipients must read (RFC 9110 §5.6.7; all GMT, so a date without a zone is
-    read as GMT); a date in the past means 0. ``now`` is the current POSIX time (tests
-    pin it). Anything else (negative, fractional, garbage) is ignored.
-    """
-    if value is None:
-        return None
-    text = value.strip()
-    if text.isascii() and text.isdigit():
-        return float(text)  # a huge value becomes inf; callers cap the wait
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    seconds = when.timestamp() - (time.time() if now is None else now)
-    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 def handshake_refusal(

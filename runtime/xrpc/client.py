@@ -64,6 +64,7 @@ from lexforge.runtime.xrpc.errors import (
     error_from_payload,
 )
 from lexforge.runtime.xrpc.params import encode_params
+from lexforge.runtime.xrpc.retry_after import retry_after_seconds
 
 if TYPE_CHECKING:
     from lexforge.runtime.xrpc.auth import AsyncAuth, Auth
@@ -128,8 +129,8 @@ class RetryPolicy:
 
     Only queries are retried (HTTP GET has no side effects; a procedure is never sent
     twice), on 429 and on 5xx except 501, and on connection failures and timeouts.
-    ``attempts`` is the number of retries after the first try. A numeric
-    ``Retry-After`` is honoured up to ``max_delay``.
+    ``attempts`` is the number of retries after the first try. ``Retry-After`` (seconds
+    or an HTTP date) is honoured up to ``max_delay``.
     """
 
     attempts: int = 3
@@ -147,8 +148,9 @@ class RetryPolicy:
 
     def delay(self, attempt: int, retry_after: str | None = None) -> float:
         """Seconds to wait before retry number ``attempt`` (0-based)."""
-        if retry_after is not None and retry_after.strip().isdigit():
-            return min(self.max_delay, float(retry_after.strip()))
+        hint = retry_after_seconds(retry_after)
+        if hint is not None:
+            return min(self.max_delay, hint)
         ceiling = min(self.max_delay, self.base_delay * 2.0**attempt)
         return ceiling * random.uniform(0.5, 1.0)
 

@@ -41,6 +41,7 @@ stream there is no HTTP status; ``status`` then keeps its class default.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from typing import Final
@@ -213,11 +214,14 @@ class XrpcRateLimited(XrpcError):
 
     @property
     def retry_after(self) -> int | None:
-        """``Retry-After`` in seconds when the server sent a numeric value."""
+        """``Retry-After`` in whole seconds (rounded up from an HTTP date), if usable."""
+        from lexforge.runtime.xrpc.retry_after import retry_after_seconds  # noqa: PLC0415
+
         value = self.headers.get("retry-after") or self.headers.get("Retry-After")
-        if value is None or not value.strip().isdigit():
-            return None
-        return int(value.strip())
+        if value is not None and value.strip().isascii() and value.strip().isdigit():
+            return int(value.strip())
+        seconds = retry_after_seconds(value)
+        return None if seconds is None else math.ceil(seconds)
 
 
 class XrpcInternalServerError(XrpcError):

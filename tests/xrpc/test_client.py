@@ -555,5 +555,10 @@ def test_retries_queries_on_429_and_5xx_but_not_501_or_procedures() -> None:
     assert calls == 2
     assert 0.5 <= RetryPolicy(base_delay=1.0).delay(0) <= 1.0
     assert RetryPolicy(max_delay=5.0).delay(0, "120") == 5.0
+    assert RetryPolicy(max_delay=5.0).delay(0, "2") == 2.0
+    # An HTTP date: past means no wait; far future is capped; garbage means backoff.
+    assert RetryPolicy().delay(3, "Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+    assert RetryPolicy(max_delay=5.0).delay(0, "Fri, 01 Jan 9999 00:00:00 GMT") == 5.0
+    assert 0.5 <= RetryPolicy(base_delay=1.0).delay(0, "soon") <= 1.0
     with pytest.raises(ValueError, match="retry"):
         RetryPolicy(attempts=-1)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import email.utils
 import importlib
 import pkgutil
+import time
 
 import pytest
 
@@ -96,7 +98,13 @@ def test_error_names() -> None:
 def test_retry_after() -> None:
     assert XrpcRateLimited(headers={"retry-after": " 30 "}).retry_after == 30
     assert XrpcRateLimited(headers={"Retry-After": "Wed, 21 Oct 2015"}).retry_after is None
+    assert XrpcRateLimited(headers={"Retry-After": "-3"}).retry_after is None
     assert XrpcRateLimited().retry_after is None
+    # The HTTP-date form: a date in the past means now, a future one is rounded up.
+    past = "Wed, 21 Oct 2015 07:28:00 GMT"
+    assert XrpcRateLimited(headers={"Retry-After": past}).retry_after == 0
+    soon = email.utils.formatdate(time.time() + 90, usegmt=True)
+    assert 85 <= (XrpcRateLimited(headers={"Retry-After": soon}).retry_after or 0) <= 91
 
 
 def test_exported_members() -> None:
