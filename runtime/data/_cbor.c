@@ -25,7 +25,6 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
-#include <structmember.h> /* PyMemberDef (3.11) */
 #include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -85,10 +84,15 @@ fetch_descr(PyObject *type, const char *name, PyObject **slot)
 /* __slots__ members are written at their offsets (what their descriptors do, minus the
  * checks, which member_offset makes once): building a CID or an MST node sets 3 or 12 of
  * them, and they are built by the thousand per firehose second. */
-#define LF_T_OBJECT_EX 16 /* structmember.h T_OBJECT_EX (Py_T_OBJECT_EX in 3.12+) */
-#define LF_READONLY 1
-#if defined(Py_T_OBJECT_EX) && Py_T_OBJECT_EX != LF_T_OBJECT_EX
-#error "unexpected Py_T_OBJECT_EX"
+/* PyMemberDef and its type/flag constants: in structmember.h up to 3.11; public in
+ * Python.h (descrobject.h) from 3.12, where structmember.h is deprecated. */
+#if PY_VERSION_HEX < 0x030C0000
+#include <structmember.h>
+#define LF_T_OBJECT_EX T_OBJECT_EX
+#define LF_READONLY READONLY
+#else
+#define LF_T_OBJECT_EX Py_T_OBJECT_EX
+#define LF_READONLY Py_READONLY
 #endif
 
 /* The offset of a writable object __slots__ member defined by `type` itself, or -1. */

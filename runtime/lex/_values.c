@@ -26,13 +26,18 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
-#include <structmember.h> /* PyMemberDef (3.11) */
+#include <stddef.h> /* offsetof */
 #include <string.h>
 
-#define LF_T_OBJECT_EX 16 /* structmember.h T_OBJECT_EX (Py_T_OBJECT_EX in 3.12+) */
-#define LF_READONLY 1
-#if defined(Py_T_OBJECT_EX) && Py_T_OBJECT_EX != LF_T_OBJECT_EX
-#error "unexpected Py_T_OBJECT_EX"
+/* PyMemberDef and its type/flag constants: in structmember.h up to 3.11; public in
+ * Python.h (descrobject.h) from 3.12, where structmember.h is deprecated. */
+#if PY_VERSION_HEX < 0x030C0000
+#include <structmember.h>
+#define LF_T_OBJECT_EX T_OBJECT_EX
+#define LF_READONLY READONLY
+#else
+#define LF_T_OBJECT_EX Py_T_OBJECT_EX
+#define LF_READONLY Py_READONLY
 #endif
 
 /* The CIDv1 text of a raw sha2-256 blob: "b" + base32 of 01 55 12 20 <32 bytes>. */
