@@ -24,12 +24,23 @@ for folder in FOLDERS:
 #   _models: builds generated model instances for the fast validator;
 #   _values: blobs and string-format values for the fast validator.
 _C_FLAGS = [] if sys.platform == "win32" else ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]
+_CBOR_PARTS = ("module", "codec", "cid", "b32", "sha256", "mst", "carslice")
 ext_modules = [
-    Extension(f"lexforge.runtime.{name}", [source], optional=True, extra_compile_args=_C_FLAGS)
-    for name, source in (
-        ("data._cbor", "runtime/data/_cbor.c"),
-        ("lex._models", "runtime/lex/_models.c"),
-        ("lex._values", "runtime/lex/_values.c"),
+    Extension(
+        f"lexforge.runtime.{name}",
+        sources,
+        depends=depends,
+        optional=True,
+        extra_compile_args=_C_FLAGS,
+    )
+    for name, sources, depends in (
+        (
+            "data._cbor",
+            [f"runtime/data/_cbor_{part}.c" for part in _CBOR_PARTS],
+            ["runtime/data/_cbor.h"],
+        ),
+        ("lex._models", ["runtime/lex/_models.c"], []),
+        ("lex._values", ["runtime/lex/_values.c"], []),
     )
 ]
 
