@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import tarfile
 import venv
 import zipfile
 from pathlib import Path
@@ -169,6 +170,35 @@ def test_wheel_ships_the_lex_accelerators(wheel: Path, installed: Path) -> None:
         "print(_models.__file__, _values.__file__)",
     )
     assert all(path.startswith(str(installed)) for path in out.split())
+
+
+def test_sdist_ships_every_c_source_and_header(tmp_path: Path) -> None:
+    """A C file or header missing from the sdist still builds here, from the checkout,
+    but not from the sdist (pip would then quietly install without the accelerator:
+    the extensions are optional). Headers ship as an Extension's ``depends``."""
+    src = tmp_path / "src"
+    shutil.copytree(ROOT, src, ignore=_source_files, symlinks=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from setuptools import build_meta; build_meta.build_sdist(sys.argv[1])",
+            str(tmp_path / "dist"),
+        ],
+        check=True,
+        capture_output=True,
+        cwd=src,
+    )
+    (sdist,) = (tmp_path / "dist").glob("lexforge-*.tar.gz")
+    with tarfile.open(sdist) as tar:
+        shipped = {name.split("/", 1)[1] for name in tar.getnames() if "/" in name}
+    c_files = {
+        p.relative_to(ROOT).as_posix()
+        for pattern in ("*.c", "*.h")
+        for p in (ROOT / "runtime").rglob(pattern)
+    }
+    assert "runtime/data/_cbor.h" in c_files
+    assert c_files <= shipped, sorted(c_files - shipped)
 
 
 @pytest.fixture(scope="module")
