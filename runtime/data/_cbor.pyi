@@ -1,4 +1,4 @@
-"""Type stub for the C accelerator (runtime/data/_cbor.c); see cbor_pure for the rules."""
+"""Type stub for the C accelerator (runtime/data/_cbor_*.c); see cbor_pure for the rules."""
 
 from typing import Any
 

@@ -1,8 +1,8 @@
 """Strict DAG-CBOR (DRISL) codec in pure Python: the reference implementation.
 
-``lexforge.runtime.data.cbor`` uses the C accelerator (``_cbor.c``) when it is built and
-falls back to this module otherwise; both implement exactly the same rules, and the
-test suite checks them against each other.
+``lexforge.runtime.data.cbor`` uses the C accelerator (``_cbor``, built from
+``_cbor_*.c``) when it is built and falls back to this module otherwise; both implement
+exactly the same rules, and the test suite checks them against each other.
 
 Decoding accepts only the canonical encoding of a data-model value, so for any input
 ``b`` that decodes, ``encode(decode(b)) == b``. Refused (``DecodeError`` naming the
