@@ -25,7 +25,9 @@ pytestmark = pytest.mark.slow
 
 def _source_files(src: str, names: list[str]) -> set[str]:
     return {
-        n for n in names if n in {".git", ".venv", ".typecheck", "build"} or n.endswith(".egg-info")
+        n
+        for n in names
+        if n in {".git", ".typecheck", "build"} or n.startswith(".venv") or n.endswith(".egg-info")
     }
 
 

@@ -155,7 +155,8 @@ builder_build(ModelBuilder *self, PyObject *data)
      * inline values that setting __dict__ turns into a dict only to drop it. */
     PyObject *obj = self->cls->tp_alloc(self->cls, 0);
 #else
-    /* 3.13 keeps inline values inside the object: let object_new initialise them. */
+    /* 3.13 changed how inline values live in the object: take object_new, as
+     * pydantic-core does, rather than depend on what tp_alloc sets up there. */
     PyObject *obj = self->cls->tp_new(self->cls, g_empty_tuple, NULL);
 #endif
     if (obj == NULL) {
