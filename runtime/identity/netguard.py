@@ -90,6 +90,10 @@ _FORBIDDEN_V6 = _nets6(
     "::/96",  # deprecated IPv4-compatible (checked after ::1 and mapped forms)
     "64:ff9b:1::/48",  # local-use NAT64 (RFC 8215)
     "100::/64",  # discard-only
+    # IETF protocol assignments (Teredo, benchmarking, ORCHID, AMT, AS112, PCP/TURN
+    # anycast...): whether Python calls parts of it global changed in 3.13, and none of
+    # it is where a DID document or handle lives.
+    "2001::/23",
     "2001:2::/48",  # benchmarking
     "2001:db8::/32",  # documentation
     "2001:10::/28",  # ORCHID

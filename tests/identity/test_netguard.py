@@ -19,6 +19,9 @@ GLOBAL = [
     "::ffff:8.8.8.8",  # mapped global
     "64:ff9b::808:808",  # NAT64 of 8.8.8.8
     "2002:808:808::1",  # 6to4 of 8.8.8.8
+    "2001:200::1",  # just past the IETF protocol assignments (2001::/23)
+    "192.31.196.1",  # AS112 (IPv4): globally reachable on every Python version
+    "2620:4f:8000::1",  # AS112 (IPv6)
 ]
 
 LOOPBACK = ["127.0.0.1", "127.255.255.254", "::1", "::ffff:127.0.0.1", "::ffff:7f00:2"]
@@ -74,6 +77,17 @@ FORBIDDEN = [
     "2002:c0a8:101::1",
     "2001:0:4136:e378:8000:63bf:3fff:fdd2",
     "2001::1",
+    # IETF protocol assignments (2001::/23) that CPython 3.13's ipaddress calls global
+    # and 3.11's does not: the verdict must not depend on the Python version.
+    "2001:1::1",
+    "2001:1::2",
+    "2001:3::1",
+    "2001:4:112::1",
+    "2001:20::1",
+    "2001:30::1",
+    "2001:1ff:ffff::1",
+    "192.0.0.8",
+    "192.0.0.10",
 ]
 
 
