@@ -35,6 +35,21 @@ Guarantees, and how they are kept:
   raises :class:`~.errors.HandlerError` (cause attached); the cursor stays before that
   event. :meth:`stop`, cancelling :meth:`run`, or leaving ``async with`` stop cleanly:
   in-flight handlers are cancelled (and so not committed) and the cursor is saved.
+* **Graceful drain** (``stop(drain=seconds)``, for SIGTERM in a container): the reader
+  is cancelled at once, so no frame is read or dispatched after the call (an event the
+  reader was still waiting to queue is not handed out, and so not committed); the
+  events already queued and in flight then get up to ``seconds`` to finish, in their
+  usual per-repo order. What is left at the deadline is cancelled exactly like a plain
+  :meth:`stop`; the cursor is saved at the last *contiguous* finished seq (the tracker's
+  rule is the same during a drain, so it never passes an event that did not finish,
+  and a restart redelivers the unfinished ones), and :meth:`run` returns normally. A
+  handler that raises during the drain ends it as a failure does at any time
+  (``HandlerError``). A plain :meth:`stop` (or cancelling :meth:`run`) during a drain
+  ends it at once (a second Ctrl-C); a second ``stop(drain=...)`` may only bring the
+  deadline closer. Leaving ``async with`` without an exception after
+  ``stop(drain=...)`` waits for the drain instead of cutting it short. ``stop()`` with
+  no argument keeps cancelling at once: callers that stop from a handler, or rely on a
+  prompt return, are not made to wait for a slow queue they did not ask to finish.
 
 The WebSocket message cap is :data:`~.frames.MAX_MESSAGE_BYTES` (5 MB frames plus
 header room; the ``websockets`` default of 1 MiB would refuse legal 2 MB slices).
@@ -46,7 +61,9 @@ import asyncio
 import contextlib
 import inspect
 import logging
+import math
 import random
+import time
 import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -265,12 +282,15 @@ class FirehoseConsumer:
         self.rejected = 0
         self._tracker = CursorTracker()
         self._stopping = asyncio.Event()
+        self._draining = asyncio.Event()  # stop(drain=...) was called (or moved closer)
+        self._drain_deadline: float | None = None  # time.monotonic() when a drain ends
         self._dirty = asyncio.Event()
         self._saved: int | None = None
         self._queues: list[asyncio.Queue[RepoEvent]] = []
         self._failure: BaseException | None = None
         self._delivered = False
         self._task: asyncio.Task[None] | None = None
+        self._reader: asyncio.Task[None] | None = None
 
     # -- public ------------------------------------------------------------------------
 
@@ -279,9 +299,34 @@ class FirehoseConsumer:
         """The last processed seq (the value the store holds or is about to)."""
         return self._tracker.committed
 
-    def stop(self) -> None:
-        """Ask :meth:`run` to stop (safe to call from handlers and callbacks)."""
-        self._stopping.set()
+    def stop(self, *, drain: float | None = None) -> None:
+        """Ask :meth:`run` to stop (safe to call from handlers and callbacks).
+
+        Without ``drain``, in-flight and queued events are cancelled at once (not
+        committed; redelivered after a restart). With ``drain=seconds`` (``>= 0``;
+        ``math.inf`` waits as long as it takes), no further frame is read and the
+        events already received get that long to finish before the rest is cancelled;
+        :meth:`run` then saves the cursor and returns normally. See the module
+        docstring for how the two combine.
+        """
+        if drain is None:
+            self._stopping.set()
+            return
+        if not drain >= 0:  # also refuses NaN
+            raise ValueError(f"drain must be >= 0 seconds, not {drain!r}")
+        deadline = time.monotonic() + drain if math.isfinite(drain) else math.inf
+        if self._drain_deadline is None or deadline < self._drain_deadline:
+            self._drain_deadline = deadline
+            self._draining.set()
+        if self._reader is not None:
+            # Cancel here, not when run() wakes: a put() already woken in this loop
+            # iteration would otherwise still queue its event after the drain began.
+            self._reader.cancel()
+
+    @property
+    def draining(self) -> bool:
+        """True once ``stop(drain=...)`` was called."""
+        return self._drain_deadline is not None
 
     async def __aenter__(self) -> FirehoseConsumer:
         self._task = asyncio.create_task(self.run())
@@ -293,7 +338,8 @@ class FirehoseConsumer:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.stop()
+        if exc is not None or not self.draining:
+            self.stop()  # a body that raised, or no drain asked for: stop at once
         if self._task is None:
             return
         try:
@@ -319,20 +365,26 @@ class FirehoseConsumer:
         self._queues = [asyncio.Queue(maxsize=self.queue_size) for _ in range(self.workers)]
         workers = [asyncio.create_task(self._worker(q)) for q in self._queues]
         flusher = asyncio.create_task(self._flusher())
-        reader = asyncio.create_task(self._read_loop())
+        reader = self._reader = asyncio.create_task(self._read_loop())
+        if self.draining:  # stop(drain=...) before run(): read nothing
+            reader.cancel()
         stopping = asyncio.create_task(self._stopping.wait())
+        draining = asyncio.create_task(self._draining.wait())
         try:
-            await asyncio.wait({reader, stopping}, return_when=asyncio.FIRST_COMPLETED)
-            if reader.done() and not reader.cancelled() and reader.exception() is None:
-                # reconnect=False and the stream ended: finish what was queued first.
-                drained = asyncio.create_task(self._drain())
-                await asyncio.wait({drained, stopping}, return_when=asyncio.FIRST_COMPLETED)
-                drained.cancel()
+            await asyncio.wait({reader, stopping, draining}, return_when=asyncio.FIRST_COMPLETED)
+            if not stopping.done() and not reader.done():
+                # stop(drain=...): read nothing more, then finish what was received.
+                reader.cancel()
+                await asyncio.wait({reader})
+            if not stopping.done() and (reader.cancelled() or reader.exception() is None):
+                # A drain was asked for, or reconnect=False and the stream ended.
+                await self._finish_queued(stopping)
         finally:
-            tasks = [reader, stopping, flusher, *workers]
+            tasks = [reader, stopping, draining, flusher, *workers]
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            self._reader = None
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.shield(self._flush())
         if self._failure is None and reader.done() and not reader.cancelled():
@@ -340,7 +392,36 @@ class FirehoseConsumer:
         if self._failure is not None:
             raise self._failure
 
-    async def _drain(self) -> None:
+    async def _finish_queued(self, stopping: asyncio.Task[Any]) -> None:
+        """Wait for the queued and in-flight events, a hard stop, or the drain deadline.
+
+        The deadline is re-read whenever ``stop(drain=...)`` moves it closer; until a
+        drain is asked for (``reconnect=False`` ending), there is none.
+        """
+        drained = asyncio.create_task(self._join_queues())
+        try:
+            while not drained.done() and not stopping.done():
+                self._draining.clear()
+                moved = asyncio.create_task(self._draining.wait())
+                deadline = self._drain_deadline
+                timeout = None if deadline is None else deadline - time.monotonic()
+                if timeout is not None and timeout <= 0:
+                    moved.cancel()
+                    return
+                if timeout == math.inf:
+                    timeout = None
+                try:
+                    await asyncio.wait(
+                        {drained, stopping, moved},
+                        timeout=timeout,
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
+                finally:
+                    moved.cancel()
+        finally:
+            drained.cancel()
+
+    async def _join_queues(self) -> None:
         for queue in self._queues:
             await queue.join()
 
@@ -436,10 +517,13 @@ class FirehoseConsumer:
         if last is not None and event.seq <= last:
             self.duplicates += 1  # replayed after a reconnect, or an upstream out of order
             return
-        self._tracker.start(event.seq)
-        self.dispatched += 1
         index = zlib.crc32(event.did.encode()) % self.workers if self.workers > 1 else 0
         await self._queues[index].put(event)
+        # Started only once queued: a put cancelled by a drain hands nothing out (the
+        # event is read again after a restart). No await between the put and start(),
+        # so the worker cannot finish the event before it is started.
+        self._tracker.start(event.seq)
+        self.dispatched += 1
 
     # -- processing --------------------------------------------------------------------
 
