@@ -8,12 +8,18 @@ keys through the DID resolver of :mod:`lexforge.runtime.identity`; rejected even
 printed with ``REJECTED`` and the reason. The consumer reconnects with backoff until
 interrupted, or until ``--limit`` events were printed; a handshake the server refuses
 for good (501 streams not supported, 4xx other than 429) ends the command with an error.
+
+SIGINT (Ctrl-C) or SIGTERM shuts down gracefully: no new frame is read, the events
+already received get ``--drain`` seconds (default 5) to be printed, then the command
+says on stderr which ``--cursor`` resumes after the last event it finished, and exits
+with 128 + the signal number (130, 143). A second signal stops at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import importlib
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -40,9 +46,12 @@ from lexforge.runtime.sync.events import (
     SyncEvent,
 )
 
-__all__ = ["firehose", "format_event", "network_key_lookup"]
+__all__ = ["DEFAULT_DRAIN", "firehose", "format_event", "network_key_lookup"]
 
 _MAX_OPS_SHOWN = 3
+#: Seconds the events already received get to finish after SIGINT/SIGTERM.
+DEFAULT_DRAIN = 5.0
+_SHUTDOWN_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def format_event(event: RepoEvent | InfoEvent) -> str:
@@ -106,9 +115,58 @@ def _load_verifier_class() -> Any:
     return cls
 
 
-async def _run(url: str, cursor: int | None, verify: bool, limit: int | None, plc_url: str) -> int:
+def _install_shutdown(consumer: FirehoseConsumer, drain: float, received: list[int]) -> bool:
+    """First SIGINT/SIGTERM drains ``consumer``, a second stops it; False if unsupported.
+
+    Signal numbers are appended to ``received``. Only the main thread of a loop with
+    signal support (not Windows' proactor) can install them; without, Ctrl-C keeps
+    asyncio's default (cancel at once).
+    """
+    loop = asyncio.get_running_loop()
+
+    def on_signal(signum: int) -> None:
+        received.append(signum)
+        if len(received) == 1:
+            click.echo(
+                f"firehose: {signal.Signals(signum).name}: finishing the events received "
+                f"(up to {drain:g} s); again to stop now",
+                err=True,
+            )
+            consumer.stop(drain=drain)
+        else:
+            consumer.stop()
+
+    installed: list[signal.Signals] = []
+    try:
+        for signum in _SHUTDOWN_SIGNALS:
+            loop.add_signal_handler(signum, on_signal, signum)
+            installed.append(signum)
+    except (NotImplementedError, RuntimeError, ValueError):  # no signals in this context
+        for signum in installed:
+            loop.remove_signal_handler(signum)
+        return False
+    return True
+
+
+def _remove_shutdown() -> None:
+    loop = asyncio.get_running_loop()
+    for signum in _SHUTDOWN_SIGNALS:
+        loop.remove_signal_handler(signum)
+
+
+async def _run(
+    url: str,
+    cursor: int | None,
+    verify: bool,
+    limit: int | None,
+    plc_url: str,
+    *,
+    drain: float = DEFAULT_DRAIN,
+) -> int | None:
+    """Print events until ``--limit``, a refusal or a signal; the signal's number, if any."""
     printed = 0
     done = asyncio.Event()
+    received: list[int] = []
 
     async def handler(event: RepoEvent) -> None:
         nonlocal printed
@@ -147,6 +205,7 @@ async def _run(url: str, cursor: int | None, verify: bool, limit: int | None, pl
         on_error=on_error,
         on_info=on_info,
     )
+    installed = _install_shutdown(consumer, drain, received)
     try:
         async with consumer:
             stopped = asyncio.create_task(done.wait())
@@ -158,9 +217,16 @@ async def _run(url: str, cursor: int | None, verify: bool, limit: int | None, pl
             else:
                 finished.cancel()
     finally:
+        if installed:
+            _remove_shutdown()
         if directory is not None:
             await directory.aclose()
-    return printed
+    if not received:
+        return None
+    resume = consumer.cursor
+    if resume is not None:
+        click.echo(f"firehose: stopped; resume with --cursor {resume}", err=True)
+    return received[0]
 
 
 @click.command("firehose")
@@ -178,14 +244,25 @@ async def _run(url: str, cursor: int | None, verify: bool, limit: int | None, pl
     show_default=True,
     help="PLC directory used to resolve signing keys with --verify.",
 )
-def firehose(url: str, cursor: int | None, verify: bool, limit: int | None, plc_url: str) -> None:
+@click.option(
+    "--drain",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_DRAIN,
+    show_default=True,
+    metavar="SECONDS",
+    help="On SIGINT/SIGTERM, let the events already received finish for up to this "
+    "long (a second signal stops at once).",
+)
+def firehose(
+    url: str, cursor: int | None, verify: bool, limit: int | None, plc_url: str, *, drain: float
+) -> None:
     """Subscribe to URL (a host or a subscribeRepos URL) and print one line per event."""
     try:
         subscribe_url(url)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="URL") from None
     try:
-        asyncio.run(_run(url, cursor, verify, limit, plc_url))
+        signum = asyncio.run(_run(url, cursor, verify, limit, plc_url, drain=drain))
     except VerifierUnavailableError as exc:
         raise click.ClickException(str(exc)) from None
     except FutureCursorError as exc:
@@ -194,5 +271,7 @@ def firehose(url: str, cursor: int | None, verify: bool, limit: int | None, plc_
         raise click.ClickException(f"the server refused the subscription: {exc}") from None
     except HandlerError as exc:  # pragma: no cover - printing does not fail
         raise click.ClickException(str(exc)) from None
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # signal handlers could not be installed
         sys.exit(130)
+    if signum is not None:
+        sys.exit(128 + signum)

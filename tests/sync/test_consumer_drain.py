@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
+import signal
+import sys
 import time
 
 import pytest
 
 from lexforge.runtime.sync import HandlerError, RepoEvent
+from lexforge.runtime.sync.cli import _install_shutdown, _remove_shutdown
 from lexforge.runtime.sync.consumer import FirehoseConsumer
 from lexforge.runtime.sync.cursor import MemoryCursorStore
 from tests.sync.firehose_fixtures import FakeRelay, interleave, make_histories, running_relay
@@ -263,3 +267,59 @@ def test_drain_must_be_a_non_negative_number(bad: float) -> None:
     with pytest.raises(ValueError, match="drain"):
         consumer.stop(drain=bad)
     assert not consumer.draining
+
+
+@pytest.mark.parametrize(
+    ("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)], ids=["TERM", "INT"]
+)
+async def test_cli_drains_on_a_signal_and_says_where_to_resume(
+    signum: signal.Signals, code: int
+) -> None:
+    """``lexforge firehose`` as a real process: a signal drains, prints the resume cursor."""
+    async with running_relay(FakeRelay(list(EVENTS))) as relay:
+        proc = await asyncio.create_subprocess_exec(
+            *(sys.executable, "-m", "lexforge.runtime.cli", "firehose", relay.url),
+            *("--cursor", "0", "--drain", "2"),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        assert proc.stdout is not None
+        assert proc.stderr is not None
+        try:
+            lines = [await asyncio.wait_for(proc.stdout.readline(), 5) for _ in EVENTS]
+            proc.send_signal(signum)
+            rest, err = await asyncio.wait_for(proc.communicate(), 5)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+    assert [int(line.split()[0]) for line in lines] == SEQS
+    assert rest == b""
+    stderr = err.decode()
+    assert proc.returncode == code, stderr
+    assert f"{signum.name}: finishing the events received (up to 2 s)" in stderr
+    assert f"resume with --cursor {SEQS[-1]}" in stderr
+    assert "Traceback" not in stderr
+
+
+async def test_cli_second_signal_stops_at_once(capsys: pytest.CaptureFixture[str]) -> None:
+    handler = Gated(forever={SEQS[1]})
+    received: list[int] = []
+    async with running_relay(FakeRelay(list(EVENTS))) as relay:
+        consumer = FirehoseConsumer(relay.url, handler, cursor=0)
+        task = asyncio.create_task(consumer.run())
+        assert _install_shutdown(consumer, 60, received)
+        try:
+            await entered(handler, SEQS[1])
+            os.kill(os.getpid(), signal.SIGTERM)
+            await asyncio.sleep(0.05)
+            assert consumer.draining
+            assert not task.done()  # the 60 s drain waits for SEQS[1] ...
+            os.kill(os.getpid(), signal.SIGINT)
+            await asyncio.wait_for(task, 1)  # ... until the second signal
+        finally:
+            _remove_shutdown()
+    assert received == [signal.SIGTERM, signal.SIGINT]
+    assert handler.cancelled == [SEQS[1]]
+    assert consumer.cursor == SEQS[0]
+    assert "again to stop now" in capsys.readouterr().err
