@@ -12,6 +12,10 @@ serialises as a plain ``str`` in both python and JSON mode. A failure is a pydan
 ``ValidationError`` whose error ``type`` is the error class's ``code`` (``invalid_did``,
 ...) and whose message is the parse error's message.
 
+pydantic itself is imported only when a schema is built or a validation fails: the
+identifier rules need none of it, and ``lexforge gen`` (which checks NSIDs and record
+keys in lexicons) never loads pydantic.
+
 Lenient reading: :class:`~lexforge.runtime.syntax.Datetime` and
 :class:`~lexforge.runtime.syntax.Language` validate strictly by default, also in pydantic.
 Passing ``context={LENIENT_CONTEXT_KEY: True}`` to ``model_validate``/
@@ -21,13 +25,14 @@ types have a single rule and ignore the flag.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Self
-
-from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler, ValidationInfo
-from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema, PydanticCustomError, core_schema
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from lexforge.runtime.syntax.errors import InvalidSyntaxError
+
+if TYPE_CHECKING:
+    from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler, ValidationInfo
+    from pydantic.json_schema import JsonSchemaValue
+    from pydantic_core import CoreSchema
 
 __all__ = ["LENIENT_CONTEXT_KEY", "StrictOrLenientStr", "SyntaxStr"]
 
@@ -117,10 +122,14 @@ class SyntaxStr(str):
         try:
             return cls._parse_for_pydantic(value, lenient)
         except InvalidSyntaxError as exc:
+            from pydantic_core import PydanticCustomError  # noqa: PLC0415 - see the docstring
+
             raise PydanticCustomError(exc.code, "{message}", {"message": str(exc)}) from exc
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        from pydantic_core import core_schema  # noqa: PLC0415 - see the module docstring
+
         return core_schema.with_info_after_validator_function(
             cls._pydantic_validate,
             core_schema.str_schema(strict=True),
