@@ -35,8 +35,9 @@ Decisions, where the spec leaves room:
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from lexforge.runtime.data import cbor_pure
 from lexforge.runtime.data.cbor_limits import MAX_CONTAINER_LEN, MAX_DEPTH, MAX_KEY_LEN
 
 __all__ = [
@@ -49,18 +50,25 @@ __all__ = [
     "encode",
 ]
 
-decode = cbor_pure.decode
-decode_prefix = cbor_pure.decode_prefix
-encode = cbor_pure.encode
-BACKEND = "python"
 
-if os.environ.get("LEXFORGE_CBOR_BACKEND") != "python":
-    try:
-        from lexforge.runtime.data import _cbor
-    except ImportError:  # pragma: no cover - the extension was not built here
-        pass
-    else:
-        decode = _cbor.decode
-        decode_prefix = _cbor.decode_prefix
-        encode = _cbor.encode
-        BACKEND = "c"
+def _backend() -> tuple[str, Callable[..., Any], Callable[..., Any], Callable[..., bytes]]:
+    """The C codec when it is built and not switched off, else the pure-Python one
+    (imported only then: it is a large module that the C backend never needs)."""
+    if os.environ.get("LEXFORGE_CBOR_BACKEND") != "python":
+        try:
+            from lexforge.runtime.data import _cbor  # noqa: PLC0415
+        except ImportError:  # pragma: no cover - the extension was not built here
+            pass
+        else:
+            return "c", _cbor.decode, _cbor.decode_prefix, _cbor.encode
+    from lexforge.runtime.data import cbor_pure  # noqa: PLC0415
+
+    return "python", cbor_pure.decode, cbor_pure.decode_prefix, cbor_pure.encode
+
+
+if TYPE_CHECKING:  # both backends have these signatures (see _cbor.pyi)
+    from lexforge.runtime.data.cbor_pure import decode, decode_prefix, encode
+
+    BACKEND: str
+else:
+    BACKEND, decode, decode_prefix, encode = _backend()
