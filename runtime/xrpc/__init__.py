@@ -6,9 +6,10 @@ auth hooks and subscription frames. It never imports ``lexforge.generated``.
 
 Modules: :mod:`.errors` (exception tree), :mod:`.client` / :mod:`.auth` /
 :mod:`.stream` (clients), :mod:`.binding` / :mod:`.server` / :mod:`.subscription` /
-:mod:`.app` (servers), :mod:`.params`, :mod:`.content`, :mod:`.codec`, :mod:`.frames`,
-:mod:`.body`, :mod:`.limits`, :mod:`.context`. The errors are imported eagerly (generated
-models subclass them); client and server names load on first use, so importing a model
+:mod:`.app` / :mod:`.raw_output` (servers), :mod:`.raw` (the raw-output type),
+:mod:`.params`, :mod:`.content`, :mod:`.codec`, :mod:`.frames`, :mod:`.body`,
+:mod:`.limits`, :mod:`.context`. The errors are imported eagerly (generated models
+subclass them); client and server names load on first use, so importing a model
 module does not pull in httpx, Starlette or websockets.
 """
 
@@ -79,6 +80,9 @@ if TYPE_CHECKING:
     from lexforge.runtime.xrpc.limits import (
         Limits,
     )
+    from lexforge.runtime.xrpc.raw import (
+        RawOutput,
+    )
 
 __all__ = [
     "AsyncAuth",
@@ -94,6 +98,7 @@ __all__ = [
     "MethodNotImplemented",
     "Procedure",
     "Query",
+    "RawOutput",
     "ResponseTooLargeError",
     "RetryPolicy",
     "Session",
@@ -140,6 +145,7 @@ _LAZY: dict[str, str] = {
     "Limits": "limits",
     "Procedure": "binding",
     "Query": "binding",
+    "RawOutput": "raw",
     "RetryPolicy": "client",
     "Session": "auth",
     "SessionAuth": "auth",

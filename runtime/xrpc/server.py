@@ -11,7 +11,7 @@ For queries and procedures :func:`method_endpoint` does, in order:
    on as ``bytes``;
 5. ``handler(ctx[, params][, input])``;
 6. the result validated against ``Output`` (a handler bug is a 500, logged) and sent as
-   JSON, raw bytes or an empty 200.
+   JSON, raw bytes, a raw chunk stream (:mod:`.raw_output`) or an empty 200.
 
 Any :class:`~.errors.XrpcError` becomes ``{"error", "message"}`` with its status and
 headers; anything else is logged with its traceback and answered with a bare 500
@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import AsyncIterable, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeAlias
 
 from pydantic import ValidationError
 from starlette.requests import ClientDisconnect, HTTPConnection, Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 
 from lexforge.runtime.data.errors import DataModelError
 from lexforge.runtime.syntax import is_valid_nsid
@@ -44,6 +44,7 @@ from lexforge.runtime.xrpc.errors import (
 )
 from lexforge.runtime.xrpc.limits import Limits
 from lexforge.runtime.xrpc.params import decode_params, describe_validation_error
+from lexforge.runtime.xrpc.raw_output import RawStreamResponse, open_raw_stream
 
 __all__ = [
     "Endpoint",
@@ -135,22 +136,39 @@ async def _refuse_body(request: Request) -> None:
             raise XrpcBadRequest("Request body not allowed: this method has no input")
 
 
-def _render_output(
+async def _render_raw(
+    binding: Query | Procedure, encoding: str, result: Any, ctx: XrpcContext
+) -> Response:
+    """Whole bytes with ``Content-Length``, or a chunk stream (see :mod:`.raw_output`).
+
+    The stream's first chunk is read before the headers are taken, so a handler that is
+    itself an async generator may still set ``ctx.response_headers`` (``Content-Type``
+    for a ``*/*`` output) before its first ``yield``.
+    """
+    stream = None
+    if not isinstance(result, bytes | bytearray | memoryview):
+        stream = await open_raw_stream(binding.nsid, result)
+    headers = dict(ctx.response_headers)
+    media_type = headers.pop("content-type", None) or _concrete(encoding)
+    if stream is None:
+        return Response(bytes(result), media_type=media_type, headers=headers)
+    if stream.first is None:
+        await stream.aclose()
+        return Response(b"", media_type=media_type, headers=headers)
+    return RawStreamResponse(stream, media_type=media_type, headers=headers)
+
+
+async def _render_output(
     binding: Query | Procedure, result: Any, ctx: XrpcContext, validate_output: bool
 ) -> Response:
+    if binding.output_encoding is not None and binding.output is None:
+        return await _render_raw(binding, binding.output_encoding, result, ctx)
     headers = dict(ctx.response_headers)
     if binding.output_encoding is None:
         if result is not None:
             raise TypeError(f"{binding.nsid} has no output but the handler returned a value")
         headers.pop("content-type", None)
         return Response(b"", status_code=200, headers=headers)
-    if binding.output is None:
-        media_type = headers.pop("content-type", None) or _concrete(binding.output_encoding)
-        if isinstance(result, bytes | bytearray | memoryview):
-            return Response(bytes(result), media_type=media_type, headers=headers)
-        if isinstance(result, AsyncIterable):
-            return StreamingResponse(result, media_type=media_type, headers=headers)
-        raise TypeError(f"{binding.nsid}: a raw output must be bytes, not {type(result).__name__}")
     if result is None:
         raise TypeError(f"{binding.nsid}: the handler returned no output")
     data = codec.to_data(result)
@@ -207,7 +225,7 @@ def method_endpoint(
             result = handler(*args)
             if inspect.isawaitable(result):
                 result = await result
-            return _render_output(binding, result, ctx, validate_output)
+            return await _render_output(binding, result, ctx, validate_output)
         except ClientDisconnect:
             logger.debug("%s: client went away while sending its body", nsid)
             return Response(b"", status_code=400)
