@@ -58,7 +58,8 @@ def _handler_signature(
     if endpoint.output is None:
         returns = "None"
     elif endpoint.output.model is None:
-        returns = "bytes"
+        imports.add(_XRPC, "RawOutput")
+        returns = "RawOutput"
     else:
         returns = f"{module}.{endpoint.output.model}"
     return "async def", params, returns

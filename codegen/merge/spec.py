@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from lexforge.codegen.ir import BodyIR, EndpointIR, ProgramIR
 
 __all__ = [
+    "RAW_OUTPUT",
     "RESERVED_NAMES",
     "HandlerKind",
     "HandlerSpec",
@@ -32,6 +33,7 @@ RESERVED_NAMES: frozenset[str] = frozenset(
         "AsyncIterator",
         "MethodNotImplemented",
         "NSID",
+        "RawOutput",
         "XrpcContext",
         "ctx",
         "handle",
@@ -125,9 +127,20 @@ def _is_dotted_name(text: str) -> bool:
     return all(p.isidentifier() and not keyword.iskeyword(p) for p in text.split("."))
 
 
+#: The return type of a raw-output handler (bytes or a chunk stream).
+RAW_OUTPUT = TypeRef("RawOutput", "lexforge.runtime.xrpc")
+
+
 def _body_type(endpoint: EndpointIR, body: BodyIR) -> TypeRef:
     if body.model is None:
         return TypeRef("bytes")
+    return TypeRef(body.model, endpoint.module)
+
+
+def _output_type(endpoint: EndpointIR, body: BodyIR) -> TypeRef:
+    """A raw output may be bytes or a chunk stream: the runtime's ``RawOutput``."""
+    if body.model is None:
+        return RAW_OUTPUT
     return TypeRef(body.model, endpoint.module)
 
 
@@ -136,8 +149,9 @@ def handler_spec_from_endpoint(
 ) -> HandlerSpec:
     """The handler view of a compiled method.
 
-    Raw bodies (no schema, or not JSON) are ``bytes``. The document description lives
-    on ``ModuleIR`` rather than ``EndpointIR``; pass it when you have it.
+    Raw inputs (no schema, or not JSON) are ``bytes``, raw outputs ``RawOutput`` (bytes
+    or a stream of chunks). The document description lives on ``ModuleIR`` rather than
+    ``EndpointIR``; pass it when you have it.
     """
     params = TypeRef(endpoint.params.name, endpoint.module) if endpoint.params else None
     message = TypeRef(endpoint.message.name, endpoint.module) if endpoint.message else None
@@ -148,7 +162,7 @@ def handler_spec_from_endpoint(
         models_module=endpoint.module,
         params=params,
         input=_body_type(endpoint, endpoint.input) if endpoint.input else None,
-        output=_body_type(endpoint, endpoint.output) if endpoint.output else None,
+        output=_output_type(endpoint, endpoint.output) if endpoint.output else None,
         message=message,
         description=endpoint.description,
         document_description=document_description,

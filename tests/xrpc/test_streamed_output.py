@@ -14,7 +14,7 @@ import threading
 import time
 import tracemalloc
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import Any, get_type_hints
 
 import pytest
 from pydantic import BaseModel
@@ -288,3 +288,11 @@ def test_large_stream_is_not_held_in_memory(client: XrpcClient) -> None:
     assert total == size * count
     # server and client share this process: both together stay far below the body
     assert peak < 8 * 1024 * 1024, peak
+
+
+def test_generated_raw_output_handlers_are_typed_raw_output() -> None:
+    from lexforge.generated.server.com.atproto.sync import get_blob, get_repo
+
+    for module in (get_repo, get_blob):
+        hints = get_type_hints(module.Handler.__call__)
+        assert hints["return"] == RawOutput

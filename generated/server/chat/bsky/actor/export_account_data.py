@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from lexforge.generated.models.chat.bsky.actor import export_account_data
-from lexforge.runtime.xrpc import Query, XrpcContext
+from lexforge.runtime.xrpc import Query, RawOutput, XrpcContext
 
 __all__ = ["BINDING", "Handler"]
 
@@ -21,7 +21,7 @@ class Handler(Protocol):
         self,
         ctx: XrpcContext,
         /,
-    ) -> bytes: ...
+    ) -> RawOutput: ...
 
 
 BINDING = Query(

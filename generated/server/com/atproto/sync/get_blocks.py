@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from lexforge.generated.models.com.atproto.sync import get_blocks
-from lexforge.runtime.xrpc import Query, XrpcContext
+from lexforge.runtime.xrpc import Query, RawOutput, XrpcContext
 
 __all__ = ["BINDING", "Handler"]
 
@@ -26,7 +26,7 @@ class Handler(Protocol):
         ctx: XrpcContext,
         params: get_blocks.Params,
         /,
-    ) -> bytes: ...
+    ) -> RawOutput: ...
 
 
 BINDING = Query(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from lexforge.generated.models.com.atproto.sync import get_checkout
-from lexforge.runtime.xrpc import Query, XrpcContext
+from lexforge.runtime.xrpc import Query, RawOutput, XrpcContext
 
 __all__ = ["BINDING", "Handler"]
 
@@ -25,7 +25,7 @@ class Handler(Protocol):
         ctx: XrpcContext,
         params: get_checkout.Params,
         /,
-    ) -> bytes: ...
+    ) -> RawOutput: ...
 
 
 BINDING = Query(
