@@ -16,6 +16,7 @@ from lexforge.codegen.merge import (
     render_handler,
     update_handler_sources,
 )
+from lexforge.codegen.merge.spec import RAW_OUTPUT
 
 CASES = Path(__file__).resolve().parent / "merge_cases"
 CASE_NAMES = sorted(p.name for p in CASES.iterdir() if p.is_dir())
@@ -146,6 +147,8 @@ def _spec(nsid: str, kind: str, **fields: object) -> HandlerSpec:
     def ref(value: object) -> TypeRef | None:
         if value is None:
             return None
+        if value == "raw":
+            return RAW_OUTPUT
         return TypeRef("bytes") if value == "bytes" else TypeRef(str(value), models)
 
     return HandlerSpec(
@@ -235,6 +238,15 @@ STUB_SPECS = {
         "com.atproto.repo.createRecord", "procedure", module="create_record", input="Input",
         output="Output", errors=("InvalidSwapError",),
         description="Create a single new repository record. Requires auth, implemented by PDS.",
+    ),
+    "raw_output_streamable": _spec(
+        "com.atproto.sync.getRepo", "query", module="get_repo", params=True, output="raw",
+        errors=(
+            "RepoNotFoundError", "RepoTakendownError", "RepoSuspendedError",
+            "RepoDeactivatedError",
+        ),
+        description="Download a repository export as CAR file. Optionally only a 'diff' since "
+        "a previous revision. Does not require auth; implemented by PDS.",
     ),
 }  # fmt: skip
 
