@@ -59,7 +59,11 @@ class ImportName:
 
 
 def import_section(module: str, *, first_party: str | None = None) -> int:
-    """isort section rank of a module: future, stdlib, third party, first party, local."""
+    """isort section rank of a module: future, stdlib, third party, first party, local.
+
+    ``first_party`` names the package (or its top level) ruff counts as first party
+    where the code will live; ``None`` when there is none to know.
+    """
     if module.startswith("."):
         return 4
     top = module.partition(".")[0]
@@ -67,7 +71,7 @@ def import_section(module: str, *, first_party: str | None = None) -> int:
         return 0
     if top in _STDLIB:
         return 1
-    if first_party is not None and top == first_party.partition(".")[0] and top != "lexforge":
+    if first_party is not None and top == first_party.partition(".")[0]:
         return 3
     return 2
 
@@ -99,19 +103,30 @@ def render_imports(
     imports: Iterable[ImportName], *, first_party: str | None, line_length: int = LINE_LENGTH
 ) -> str:
     """The import block for ``imports``: sorted, grouped into sections, no trailing newline."""
-    plain: dict[int, set[str]] = {}
-    froms: dict[int, dict[str, set[str]]] = {}
+    plain: dict[int, set[tuple[str, str]]] = {}
+    froms: dict[int, dict[str, set[ImportName]]] = {}
     for imp in imports:
         section = import_section(imp.module, first_party=first_party)
         if imp.name is None:
-            plain.setdefault(section, set()).add(f"import {imp._as(imp.module)}")
+            plain.setdefault(section, set()).add((imp.module, imp._as(imp.module)))
         else:
-            froms.setdefault(section, {}).setdefault(imp.module, set()).add(imp._as(imp.name))
+            froms.setdefault(section, {}).setdefault(imp.module, set()).add(imp)
     blocks: list[str] = []
     for section in sorted({*plain, *froms}):
-        lines = sorted(plain.get(section, ()), key=lambda s: module_key(s.split()[1]))
+        lines = [f"import {text}" for _, text in sorted(plain.get(section, ()), key=_plain_key)]
         for module in sorted(froms.get(section, {}), key=module_key):
-            names = sorted(froms[section][module], key=member_sort_key)
-            lines.append(render_from(module, names, line_length))
+            names = sorted(froms[section][module], key=lambda i: member_sort_key(i.name or ""))
+            same = [i.name for i in names if i.name is not None and i.bound == i.name]
+            if same:
+                lines.append(render_from(module, same, line_length))
+            # ruff's isort keeps ``as`` imports in statements of their own.
+            lines += [
+                f"from {module} import {i._as(i.name or '')}" for i in names if i.name != i.bound
+            ]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
+
+
+def _plain_key(item: tuple[str, str]) -> tuple[tuple[str, str], str]:
+    module, text = item
+    return module_key(module), text

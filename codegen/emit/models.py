@@ -17,7 +17,6 @@ annotations are postponed (``from __future__ import annotations``) and need no q
 from __future__ import annotations
 
 import hashlib
-import sys
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from lexforge.codegen.emit.env import render
-from lexforge.codegen.emit.imports import module_key, render_from
+from lexforge.codegen.emit.imports import ImportName, render_imports
 from lexforge.codegen.emit.text import LINE_LENGTH, docstring, header, py_literal, py_string
 from lexforge.codegen.ir import (
     AliasIR,
@@ -73,8 +72,6 @@ _LEX = "lexforge.runtime.lex"
 _FORMATS = "lexforge.runtime.lex.formats"
 _XRPC_ERRORS = "lexforge.runtime.xrpc.errors"
 
-_STDLIB: frozenset[str] = frozenset(sys.stdlib_module_names)
-
 
 def _isort_key(name: str) -> tuple[int, str]:
     """ruff's ``order-by-type``: CONSTANTS, then Classes, then functions, each by name."""
@@ -87,44 +84,24 @@ def _isort_key(name: str) -> tuple[int, str]:
     return rank, name
 
 
-def _section(module: str, first_party: str) -> int:
-    """ruff's isort section of ``module``: standard library, third party or first party
-    (the output package's top-level package: ``lexforge`` for this repository's own
-    output, where the runtime is first party too; in a user's package ``lexforge`` is an
-    installed, third-party library)."""
-    top = module.partition(".")[0]
-    if top in _STDLIB:
-        return 0
-    return 2 if top == first_party else 1
-
-
-def _import_sections(
+def _import_lines(
     plain: Iterable[tuple[str, str]],
     froms: dict[str, dict[str, str]],
     *,
     first_party: str,
     line_length: int = LINE_LENGTH,
-) -> list[list[str]]:
-    """Import statements in ruff's isort order, one list per non-empty section.
-
-    ``plain`` are ``import module as alias``, ``froms`` maps a module to ``{name: local}``
-    (``from module import name``, ``as local`` when they differ). Within a section,
-    ``import`` statements come first, then ``from`` statements, each by module; names
-    by ``_isort_key``; ``as`` imports get statements of their own (ruff does not combine
-    them). A ``from`` statement too long for ``line_length`` is wrapped as ruff wraps it.
-    """
-    sections: list[list[str]] = [[], [], []]
-    for module, alias in sorted(plain, key=lambda ma: (module_key(ma[0]), ma[1])):
-        sections[_section(module, first_party)].append(f"import {module} as {alias}")
-    for module in sorted(froms, key=module_key):
-        names = sorted(froms[module].items(), key=lambda kv: _isort_key(kv[0]))
-        section = sections[_section(module, first_party)]
-        same = [n for n, local in names if n == local]
-        if same:
-            section += render_from(module, same, line_length).split("\n")
-        # ruff's isort keeps ``as`` imports on their own lines (no combine-as-imports).
-        section += [f"from {module} import {n} as {local}" for n, local in names if n != local]
-    return [s for s in sections if s]
+) -> list[str]:
+    """The import block, one line per entry (``""`` between sections): ``plain`` are
+    ``import module as alias``, ``froms`` maps a module to ``{name: local}``. The first
+    party is the output package's top-level package (``lexforge`` for this repository's
+    own output; in a user's package ``lexforge`` is an installed, third-party library)."""
+    imports = [ImportName(module, None, alias) for module, alias in plain]
+    imports += [
+        ImportName(module, name, local)
+        for module, names in froms.items()
+        for name, local in names.items()
+    ]
+    return render_imports(imports, first_party=first_party, line_length=line_length).split("\n")
 
 
 @dataclass
@@ -436,18 +413,14 @@ class _ModuleEmitter:
             lazy = sorted([*lazy, (_FORMATS, self.formats_alias)])
             package, _, name = _FORMATS.rpartition(".")
             checking[package] = {name: self.formats_alias}
-        type_checking = [
-            line
-            for i, section in enumerate(
-                _import_sections(
-                    [m for m in lazy if m[0] != _FORMATS],
-                    checking,
-                    first_party=first_party,
-                    line_length=LINE_LENGTH - 4,
-                )
-            )
-            for line in ([""] if i else []) + section
-        ]
+        type_checking = _import_lines(
+            [m for m in lazy if m[0] != _FORMATS],
+            checking,
+            first_party=first_party,
+            line_length=LINE_LENGTH - 4,
+        )
+        if type_checking == [""]:
+            type_checking = []
         if lazy:
             self.typing("TYPE_CHECKING")
             self.lex("lazy_module")
@@ -456,7 +429,7 @@ class _ModuleEmitter:
             "models/module.py.j2",
             header=header(ir.source, ir.nsid),
             doc=doc,
-            import_blocks=_import_sections(eager, self.imports.names, first_party=first_party),
+            imports=_import_lines(eager, self.imports.names, first_party=first_party),
             type_checking=type_checking,
             lazy_modules=[(alias, py_string(module)) for module, alias in lazy],
             late_assignments=late,

@@ -190,13 +190,16 @@ def _template() -> jinja2.Template:
 def render_handler(spec: HandlerSpec, *, line_length: int = LINE_LENGTH) -> str:
     """The complete stub module for ``spec`` (ruff-clean, ends with one newline)."""
     signature = signature_of(spec)
+    # A handler module lives in the user's project: models of that project are first
+    # party there, lexforge's own (the official set) an installed, third-party library.
     models_top = spec.models_module.partition(".")[0]
+    first_party = None if models_top == "lexforge" else models_top
     return _template().render(
         header=HEADER,
         module_docstring=docstring_literal(
             module_docstring(spec), indent=0, line_length=line_length
         ),
-        imports=render_imports(signature.imports, first_party=models_top, line_length=line_length),
+        imports=render_imports(signature.imports, first_party=first_party, line_length=line_length),
         nsid_literal=json.dumps(spec.nsid),
         signature=signature.render(line_length),
         docstring=docstring_literal(handle_docstring(spec), indent=4, line_length=line_length),
