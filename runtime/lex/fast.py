@@ -187,8 +187,14 @@ def _model_form(node: dict[str, Any], transform: Transform) -> core_schema.CoreS
         return None
     names: list[str] = []
     defaults: list[Any] = []
+    aliased: dict[str, str] = {}
     fields: dict[str, core_schema.TypedDictField] = {}
     for name, field in inner["fields"].items():
+        alias = field.get("validation_alias")
+        if alias is not None and not isinstance(alias, str):
+            return None  # an alias path or choices
+        if alias is not None and alias != name:
+            aliased[name] = alias
         schema = field["schema"]
         default: Any = _ABSENT
         if schema.get("type") == "default":
@@ -201,9 +207,7 @@ def _model_form(node: dict[str, Any], transform: Transform) -> core_schema.CoreS
                 return None
             schema = {**schema, "default": _ABSENT}
         fields[name] = core_schema.typed_dict_field(
-            transform(schema),
-            required=default is _ABSENT,
-            validation_alias=field.get("validation_alias"),
+            transform(schema), required=default is _ABSENT, validation_alias=alias
         )
         names.append(name)
         defaults.append(default)
@@ -213,15 +217,8 @@ def _model_form(node: dict[str, Any], transform: Transform) -> core_schema.CoreS
     # the name as an extra field) goes to the full validator. A typed dict drops unused
     # input keys equal to its field names; those keys are exactly the aliases (used)
     # and the plain names (no alias), so no key is dropped that pydantic would keep.
-    aliased = {
-        name: alias
-        for name, field in inner["fields"].items()
-        if (alias := field.get("validation_alias")) is not None and alias != name
-    }
-    if not all(isinstance(alias, str) for alias in aliased.values()) or len(
-        {*inner["fields"], *aliased.values()}
-    ) != len(inner["fields"]) + len(aliased):
-        return None  # alias paths or choices, or an alias equal to another field's name
+    if len({*inner["fields"], *aliased.values()}) != len(inner["fields"]) + len(aliased):
+        return None  # an alias equal to another field's name or alias
     for name, alias in aliased.items():
         fields[alias] = core_schema.typed_dict_field(
             core_schema.no_info_plain_validator_function(_given_by_name),

@@ -96,7 +96,7 @@ def _specialize(cls: type[LexModel], fast: SchemaValidator) -> None:
         if _FastEntry is not None:
             entry = function = _FastEntry(cls, fast_method, full_method, generic, ValidationError)
         else:
-            function = _entry_function(cls, fast_method, generic)
+            function = _entry_function(cls, fast_method, full_method, generic)
             entry = classmethod(function)
         functools.update_wrapper(function, generic)
         if _FastEntry is not None:
@@ -106,19 +106,15 @@ def _specialize(cls: type[LexModel], fast: SchemaValidator) -> None:
         type.__setattr__(cls, generic.__name__, entry)
 
 
-def _entry_function(cls: type[LexModel], fast_method: Any, generic: Any) -> Any:
-    """The pure-Python ``FastEntry`` (without the C accelerator)."""
+def _entry_function(cls: type[LexModel], fast_method: Any, full_method: Any, generic: Any) -> Any:
+    """The pure-Python ``FastEntry`` (without the C accelerator): the same dispatch."""
 
     def entry(klass: Any, obj: Any, /, **options: Any) -> Any:
         if klass is cls and not options:
             try:
                 return fast_method(obj)
             except ValidationError:
-                return (
-                    klass.__pydantic_validator__.validate_python(obj)
-                    if generic.__name__ == "model_validate"
-                    else klass.__pydantic_validator__.validate_json(obj)
-                )
+                return full_method(obj)
         return generic(klass, obj, **options)
 
     return entry
