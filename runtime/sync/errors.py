@@ -24,6 +24,8 @@ firehose engineer's.
 
 from __future__ import annotations
 
+from lexforge.runtime.xrpc.retry import retryable_status
+
 __all__ = [
     "ConsumerTooSlowError",
     "CursorStoreError",
@@ -96,7 +98,7 @@ class HandshakeRefusedError(SyncError):
     @property
     def retryable(self) -> bool:
         """Whether connecting again later may succeed (429, 5xx except 501)."""
-        return self.status == 429 or (500 <= self.status < 600 and self.status != 501)
+        return retryable_status(self.status)
 
 
 class StreamErrorFrame(SyncError):

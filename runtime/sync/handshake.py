@@ -5,17 +5,16 @@ an XRPC error body (spec/xrpc.md §8): 501 "streams not supported", 4xx for bad 
 and auth, 429 rate limited with ``Retry-After``, 5xx for failures worth retrying.
 :func:`handshake_refusal` turns such a reply into a
 :class:`~.errors.HandshakeRefusedError`; :func:`retry_after_seconds` (from
-``lexforge.runtime.xrpc.retry_after``) reads ``Retry-After`` in both of its HTTP forms.
+``lexforge.runtime.xrpc.retry``) reads ``Retry-After`` in both of its HTTP forms.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
 from lexforge.runtime.sync.errors import HandshakeRefusedError
-from lexforge.runtime.xrpc.errors import error_from_payload
-from lexforge.runtime.xrpc.retry_after import retry_after_seconds
+from lexforge.runtime.xrpc.errors import error_from_payload, parse_error_body
+from lexforge.runtime.xrpc.retry import retry_after_seconds
 
 __all__ = ["MAX_MESSAGE_CHARS", "handshake_refusal"]
 
@@ -36,11 +35,7 @@ def handshake_refusal(
     ``headers`` must look names up case-insensitively (``websockets``' ``Headers`` does);
     ``body`` is parsed as an XRPC error when it is JSON and ignored otherwise.
     """
-    try:
-        payload: object = json.loads(body) if body else None
-    except (ValueError, RecursionError):
-        payload = None  # an HTML page from a proxy, nothing, or a hostile nesting
-    xrpc_error = error_from_payload(status, payload)
+    xrpc_error = error_from_payload(status, parse_error_body(body))
     message = xrpc_error.message
     if message is not None and len(message) > MAX_MESSAGE_CHARS:
         message = message[:MAX_MESSAGE_CHARS] + "..."

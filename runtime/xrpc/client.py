@@ -62,9 +62,10 @@ from lexforge.runtime.xrpc.errors import (
     XrpcTimeoutError,
     XrpcTransportError,
     error_from_payload,
+    parse_error_body,
 )
 from lexforge.runtime.xrpc.params import encode_params
-from lexforge.runtime.xrpc.retry_after import retry_after_seconds
+from lexforge.runtime.xrpc.retry import retry_after_seconds, retryable_status
 
 if TYPE_CHECKING:
     from lexforge.runtime.xrpc.auth import AsyncAuth, Auth
@@ -143,8 +144,8 @@ class RetryPolicy:
 
     @staticmethod
     def retries_status(status: int) -> bool:
-        """Whether a reply with ``status`` is worth retrying."""
-        return status == 429 or (500 <= status < 600 and status != 501)
+        """Whether a reply with ``status`` is worth retrying (``retryable_status``)."""
+        return retryable_status(status)
 
     def delay(self, attempt: int, retry_after: str | None = None) -> float:
         """Seconds to wait before retry number ``attempt`` (0-based)."""
@@ -266,15 +267,8 @@ def _needs_refresh(reply: _Reply) -> bool:
         return True
     if reply.status != 400:
         return False
-    payload = _error_payload(reply.body)
+    payload = parse_error_body(reply.body)
     return isinstance(payload, dict) and payload.get("error") == "ExpiredToken"
-
-
-def _error_payload(body: bytes) -> object:
-    try:
-        return codec.parse_json(body)
-    except (DataModelError, ValueError):
-        return None
 
 
 def _raise_for_status(reply: _Reply, errors: ErrorClasses) -> None:
@@ -282,7 +276,7 @@ def _raise_for_status(reply: _Reply, errors: ErrorClasses) -> None:
         return
     raise error_from_payload(
         reply.status,
-        _error_payload(reply.body),
+        parse_error_body(reply.body),
         declared=errors,
         headers=dict(reply.headers.items()),
     )
@@ -749,7 +743,7 @@ class XrpcClient(_ClientBase):
     def _refresh(self, reply: _Reply, errors: ErrorClasses, prepared: _Prepared) -> None:
         assert self._auth is not None
         error = error_from_payload(
-            reply.status, _error_payload(reply.body), declared=errors, headers=reply.headers
+            reply.status, parse_error_body(reply.body), declared=errors, headers=reply.headers
         )
         token = _REFRESHING.set(True)
         try:
@@ -1081,7 +1075,7 @@ class AsyncXrpcClient(_ClientBase):
     async def _refresh(self, reply: _Reply, errors: ErrorClasses, prepared: _Prepared) -> None:
         assert self._auth is not None
         error = error_from_payload(
-            reply.status, _error_payload(reply.body), declared=errors, headers=reply.headers
+            reply.status, parse_error_body(reply.body), declared=errors, headers=reply.headers
         )
         token = _REFRESHING.set(True)
         try:

@@ -76,6 +76,7 @@ __all__ = [
     "error_class_for_status",
     "error_from_payload",
     "is_valid_error_name",
+    "parse_error_body",
 ]
 
 #: ``error`` names are ASCII without whitespace (spec/xrpc.md §4).
@@ -215,7 +216,7 @@ class XrpcRateLimited(XrpcError):
     @property
     def retry_after(self) -> int | None:
         """``Retry-After`` in whole seconds (rounded up from an HTTP date), if usable."""
-        from lexforge.runtime.xrpc.retry_after import retry_after_seconds  # noqa: PLC0415
+        from lexforge.runtime.xrpc.retry import retry_after_seconds  # noqa: PLC0415
 
         value = self.headers.get("retry-after") or self.headers.get("Retry-After")
         if value is not None and value.strip().isascii() and value.strip().isdigit():
@@ -330,6 +331,20 @@ def error_class_for_status(status: int) -> type[XrpcError]:
     if 500 <= status < 600:
         return XrpcInternalServerError
     return XrpcNotFound
+
+
+def parse_error_body(raw: bytes | bytearray | None) -> object:
+    """The JSON object of an error reply, or ``None`` for anything else: proxies answer
+    with HTML, empty bodies or garbage, and those keep the status's generic error."""
+    # Imported here: this module loads with every generated model; JSON parsing is for
+    # error replies only.
+    from lexforge.runtime.data.errors import DataModelError  # noqa: PLC0415
+    from lexforge.runtime.data.json import loads_json  # noqa: PLC0415
+
+    try:
+        return loads_json(bytes(raw or b""), require_object=True)
+    except (DataModelError, ValueError, RecursionError):
+        return None
 
 
 def error_from_payload(

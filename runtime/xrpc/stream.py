@@ -22,7 +22,6 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosedError, InvalidStatus, WebSocketException
 from websockets.sync.client import connect as connect_sync
 
-from lexforge.runtime.data.errors import DataModelError
 from lexforge.runtime.xrpc import codec
 from lexforge.runtime.xrpc.errors import (
     InvalidFrameError,
@@ -31,6 +30,7 @@ from lexforge.runtime.xrpc.errors import (
     XrpcStreamError,
     XrpcTransportError,
     error_from_payload,
+    parse_error_body,
 )
 from lexforge.runtime.xrpc.frames import OP_ERROR, OP_MESSAGE, decode_frame
 
@@ -81,12 +81,10 @@ def decode_message(
 
 def _handshake_error(exc: InvalidStatus) -> XrpcError:
     response = exc.response
-    try:
-        payload = codec.parse_json(bytes(response.body or b""))
-    except (DataModelError, ValueError):
-        payload = None
     return error_from_payload(
-        response.status_code, payload, headers=dict(response.headers.raw_items())
+        response.status_code,
+        parse_error_body(response.body),
+        headers=dict(response.headers.raw_items()),
     )
 
 

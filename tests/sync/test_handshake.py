@@ -20,7 +20,7 @@ from lexforge.runtime.sync import HandshakeRefusedError, RepoEvent, encode_frame
 from lexforge.runtime.sync.consumer import Backoff, FirehoseConsumer
 from lexforge.runtime.sync.handshake import MAX_MESSAGE_CHARS, handshake_refusal
 from lexforge.runtime.xrpc import MethodNotImplemented, XrpcContext
-from lexforge.runtime.xrpc.retry_after import retry_after_seconds
+from lexforge.runtime.xrpc.retry import retry_after_seconds
 from tests.sync.firehose_fixtures import interleave, make_histories
 from tests.xrpc.live import serve
 from tests.xrpc.refusing import Refusal, RefusingServer, refusing_server, xrpc_body

@@ -1,8 +1,10 @@
-"""Reading ``Retry-After``: delay seconds or an HTTP date (RFC 9110 §10.2.3).
+"""When to try an XRPC call or an event-stream connection again, and how long to wait.
 
-Servers and proxies send either form with 429 and 503 replies; a client that only reads
-the number would ignore the date form and retry too early. Shared by the XRPC client's
-retry policy, ``XrpcRateLimited.retry_after`` and the event-stream consumer.
+One rule for which statuses are worth retrying (spec/xrpc.md: 429 and 5xx except 501,
+which means "not supported") and one reader of ``Retry-After`` in both of its forms,
+delay seconds or an HTTP date (RFC 9110 §10.2.3): a client that only read the number
+would ignore the date form and retry too early. Shared by the XRPC client's retry
+policy, ``XrpcRateLimited.retry_after`` and the event-stream consumer.
 """
 
 from __future__ import annotations
@@ -11,7 +13,12 @@ import math
 import time
 from datetime import UTC
 
-__all__ = ["retry_after_seconds"]
+__all__ = ["retry_after_seconds", "retryable_status"]
+
+
+def retryable_status(status: int) -> bool:
+    """Whether a reply with ``status`` may succeed if tried again later."""
+    return status == 429 or (500 <= status < 600 and status != 501)
 
 
 def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
