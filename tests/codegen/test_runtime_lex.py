@@ -6,7 +6,7 @@ import ast
 import re
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from lexforge.codegen.emit.text import docstring
@@ -69,7 +69,10 @@ def test_mime_patterns() -> None:
 
 
 @pytest.mark.parametrize("cls", list(FAST_PATTERNS), ids=lambda c: c.__name__)
-@settings(max_examples=200, deadline=None)
+# Some patterns (a CID is "b" plus at least 7 letters) mostly yield strings shorter than
+# their rule's minimum; discarding those is the point, not a slow strategy. (It failed
+# the health check about one run in a few hundred.)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(data=st.data())
 def test_fast_paths_accept_only_valid_values(cls: type[SyntaxStr], data: st.DataObject) -> None:
     """Every string a fast pattern accepts is valid for the full parser, unchanged."""
